@@ -1,0 +1,1 @@
+namespace Cryo.Bench; public static class Program { public static int Main(string[] args) => 0; }
