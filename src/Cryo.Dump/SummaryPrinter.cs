@@ -1,0 +1,79 @@
+using Cryo.Format;
+
+namespace Cryo.Dump;
+
+/// <summary>
+/// The --summary form: the process tree, memory per process, descriptors and pipes, gathered in
+/// one pass and printed at the end.
+/// </summary>
+public sealed class SummaryPrinter(TextWriter output)
+{
+    private sealed class ProcessSummary(ProcessInfo info)
+    {
+        public ProcessInfo Info { get; } = info;
+        public int Areas, Threads;
+        public ulong MappedBytes, StoredBytes;
+        public List<FileDescriptor> Fds { get; } = [];
+    }
+
+    private readonly List<ProcessSummary> _processes = [];
+    private readonly List<PipeInfo> _pipes = [];
+    private CheckpointHeader? _header;
+    private CheckpointStats? _stats;
+
+    public void Header(CheckpointHeader header) => _header = header;
+
+    public void Item(CheckpointItem item)
+    {
+        var current = _processes.Count > 0 ? _processes[^1] : null;
+        switch (item)
+        {
+            case ProcessInfo p: _processes.Add(new ProcessSummary(p)); break;
+            case MemoryArea a when current is not null: current.Areas++; current.MappedBytes += a.End - a.Start; break;
+            case PageData d when current is not null: current.StoredBytes += (ulong)d.Data.Length; break;
+            case FileDescriptor f when current is not null: current.Fds.Add(f); break;
+            case ThreadInfo when current is not null: current.Threads++; break;
+            case PipeInfo p: _pipes.Add(p); break;
+            case CheckpointStats s: _stats = s; break;
+        }
+    }
+
+    public void Trailer(Trailer trailer, long fileBytes)
+    {
+        var h = _header!;
+        output.WriteLine($"checkpoint: format {h.VersionMajor}.{h.VersionMinor}, x86-64, page size {h.PageSize}, kernel {h.KernelRelease}, by {h.Creator}, {h.Created:u}");
+        output.WriteLine($"  {trailer.ItemCount} items, {Size((ulong)fileBytes)}");
+        if (_stats is not null)
+            output.WriteLine($"  frozen for {_stats.FrozenNanoseconds / 1e6:F1} ms, {_stats.PagesWritten} pages written");
+        output.WriteLine($"processes: {_processes.Count}");
+        var byPid = _processes.ToDictionary(p => p.Info.Pid);
+        foreach (var root in _processes.Where(p => !byPid.ContainsKey(p.Info.ParentPid)))
+            PrintTree(root, byPid, 1);
+        output.WriteLine($"pipes: {_pipes.Count}");
+        foreach (var p in _pipes)
+            output.WriteLine($"  pipe {p.PipeId}: {(p.Kind == PipeKind.Named ? "named FIFO" : "anonymous")}{(p.Packetized ? ", packets" : "")}, {p.ByteCount} of {p.Capacity} bytes");
+    }
+
+    private void PrintTree(ProcessSummary p, Dictionary<int, ProcessSummary> byPid, int depth)
+    {
+        string indent = new(' ', 2 * depth);
+        var i = p.Info;
+        string comm = ItemFieldFormatter.EscapeBytes(i.Comm);
+        output.WriteLine(i.State == ProcessState.Zombie
+            ? $"{indent}{i.Pid} {comm} (zombie, exit status {i.ExitStatus})"
+            : $"{indent}{i.Pid} {comm}: ppid {i.ParentPid}, pgid {i.ProcessGroupId}, sid {i.SessionId}, {p.Threads} thread(s), " +
+              $"{p.Areas} areas, {Size(p.MappedBytes)} mapped, {Size(p.StoredBytes)} stored");
+        foreach (var f in p.Fds)
+            output.WriteLine($"{indent}  fd {f.Fd}: {f.Kind}{(f.PipeId != 0 ? $" (pipe {f.PipeId})" : "")} {ItemFieldFormatter.EscapeBytes(f.Path)}");
+        foreach (var child in byPid.Values.Where(c => c.Info.ParentPid == i.Pid && c != p))
+            PrintTree(child, byPid, depth + 1);
+    }
+
+    private static string Size(ulong bytes) => bytes switch
+    {
+        >= 1UL << 30 => $"{bytes / (double)(1UL << 30):F2} GiB",
+        >= 1UL << 20 => $"{bytes / (double)(1UL << 20):F2} MiB",
+        >= 1UL << 10 => $"{bytes / 1024.0:F1} KiB",
+        _ => $"{bytes} bytes",
+    };
+}

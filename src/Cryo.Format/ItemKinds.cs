@@ -1,0 +1,52 @@
+using System.Collections.Frozen;
+
+namespace Cryo.Format;
+
+/// <summary>Decodes a payload into a typed item; the reader has already checked framing and checksum.</summary>
+public delegate CheckpointItem ItemDecoder(ref PayloadReader reader, ReadOnlyMemory<byte> payload);
+
+/// <summary>What the format knows of one tag: its name, where it may stand and how to decode it.</summary>
+public sealed record ItemKind(ItemTag Tag, string Name, bool IsSection, ItemTag[] AllowedIn, ItemDecoder? Decode)
+{
+    /// <summary>Stands for "outside every section" in <see cref="AllowedIn"/>.</summary>
+    public static readonly ItemTag TopLevel = default;
+}
+
+/// <summary>The registry of every item kind of format version 1: adding a kind is one line here.</summary>
+public static class ItemKinds
+{
+    public static readonly ItemTag Process = ItemTag.Parse("PROC");
+    public static readonly ItemTag Thread = ItemTag.Parse("THRD");
+    public static readonly ItemTag Fifo = ItemTag.Parse("FIFO");
+
+    private static readonly ItemTag[] Top = [ItemKind.TopLevel];
+    private static readonly ItemTag[] InProcess = [Process];
+    private static readonly ItemTag[] InThread = [Thread];
+
+    public static readonly IReadOnlyList<ItemKind> All =
+    [
+        new(Process, "process section", true, Top, null),
+        new(Thread, "thread section", true, InProcess, null),
+        new(Fifo, "pipe and FIFO section", true, Top, null),
+        new(ProcessInfo.TagValue, "process info", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ProcessInfo.Decode(ref r)),
+        new(Credentials.TagValue, "credentials", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => Credentials.Decode(ref r)),
+        new(ResourceLimits.TagValue, "resource limits", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ResourceLimits.Decode(ref r)),
+        new(SignalHandlers.TagValue, "signal handlers", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SignalHandlers.Decode(ref r)),
+        new(PendingSignals.TagValue, "pending signals", false, [Process, Thread], (ref PayloadReader r, ReadOnlyMemory<byte> _) => PendingSignals.Decode(ref r)),
+        new(MemoryLayout.TagValue, "memory layout", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryLayout.Decode(ref r)),
+        new(MemoryArea.TagValue, "memory area", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryArea.Decode(ref r)),
+        new(PageData.TagValue, "page data", false, InProcess, PageData.Decode),
+        new(FileDescriptor.TagValue, "file descriptor", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileDescriptor.Decode(ref r)),
+        new(ThreadInfo.TagValue, "thread info", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ThreadInfo.Decode(ref r)),
+        new(Registers.TagValue, "registers", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => Registers.Decode(ref r)),
+        new(ExtendedState.TagValue, "extended state", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ExtendedState.Decode(ref r)),
+        new(PipeInfo.TagValue, "pipe info", false, [Fifo], (ref PayloadReader r, ReadOnlyMemory<byte> _) => PipeInfo.Decode(ref r)),
+        new(PipeData.TagValue, "pipe data", false, [Fifo], PipeData.Decode),
+        new(CheckpointStats.TagValue, "checkpoint statistics", false, Top, (ref PayloadReader r, ReadOnlyMemory<byte> _) => CheckpointStats.Decode(ref r)),
+        new(Trailer.TagValue, "trailer", false, Top, null),
+    ];
+
+    private static readonly FrozenDictionary<ItemTag, ItemKind> ByTag = All.ToFrozenDictionary(k => k.Tag);
+
+    public static ItemKind? Find(ItemTag tag) => ByTag.GetValueOrDefault(tag);
+}

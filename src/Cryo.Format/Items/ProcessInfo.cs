@@ -1,0 +1,49 @@
+namespace Cryo.Format;
+
+public enum ProcessState : byte { Alive = 0, Zombie = 1 }
+
+/// <summary><c>PINF</c>: who a process is and where it stands in the tree. First item of a <c>PROC</c> section.</summary>
+public sealed record ProcessInfo(
+    int Pid, int ParentPid, int ProcessGroupId, int SessionId,
+    ProcessState State, int ExitStatus,
+    uint Personality, uint Umask,
+    byte Dumpable, byte NoNewPrivileges, byte ChildSubreaper, uint ParentDeathSignal,
+    uint ThreadCount,
+    byte[] Comm, byte[] ExePath, byte[] Cwd, byte[] Root) : CheckpointItem
+{
+    public static readonly ItemTag TagValue = ItemTag.Parse("PINF");
+    public override ItemTag Tag => TagValue;
+
+    public override void Encode(PayloadWriter w)
+    {
+        w.I32(Pid); w.I32(ParentPid); w.I32(ProcessGroupId); w.I32(SessionId);
+        w.U8((byte)State); w.I32(ExitStatus);
+        w.U32(Personality); w.U32(Umask);
+        w.U8(Dumpable); w.U8(NoNewPrivileges); w.U8(ChildSubreaper); w.U32(ParentDeathSignal);
+        w.U32(ThreadCount);
+        w.Bytes16(Comm); w.Bytes16(ExePath); w.Bytes16(Cwd); w.Bytes16(Root);
+    }
+
+    public static ProcessInfo Decode(ref PayloadReader r)
+    {
+        int pid = r.I32("pid"), ppid = r.I32("ppid"), pgid = r.I32("pgid"), sid = r.I32("sid");
+        byte state = r.U8("state");
+        if (state > (byte)ProcessState.Zombie) throw r.Invalid("state", state, "known states are 0 (alive) and 1 (zombie)");
+        return new ProcessInfo(pid, ppid, pgid, sid, (ProcessState)state, r.I32("exit_status"),
+            r.U32("personality"), r.U32("umask"),
+            r.U8("dumpable"), r.U8("no_new_privs"), r.U8("child_subreaper"), r.U32("pdeath_signal"),
+            r.U32("thread_count"),
+            r.Bytes16("comm"), r.Bytes16("exe"), r.Bytes16("cwd"), r.Bytes16("root"));
+    }
+
+    public override IReadOnlyList<ItemField> Describe() =>
+    [
+        ItemField.Pid("pid", Pid), ItemField.Pid("ppid", ParentPid), ItemField.Pid("pgid", ProcessGroupId), ItemField.Pid("sid", SessionId),
+        ItemField.Num("state", (ulong)State), ItemField.Num("exit_status", (long)ExitStatus),
+        ItemField.Hex("personality", Personality), ItemField.Hex("umask", Umask),
+        ItemField.Num("dumpable", (ulong)Dumpable), ItemField.Num("no_new_privs", (ulong)NoNewPrivileges),
+        ItemField.Num("child_subreaper", (ulong)ChildSubreaper), ItemField.Num("pdeath_signal", (ulong)ParentDeathSignal),
+        ItemField.Num("thread_count", (ulong)ThreadCount),
+        ItemField.Text("comm", Comm), ItemField.Text("exe", ExePath), ItemField.Text("cwd", Cwd), ItemField.Text("root", Root),
+    ];
+}

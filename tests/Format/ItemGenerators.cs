@@ -1,0 +1,177 @@
+using System.Text;
+using Cryo.Format;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Cryo.Tests.Format;
+
+/// <summary>FsCheck generators of arbitrary, valid item sequences (what a writer may produce).</summary>
+public static class ItemGenerators
+{
+    private static Gen<ulong> U64 => ArbMap.Default.GeneratorFor<ulong>();
+    private static Gen<uint> U32 => ArbMap.Default.GeneratorFor<uint>();
+    private static Gen<int> I32 => ArbMap.Default.GeneratorFor<int>();
+    private static Gen<byte> U8 => ArbMap.Default.GeneratorFor<byte>();
+
+    public static Gen<byte[]> Bytes(int maxLength) =>
+        Gen.Choose(0, maxLength).SelectMany(n => Gen.Choose(0, int.MaxValue).Select(seed =>
+        {
+            var b = new byte[n];
+            new Random(seed).NextBytes(b);
+            return b;
+        }));
+
+    /// <summary>Mostly small payloads, sometimes several MiB.</summary>
+    public static Gen<int> DataLength(int unit) => Gen.Frequency(
+        (8, Gen.Choose(0, 4)),
+        (3, Gen.Choose(5, 64)),
+        (1, Gen.Choose(256, 3 * (1 << 20) / unit))).Select(n => n * unit);
+
+    private static Gen<byte[]> Text => Bytes(64);
+
+    private static Gen<T[]> Array<T>(Gen<T> gen, int max) => Gen.Choose(0, max).SelectMany(n => gen.ArrayOf(n));
+
+    private static Gen<CheckpointItem> ProcessInfo =>
+        from ids in I32.ArrayOf(5)
+        from state in Gen.Elements(ProcessState.Alive, ProcessState.Zombie)
+        from nums in U32.ArrayOf(5)
+        from flags in U8.ArrayOf(3)
+        from texts in Text.ArrayOf(4)
+        select (CheckpointItem)new ProcessInfo(ids[0], ids[1], ids[2], ids[3], state, ids[4], nums[0], nums[1], flags[0], flags[1], flags[2], nums[2], nums[3],
+            texts[0], texts[1], texts[2], texts[3]);
+
+    private static Gen<CheckpointItem> Credentials =>
+        from ids in U32.ArrayOf(9)
+        from caps in U64.ArrayOf(5)
+        from groups in Array(U32, 40)
+        select (CheckpointItem)new Credentials(ids[0], ids[1], ids[2], ids[3], ids[4], ids[5], ids[6], ids[7],
+            caps[0], caps[1], caps[2], caps[3], caps[4], ids[8], groups);
+
+    private static Gen<CheckpointItem> Limits =>
+        Array(from r in U32 from s in U64 from h in U64 select new ResourceLimit(r, s, h), 20).Select(l => (CheckpointItem)new ResourceLimits(l));
+
+    private static Gen<CheckpointItem> Handlers =>
+        Array(from sig in Gen.Choose(1, 64) from h in U64 from f in U64 from r in U64 from m in U64
+              select new SignalAction((uint)sig, h, f, r, m), 64).Select(a => (CheckpointItem)new SignalHandlers(a));
+
+    private static Gen<CheckpointItem> Pending(SignalQueue queue) =>
+        Array(from s in I32 from e in I32 from c in I32 from d in Bytes(0).Select(_ => new byte[QueuedSignal.DataSize])
+              from seed in I32 select new QueuedSignal(s, e, c, Fill(d, seed)), 8).Select(a => (CheckpointItem)new PendingSignals(queue, a));
+
+    private static byte[] Fill(byte[] b, int seed) { new Random(seed).NextBytes(b); return b; }
+
+    private static Gen<CheckpointItem> Layout =>
+        from f in U64.ArrayOf(11)
+        from aux in Array(from t in U64 from v in U64 select new AuxEntry(t, v), 40)
+        select (CheckpointItem)new MemoryLayout(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], aux);
+
+    private static Gen<CheckpointItem> Area =>
+        from start in U64.Select(v => v >> 1)
+        from length in Gen.Choose(1, 1 << 20)
+        from offset in U64
+        from prot in U32
+        from flags in U32
+        from kind in Gen.Choose(0, 9)
+        from dev in U64
+        from ino in U64
+        from path in Text
+        from runs in Array(from a in U64 from b in U64 select new PageRun(a, b), 30)
+        select (CheckpointItem)new MemoryArea(start, start + (ulong)length, offset, prot, flags, (MemoryAreaKind)kind, dev, ino, path, runs);
+
+    private static Gen<CheckpointItem> Fd =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from kind in Gen.Choose(0, 8)
+        from n in U32.ArrayOf(3)
+        from offset in ArbMap.Default.GeneratorFor<long>()
+        from ids in U64.ArrayOf(5)
+        from path in Bytes(FormatLimits.MaxBytesString)
+        select (CheckpointItem)new FileDescriptor(fd, (FileKind)kind, n[0], n[1], offset, n[2], ids[0], ids[1], ids[2], ids[3], ids[4], path);
+
+    private static Gen<CheckpointItem> Thread =>
+        from tid in I32
+        from v in U64.ArrayOf(8)
+        from n in U32.ArrayOf(3)
+        from restart in Gen.Choose(0, 2)
+        from comm in Text
+        select (CheckpointItem)new ThreadInfo(tid, v[0], v[1], n[0], v[2], v[3], v[4], v[5], v[6], n[1], n[2], (SyscallRestart)restart, comm);
+
+    private static Gen<CheckpointItem> Regs => U64.ArrayOf(Registers.Count).Select(v => (CheckpointItem)new Registers(v));
+
+    private static Gen<CheckpointItem> XState =>
+        from xcr0 in U64 from area in Bytes(4096) select (CheckpointItem)new ExtendedState(xcr0, area);
+
+    private static Gen<CheckpointItem> Pages =>
+        from address in U64 from length in DataLength(4096).Where(n => n > 0) from seed in I32
+        select (CheckpointItem)new PageData(address, Fill(new byte[length], seed));
+
+    /// <summary>A valid file body: processes with threads and pages, then a FIFO section, then optional stats.</summary>
+    public static Gen<List<CheckpointItem>> Body =>
+        from processes in Gen.Choose(0, 3).SelectMany(n => ProcessBlock.ArrayOf(n))
+        from pipes in Gen.Choose(0, 4).SelectMany(n => PipeBlock.ArrayOf(n))
+        from stats in Gen.Elements(true, false)
+        from frozen in U64
+        select Assemble(processes, pipes, stats ? new CheckpointStats(frozen, 3, 1, 1) : null);
+
+    private static List<CheckpointItem> Assemble(List<CheckpointItem>[] processes, List<CheckpointItem>[] pipes, CheckpointStats? stats)
+    {
+        var items = new List<CheckpointItem>();
+        foreach (var p in processes) items.AddRange(p);
+        if (pipes.Length > 0)
+        {
+            items.Add(new SectionBegin(ItemKinds.Fifo));
+            foreach (var p in pipes) items.AddRange(p);
+            items.Add(new SectionEnd(ItemKinds.Fifo));
+        }
+        if (stats is not null) items.Add(stats);
+        return items;
+    }
+
+    private static Gen<List<CheckpointItem>> ProcessBlock =>
+        from head in ProcessInfo
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), Layout, Area, Fd, Pages).ListOf()
+        from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
+        select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
+
+    private static Gen<List<CheckpointItem>> ThreadBlock =>
+        from head in Thread
+        from rest in Gen.OneOf(Regs, XState, Pending(SignalQueue.Thread)).ListOf()
+        select Wrap(ItemKinds.Thread, [head, .. rest]);
+
+    private static Gen<List<CheckpointItem>> PipeBlock =>
+        from id in U64
+        from kind in Gen.Elements(PipeKind.Anonymous, PipeKind.Named)
+        from packets in Gen.Elements(true, false)
+        from chunks in Gen.Choose(0, 3).SelectMany(n => DataLength(1).Where(l => l > 0).ArrayOf(n))
+        from seed in I32
+        select PipeItems(id, kind, packets, chunks, seed);
+
+    private static List<CheckpointItem> PipeItems(ulong id, PipeKind kind, bool packets, int[] chunks, int seed)
+    {
+        long total = chunks.Sum(c => (long)c);
+        var items = new List<CheckpointItem> { new PipeInfo(id, kind, packets, (uint)Math.Max(total, 4096), (ulong)total) };
+        foreach (int c in chunks) items.Add(new PipeData(id, Fill(new byte[c], seed + c)));
+        return items;
+    }
+
+    private static List<CheckpointItem> Wrap(ItemTag section, List<CheckpointItem> inner) =>
+        [new SectionBegin(section), .. inner, new SectionEnd(section)];
+
+    /// <summary>Writes items as a writer would; PipeData goes through WritePipeData, which may split it.</summary>
+    public static byte[] Write(IEnumerable<CheckpointItem> items)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new CheckpointWriter(stream, SampleFiles.Header(), leaveOpen: true))
+        {
+            foreach (var item in items)
+            {
+                if (item is PipeData d) writer.WritePipeData(d.PipeId, d.Data.Span);
+                else writer.Write(item);
+            }
+            writer.Complete();
+        }
+        return stream.ToArray();
+    }
+
+    public static string Describe(IEnumerable<CheckpointItem> items) =>
+        new StringBuilder().AppendJoin(' ', items.Select(i => i.Tag.ToString())).ToString();
+}

@@ -1,0 +1,132 @@
+using System.Buffers.Binary;
+using System.Text;
+using Cryo.Format;
+using Xunit;
+
+namespace Cryo.Tests.Format;
+
+/// <summary>Each way a file can be wrong is rejected with the offset, the item and the reason.</summary>
+public class ReaderRejectionTests
+{
+    private static ProcessInfo Process(int pid = 7) =>
+        new(pid, 1, pid, pid, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []);
+
+    private static CheckpointFormatException Rejects(byte[] file, params string[] reasonParts)
+    {
+        var ex = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(file));
+        foreach (string part in reasonParts) Assert.Contains(part, ex.Message);
+        return ex;
+    }
+
+    [Fact]
+    public void Unknown_optional_items_and_sections_are_skipped()
+    {
+        byte[] file = new RawCheckpoint()
+            .Frame("NOTE", ItemFlags.None, "hello"u8.ToArray())
+            .Begin("PROC").Item(Process())
+            .Begin("ZZZZ", critical: false).Frame("QQQQ", ItemFlags.Critical, [1, 2, 3]).Begin("PROC").End("PROC").End("ZZZZ", critical: false)
+            .End("PROC").Complete();
+        var items = RawCheckpoint.ReadAll(file);
+        Assert.Equal(["PROC", "PINF", "PROC"], items.Select(i => i.Tag.ToString()));
+        Assert.IsType<SectionEnd>(items[^1]);
+
+        var withUnknown = RawCheckpoint.ReadAll(file, returnUnknown: true);
+        var note = Assert.IsType<UnknownItem>(withUnknown[0]);
+        Assert.Equal("hello"u8.ToArray(), note.Payload.ToArray());
+    }
+
+    [Fact]
+    public void The_extensions_sample_reads_with_its_optional_items_skipped()
+    {
+        var tags = RawCheckpoint.ReadAll(SampleFiles.Build("extensions")).Select(i => i.Tag.ToString()).ToList();
+        Assert.DoesNotContain("NOTE", tags);
+        Assert.DoesNotContain("XTRA", tags);
+        Assert.Contains("PINF", tags);
+    }
+
+    [Fact]
+    public void Unknown_critical_item_is_rejected() =>
+        Rejects(new RawCheckpoint().Frame("ZZZZ", ItemFlags.Critical, []).Complete(), "unknown critical item 'ZZZZ'", "item #0");
+
+    [Fact]
+    public void Unknown_critical_section_is_rejected() =>
+        Rejects(new RawCheckpoint().Begin("ZZZZ").End("ZZZZ").Complete(), "unknown critical section 'ZZZZ'");
+
+    [Fact]
+    public void Misplaced_items_are_rejected()
+    {
+        Rejects(new RawCheckpoint().Item(Process()).Complete(), "'PINF'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(Process()).End("FIFO").Complete(), "may not stand in section 'FIFO'");
+        Rejects(new RawCheckpoint().Begin("THRD").End("THRD").Complete(), "'THRD'", "outside a section");
+    }
+
+    [Fact]
+    public void Broken_sections_are_rejected()
+    {
+        Rejects(new RawCheckpoint().Begin("PROC").Complete(), "while section 'PROC' is open");
+        Rejects(new RawCheckpoint().End("PROC").Complete(), "END PROC does not close", "none is open");
+        Rejects(new RawCheckpoint().Begin("PROC").End("FIFO").Complete(), "END FIFO does not close");
+        Rejects(new RawCheckpoint().Frame("PROC", ItemFlags.Critical | ItemFlags.SectionBegin, [1]).Complete(), "empty payload");
+        Rejects(new RawCheckpoint().Frame("PINF", ItemFlags.Critical | ItemFlags.SectionBegin, []).Complete(), "is not a section");
+    }
+
+    [Fact]
+    public void Frame_faults_are_rejected()
+    {
+        Rejects(new RawCheckpoint().Frame("NO\u0001E", ItemFlags.None, []).Complete(), "printable");
+        Rejects(new RawCheckpoint().Frame("NOTE", (ItemFlags)0x80, []).Complete(), "undefined flag bits 0x80");
+        Rejects(new RawCheckpoint().Frame("NOTE", ItemFlags.SectionBegin | ItemFlags.SectionEnd, []).Complete(), "both begin and end");
+    }
+
+    [Fact]
+    public void Payload_faults_are_rejected_with_the_field_named()
+    {
+        var w = new PayloadWriter();
+        Process().Encode(w);
+        byte[] extra = [.. w.Written.ToArray(), 0];
+        Rejects(new RawCheckpoint().Begin("PROC").Frame("PINF", ItemFlags.Critical, extra).End("PROC").Complete(), "1 unexpected bytes after the last field");
+        Rejects(new RawCheckpoint().Begin("PROC").Frame("PINF", ItemFlags.Critical, w.Written[..14].ToArray()).End("PROC").Complete(), "field 'sid'");
+        byte[] manyGroups = new byte[4 * 8 + 5 * 8 + 4 + 4];
+        BinaryPrimitives.WriteUInt32LittleEndian(manyGroups.AsSpan(manyGroups.Length - 4), 50_000);
+        Rejects(new RawCheckpoint().Begin("PROC").Frame("CRED", ItemFlags.Critical, manyGroups).End("PROC").Complete(),
+            "list 'groups' claims 50000 entries");
+        Rejects(new RawCheckpoint().Begin("PROC").Frame("PAGE", ItemFlags.Critical, new byte[8 + 100]).End("PROC").Complete(),
+            "not a whole number of 4096-byte pages");
+    }
+
+    [Fact]
+    public void Trailer_faults_are_rejected()
+    {
+        Rejects(new RawCheckpoint().Begin("PROC").End("PROC").Complete(itemCount: 3), "counts 3 items but 2 were read");
+        byte[] good = new RawCheckpoint().Begin("PROC").End("PROC").Complete();
+        Rejects([.. good, 0], "bytes follow the trailer");
+        // Swap the two section frames' order by rebuilding with the same checksums in another order: the chain notices.
+        byte[] a = new RawCheckpoint().Begin("PROC").Item(Process(1)).End("PROC").Begin("PROC").Item(Process(2)).End("PROC").Complete();
+        byte[] b = new RawCheckpoint().Begin("PROC").Item(Process(2)).End("PROC").Begin("PROC").Item(Process(1)).End("PROC").Complete();
+        int trailer = a.Length - 28;
+        byte[] swapped = [.. b[..trailer], .. a[trailer..]];
+        Rejects(swapped, "chain checksum mismatch");
+    }
+
+    [Fact]
+    public void Header_faults_are_rejected()
+    {
+        byte[] good = SampleFiles.Build("minimal");
+        var ex = Rejects(Encoding.ASCII.GetBytes("#!/bin/sh\necho hello\n"), "not a cryo checkpoint file");
+        Assert.Equal("header", ex.Item);
+
+        byte[] newer = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(newer.AsSpan(8), 2);
+        Rejects(newer, "format version 2.0 is not supported");
+
+        byte[] arm = (byte[])good.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(arm.AsSpan(16), 183); // EM_AARCH64
+        Rejects(arm, "header checksum mismatch");
+        var headerLength = good.Length - 28 - 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(arm.AsSpan(headerLength), Crc32C.Compute(arm.AsSpan(0, headerLength)));
+        Rejects(arm, "field 'arch' has invalid value 183", "only x86-64");
+
+        Rejects(good[..20], "ends inside the header");
+        Rejects(good[..^28], "ends without a trailer");
+    }
+}
