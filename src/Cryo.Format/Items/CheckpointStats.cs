@@ -17,7 +17,7 @@ public sealed record CheckpointStats(ulong FrozenNanoseconds, ulong PagesWritten
 
     public override IReadOnlyList<ItemField> Describe() =>
     [
-        ItemField.Time("frozen_ns", (long)FrozenNanoseconds), ItemField.Num("pages_written", PagesWritten),
+        new("frozen_ns", FieldKind.Time, FrozenNanoseconds), ItemField.Num("pages_written", PagesWritten),
         ItemField.Num("processes", (ulong)Processes), ItemField.Num("threads", (ulong)Threads),
     ];
 }

@@ -60,7 +60,7 @@ public sealed record MemoryArea(
 
     public override IReadOnlyList<ItemField> Describe() =>
     [
-        ItemField.Addr("start", Start), ItemField.Addr("end", End), ItemField.Hex("file_offset", FileOffset),
+        ItemField.Addr("start", Start), ItemField.Addr("end", End), ItemField.Num("file_offset", FileOffset),
         ItemField.Hex("prot", Protection), ItemField.Hex("map_flags", MapFlags), ItemField.Num("kind", (ulong)Kind),
         ItemField.Ino("device", Device), ItemField.Ino("inode", Inode), ItemField.Text("path", Path),
         ItemField.List("runs", Runs.Select(run => (IReadOnlyList<ItemField>)

@@ -1,0 +1,952 @@
+meta:
+  id: cryo
+  title: cryo checkpoint file (format version 1)
+  application: cryo (checkpoint/restart of Linux processes), cryo-dump
+  file-extension: cryo
+  ks-version: '0.11'
+  endian: le
+  bit-endian: le
+doc: |
+  A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
+  credentials, limits, signals, memory layout, memory areas and their pages, file descriptors,
+  threads and their registers, pipes and their unread bytes), written as a stream of items so
+  that it can be produced and consumed without seeking (a pipe will do).
+
+  Layout: a header closed by its own CRC-32C, then item frames until the trailer frame `TRLR`.
+  Every frame is `tag` (4 printable ASCII bytes), `flags` (u4), `length` (u4), `payload`
+  (`length` bytes) and `crc` (u4, CRC-32C of tag, flags, length and payload). All integers are
+  little-endian. CRC-32C is the Castagnoli CRC (reflected polynomial 0x82F63B78, initial value
+  and final XOR 0xFFFFFFFF; "123456789" gives 0xE3069283).
+
+  Sections group items: a frame with the `section_begin` flag opens section X (its tag is X, its
+  payload empty), a frame with the `section_end` flag and the same tag closes it. Sections are
+  `PROC` (one process; may hold `THRD` sections), `THRD` (one thread) and `FIFO` (all pipes and
+  FIFOs); they nest at most 8 deep. The trailer is the frame whose tag is `TRLR` and whose flags
+  have neither section bit; nothing may follow it.
+
+  Readers skip items and sections whose tag they do not know when the frame's `critical` flag
+  is clear, and reject the file when it is set.
+
+  Conventions of this description (relied on by tests/Format/Kaitai/crosscheck.js, which
+  checks it against the C# reader): attribute ids are the field names that cryo-dump prints;
+  an attribute `len_X` is the byte length of the string `X` that follows it, `num_X` the entry
+  count of the list `X`; attributes marked `-cryo-dump: hidden` are framing that cryo-dump does
+  not print. Limits that readers enforce: a payload is at most 16 MiB, a byte string at most
+  4096 bytes, a list at most 65536 entries.
+doc-ref: docs/format.md
+seq:
+  - id: header
+    type: header
+    doc: The file header, closed by its own checksum.
+  - id: items
+    type: item
+    repeat: until
+    repeat-until: _.is_trailer
+    doc: |
+      Every item frame of the file in order, the trailer (tag `TRLR`, no section bit) last.
+      Section begin/end frames are items too: they count in the trailer's `item_count`.
+types:
+  header:
+    doc: |
+      The file header. Its checksum `crc` covers every byte of the header before it; that
+      checksum, as 4 little-endian bytes, also starts the trailer's chain checksum.
+    seq:
+      - id: magic
+        contents: ["CRYO", 0x0d, 0x0a, 0x1a, 0x0a]
+        -cryo-dump: hidden
+        doc: |
+          "CRYO\r\n\x1a\n": the CR LF and ^Z bytes catch transfers that mangle line ends or
+          text files.
+      - id: version_major
+        type: u2
+        valid: 1
+        doc: Format major version; readers reject a major version they do not read (this is 1).
+      - id: version_minor
+        type: u2
+        doc: Format minor version (0); minor versions only add optional items.
+      - id: flags
+        type: u4
+        valid: 0
+        doc: Header flags; none are defined in version 1, so this is 0.
+      - id: arch
+        type: u2
+        enum: arch
+        valid: arch::x86_64
+        doc: Architecture of the saved processes as an ELF e_machine number; only 62 (x86-64).
+      - id: reserved
+        type: u2
+        valid: 0
+        -cryo-dump: hidden
+        doc: Reserved, zero.
+      - id: page_size
+        type: u4
+        valid:
+          expr: _ >= 4096 and _ <= 1048576 and (_ & (_ - 1)) == 0
+        doc: Page size in bytes of the machine the checkpoint was taken on; a power of two from 4096 to 1 MiB. PAGE items hold whole pages of this size.
+      - id: created_ns
+        type: s8
+        doc: When the checkpoint was taken, in nanoseconds since the Unix epoch (UTC).
+      - id: len_kernel_release
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `kernel_release`.
+      - id: kernel_release
+        type: str
+        size: len_kernel_release
+        encoding: UTF-8
+        doc: Release of the kernel the checkpoint was taken on (uname -r), UTF-8, no terminator.
+      - id: len_creator
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `creator`.
+      - id: creator
+        type: str
+        size: len_creator
+        encoding: UTF-8
+        doc: Name and version of the program that wrote the file, UTF-8, no terminator.
+      - id: crc
+        type: u4
+        -cryo-dump: hidden
+        doc: CRC-32C of every header byte before this field, from the magic to the end of `creator`.
+
+  item:
+    doc: |
+      One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
+      payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
+      `SIGA`, `MMST`, `AREA`, `PAGE`, `FDES` and `THRD` sections in a `PROC` section; `PEND` in
+      `PROC` or `THRD`; `TINF`, `GREG`, `XSTA` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`,
+      `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its AREA
+      item, the FBUF items of a pipe its FINF item.
+    seq:
+      - id: tag
+        type: str
+        size: 4
+        encoding: ASCII
+        doc: Item kind, four printable ASCII characters (0x20..0x7E), e.g. "PINF".
+      - id: flags
+        type: u4
+        valid:
+          max: 7
+        doc: |
+          Frame flags: bit 0 critical (a reader that does not know the tag must reject the
+          file), bit 1 section begin, bit 2 section end; other bits are zero, and bits 1 and 2
+          are never both set.
+      - id: length
+        type: u4
+        valid:
+          max: 16777216
+        doc: Payload length in bytes, at most 16 MiB; 0 for section frames.
+      - id: payload
+        size: length
+        type:
+          switch-on: 'is_section_frame ? "" : tag'
+          cases:
+            '"PINF"': process_info
+            '"CRED"': credentials
+            '"RLIM"': resource_limits
+            '"SIGA"': signal_handlers
+            '"PEND"': pending_signals
+            '"MMST"': memory_layout
+            '"AREA"': memory_area
+            '"PAGE"': page_data
+            '"FDES"': file_descriptor
+            '"TINF"': thread_info
+            '"GREG"': registers
+            '"XSTA"': extended_state
+            '"FINF"': pipe_info
+            '"FBUF"': pipe_data
+            '"STAT"': checkpoint_stats
+            '"TRLR"': trailer
+        doc: |
+          The item's fields, decoded by tag. Section frames have an empty payload; an item of
+          an unknown tag stays raw bytes. A decoded payload has no bytes after its last field.
+      - id: crc
+        type: u4
+        doc: CRC-32C of the 12 frame bytes (tag, flags, length) followed by the payload.
+    instances:
+      is_critical:
+        value: (flags & 1) != 0
+        doc: Flag bit 0, critical.
+      is_section_begin:
+        value: (flags & 2) != 0
+        doc: Flag bit 1, opens the section `tag`.
+      is_section_end:
+        value: (flags & 4) != 0
+        doc: Flag bit 2, closes the innermost open section, whose tag it repeats.
+      is_section_frame:
+        value: (flags & 6) != 0
+        doc: A section begin or end frame (empty payload).
+      is_trailer:
+        value: tag == "TRLR" and not is_section_frame
+        doc: The trailer, the last frame of the file.
+      is_known_section:
+        value: tag == "PROC" or tag == "THRD" or tag == "FIFO"
+        doc: The section tags of format version 1 (process, thread, pipes and FIFOs).
+
+  process_info:
+    doc: PINF, process info - who a process is and where it stands in the tree. First item of a PROC section.
+    seq:
+      - id: pid
+        type: s4
+        doc: Process id.
+      - id: ppid
+        type: s4
+        doc: Parent process id.
+      - id: pgid
+        type: s4
+        doc: Process group id.
+      - id: sid
+        type: s4
+        doc: Session id.
+      - id: state
+        type: u1
+        enum: process_state
+        valid:
+          in-enum: true
+        doc: Alive (0) or zombie (1).
+      - id: exit_status
+        type: s4
+        doc: Wait status of a zombie (as waitpid reports it); 0 for a live process.
+      - id: personality
+        type: u4
+        doc: Execution domain flags (personality(2)).
+      - id: umask
+        type: u4
+        doc: File mode creation mask.
+      - id: dumpable
+        type: u1
+        doc: PR_GET_DUMPABLE value.
+      - id: no_new_privs
+        type: u1
+        doc: PR_GET_NO_NEW_PRIVS value (0 or 1).
+      - id: child_subreaper
+        type: u1
+        doc: PR_GET_CHILD_SUBREAPER value (0 or 1).
+      - id: pdeath_signal
+        type: u4
+        doc: Signal sent on the parent's death (PR_GET_PDEATHSIG), 0 for none.
+      - id: thread_count
+        type: u4
+        doc: Number of threads, which is the number of THRD sections in this PROC section.
+      - id: len_comm
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `comm`.
+      - id: comm
+        size: len_comm
+        doc: Command name (/proc/PID/comm), bytes.
+      - id: len_exe
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `exe`.
+      - id: exe
+        size: len_exe
+        doc: Path of the executable (/proc/PID/exe), bytes.
+      - id: len_cwd
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `cwd`.
+      - id: cwd
+        size: len_cwd
+        doc: Current working directory, bytes.
+      - id: len_root
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `root`.
+      - id: root
+        size: len_root
+        doc: Root directory (/proc/PID/root), bytes.
+
+  credentials:
+    doc: CRED, credentials - user and group ids, supplementary groups, capability sets and securebits of a process.
+    seq:
+      - id: ruid
+        type: u4
+        doc: Real user id.
+      - id: euid
+        type: u4
+        doc: Effective user id.
+      - id: suid
+        type: u4
+        doc: Saved set-user-id.
+      - id: fsuid
+        type: u4
+        doc: File system user id.
+      - id: rgid
+        type: u4
+        doc: Real group id.
+      - id: egid
+        type: u4
+        doc: Effective group id.
+      - id: sgid
+        type: u4
+        doc: Saved set-group-id.
+      - id: fsgid
+        type: u4
+        doc: File system group id.
+      - id: cap_inheritable
+        type: u8
+        doc: Inheritable capability set (bit n is capability n).
+      - id: cap_permitted
+        type: u8
+        doc: Permitted capability set.
+      - id: cap_effective
+        type: u8
+        doc: Effective capability set.
+      - id: cap_bounding
+        type: u8
+        doc: Capability bounding set.
+      - id: cap_ambient
+        type: u8
+        doc: Ambient capability set.
+      - id: securebits
+        type: u4
+        doc: Securebits flags (PR_GET_SECUREBITS).
+      - id: num_groups
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `groups`.
+      - id: groups
+        type: group_entry
+        repeat: expr
+        repeat-expr: num_groups
+        doc: Supplementary group ids.
+
+  group_entry:
+    doc: One supplementary group.
+    seq:
+      - id: gid
+        type: u4
+        doc: Group id.
+
+  resource_limits:
+    doc: RLIM, resource limits of the process.
+    seq:
+      - id: num_limits
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `limits`.
+      - id: limits
+        type: resource_limit
+        repeat: expr
+        repeat-expr: num_limits
+        doc: One entry per resource.
+
+  resource_limit:
+    doc: One resource limit.
+    seq:
+      - id: resource
+        type: u4
+        enum: rlimit_resource
+        doc: RLIMIT_* number as on Linux x86-64.
+      - id: soft
+        type: u8
+        doc: Soft limit; 0xFFFFFFFFFFFFFFFF is RLIM_INFINITY.
+      - id: hard
+        type: u8
+        doc: Hard limit; 0xFFFFFFFFFFFFFFFF is RLIM_INFINITY.
+
+  signal_handlers:
+    doc: SIGA, signal handlers - the dispositions of the signals that are not at their default, shared by all threads of a process.
+    seq:
+      - id: num_actions
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `actions`.
+      - id: actions
+        type: signal_action
+        repeat: expr
+        repeat-expr: num_actions
+        doc: One entry per signal whose disposition is not the default.
+
+  signal_action:
+    doc: A signal's disposition (the kernel's struct sigaction).
+    seq:
+      - id: signal
+        type: u4
+        valid:
+          min: 1
+          max: 64
+        doc: Signal number, 1 to 64.
+      - id: handler
+        type: u8
+        doc: Handler; 0 is SIG_DFL, 1 is SIG_IGN, anything else an address in the process.
+      - id: flags
+        type: u8
+        doc: SA_* flags.
+      - id: restorer
+        type: u8
+        doc: Address of the signal-return trampoline (SA_RESTORER).
+      - id: mask
+        type: u8
+        doc: Signals blocked while the handler runs (bit n-1 is signal n).
+
+  pending_signals:
+    doc: PEND, pending signals of one queue - a thread's own (in a THRD section) or the process's shared one (in a PROC section).
+    seq:
+      - id: queue
+        type: u1
+        enum: signal_queue
+        valid:
+          in-enum: true
+        doc: Which queue, 0 a thread's, 1 the process's.
+      - id: num_signals
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `signals`.
+      - id: signals
+        type: queued_signal
+        repeat: expr
+        repeat-expr: num_signals
+        doc: The queued signals, oldest first.
+
+  queued_signal:
+    doc: A queued signal, as a siginfo_t of the x86-64 kernel ABI (128 bytes).
+    seq:
+      - id: signal
+        type: s4
+        doc: si_signo.
+      - id: errno
+        type: s4
+        doc: si_errno.
+      - id: code
+        type: s4
+        doc: si_code.
+      - id: data
+        size: 116
+        doc: The remaining 116 bytes of siginfo_t as the kernel lays them out (the union's meaning depends on signal and code); restored verbatim through rt_tgsigqueueinfo.
+
+  memory_layout:
+    doc: MMST, memory layout - the mm fields the kernel keeps per process (what prctl PR_SET_MM_MAP takes back) and the auxiliary vector.
+    seq:
+      - id: start_code
+        type: u8
+        doc: Start of the text segment.
+      - id: end_code
+        type: u8
+        doc: End of the text segment.
+      - id: start_data
+        type: u8
+        doc: Start of the data segment.
+      - id: end_data
+        type: u8
+        doc: End of the data segment.
+      - id: start_brk
+        type: u8
+        doc: Start of the heap.
+      - id: brk
+        type: u8
+        doc: Current program break.
+      - id: start_stack
+        type: u8
+        doc: Start (top) of the main thread's stack.
+      - id: arg_start
+        type: u8
+        doc: Start of the argument strings.
+      - id: arg_end
+        type: u8
+        doc: End of the argument strings.
+      - id: env_start
+        type: u8
+        doc: Start of the environment strings.
+      - id: env_end
+        type: u8
+        doc: End of the environment strings.
+      - id: num_auxv
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `auxv`.
+      - id: auxv
+        type: aux_entry
+        repeat: expr
+        repeat-expr: num_auxv
+        doc: The auxiliary vector as in /proc/PID/auxv.
+
+  aux_entry:
+    doc: One auxiliary-vector entry.
+    seq:
+      - id: type
+        type: u8
+        doc: AT_* type.
+      - id: value
+        type: u8
+        doc: Value.
+
+  memory_area:
+    doc: |
+      AREA, memory area - one memory mapping (a line of /proc/PID/maps). The pages listed in
+      `runs` follow it, in order, as PAGE items; pages not listed are not stored (never touched,
+      or identical to the backing file).
+    seq:
+      - id: start
+        type: u8
+        doc: First address of the area.
+      - id: end
+        type: u8
+        valid:
+          expr: _ > start
+        doc: Address just past the area; greater than `start`.
+      - id: file_offset
+        type: u8
+        doc: Offset in the backing file of the area's first byte (0 for anonymous areas).
+      - id: prot
+        type: u4
+        doc: Protection, PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4.
+      - id: map_flags
+        type: u4
+        doc: Mapping flags, MAP_SHARED 0x01, MAP_PRIVATE 0x02, MAP_ANONYMOUS 0x20, MAP_GROWSDOWN 0x100.
+      - id: kind
+        type: u1
+        enum: memory_area_kind
+        valid:
+          in-enum: true
+        doc: What backs the area, which decides how restore recreates it.
+      - id: device
+        type: u8
+        doc: Device number of the backing file (0 if none).
+      - id: inode
+        type: u8
+        doc: Inode number of the backing file (0 if none).
+      - id: len_path
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `path`.
+      - id: path
+        size: len_path
+        doc: Path of the backing file, or a pseudo name such as "[heap]", bytes.
+      - id: num_runs
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `runs`.
+      - id: runs
+        type: page_run
+        repeat: expr
+        repeat-expr: num_runs
+        doc: The runs of pages whose contents follow as PAGE items.
+
+  page_run:
+    doc: A run of consecutive pages of an area whose contents follow in PAGE items.
+    seq:
+      - id: first_page
+        type: u8
+        doc: First page of the run, counted from the area's start.
+      - id: page_count
+        type: u8
+        doc: Number of pages in the run.
+
+  page_data:
+    doc: |
+      PAGE, page data - the contents of consecutive pages starting at `address`. Writers split
+      long runs into items of at most 1 MiB of data.
+    seq:
+      - id: address
+        type: u8
+        doc: Address of the first page.
+      - id: data
+        size-eos: true
+        valid:
+          expr: _.size > 0 and _.size % _root.header.page_size == 0
+        doc: Page contents, the rest of the payload; a positive whole number of pages (header `page_size`).
+
+  file_descriptor:
+    doc: |
+      FDES, file descriptor - one open file descriptor. Descriptors with the same
+      `description_id` share one open file description (offset and status flags); descriptors
+      with the same non-zero `pipe_id` are ends of the same pipe, whose contents are in the FIFO
+      section.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: Descriptor number, not negative.
+      - id: kind
+        type: u1
+        enum: file_kind
+        valid:
+          in-enum: true
+        doc: What the descriptor refers to.
+      - id: fd_flags
+        type: u4
+        doc: Descriptor flags, FD_CLOEXEC 1.
+      - id: open_flags
+        type: u4
+        doc: File status flags (O_* as on Linux x86-64).
+      - id: offset
+        type: s8
+        doc: File offset.
+      - id: mode
+        type: u4
+        doc: st_mode of the file (type and permission bits).
+      - id: device
+        type: u8
+        doc: st_dev of the file.
+      - id: inode
+        type: u8
+        doc: st_ino of the file.
+      - id: rdev
+        type: u8
+        doc: st_rdev of the file (device number of a device file).
+      - id: description_id
+        type: u8
+        doc: Id of the open file description; equal for descriptors that share one.
+      - id: pipe_id
+        type: u8
+        doc: Id of the pipe (matches a FINF `pipe_id`), 0 if not a pipe or FIFO.
+      - id: len_path
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `path`.
+      - id: path
+        size: len_path
+        doc: Path (the /proc/PID/fd link target), bytes.
+
+  thread_info:
+    doc: TINF, thread info - per-thread kernel state. First item of a THRD section.
+    seq:
+      - id: tid
+        type: s4
+        doc: Thread id.
+      - id: blocked
+        type: u8
+        doc: Blocked signal mask (bit n-1 is signal n).
+      - id: altstack_sp
+        type: u8
+        doc: Alternate signal stack base (ss_sp).
+      - id: altstack_flags
+        type: u4
+        doc: Alternate signal stack flags (ss_flags).
+      - id: altstack_size
+        type: u8
+        doc: Alternate signal stack size (ss_size).
+      - id: clear_child_tid
+        type: u8
+        doc: Address set by set_tid_address (CLONE_CHILD_CLEARTID).
+      - id: robust_list
+        type: u8
+        doc: Head of the robust futex list (set_robust_list).
+      - id: robust_list_len
+        type: u8
+        doc: Length of the robust list head structure.
+      - id: rseq_address
+        type: u8
+        doc: Address of the registered rseq area, 0 if none.
+      - id: rseq_length
+        type: u4
+        doc: Length of the rseq area.
+      - id: rseq_signature
+        type: u4
+        doc: rseq signature.
+      - id: restart
+        type: u1
+        enum: syscall_restart
+        valid:
+          in-enum: true
+        doc: How the registers were adjusted for a system call the thread was inside at the freeze.
+      - id: len_comm
+        type: u2
+        valid:
+          max: 4096
+        doc: Length in bytes of `comm`.
+      - id: comm
+        size: len_comm
+        doc: Thread name (/proc/PID/task/TID/comm), bytes.
+
+  registers:
+    doc: GREG, registers - the general-purpose registers of a thread, the 27 words of the x86-64 user_regs_struct (NT_PRSTATUS) in its order.
+    seq:
+      - id: r15
+        type: u8
+        doc: r15.
+      - id: r14
+        type: u8
+        doc: r14.
+      - id: r13
+        type: u8
+        doc: r13.
+      - id: r12
+        type: u8
+        doc: r12.
+      - id: rbp
+        type: u8
+        doc: rbp.
+      - id: rbx
+        type: u8
+        doc: rbx.
+      - id: r11
+        type: u8
+        doc: r11.
+      - id: r10
+        type: u8
+        doc: r10.
+      - id: r9
+        type: u8
+        doc: r9.
+      - id: r8
+        type: u8
+        doc: r8.
+      - id: rax
+        type: u8
+        doc: rax.
+      - id: rcx
+        type: u8
+        doc: rcx.
+      - id: rdx
+        type: u8
+        doc: rdx.
+      - id: rsi
+        type: u8
+        doc: rsi.
+      - id: rdi
+        type: u8
+        doc: rdi.
+      - id: orig_rax
+        type: u8
+        doc: System call number at entry (orig_rax), or -1 outside a system call.
+      - id: rip
+        type: u8
+        doc: Instruction pointer.
+      - id: cs
+        type: u8
+        doc: Code segment selector.
+      - id: eflags
+        type: u8
+        doc: Flags register.
+      - id: rsp
+        type: u8
+        doc: Stack pointer.
+      - id: ss
+        type: u8
+        doc: Stack segment selector.
+      - id: fs_base
+        type: u8
+        doc: FS base address (thread pointer).
+      - id: gs_base
+        type: u8
+        doc: GS base address.
+      - id: ds
+        type: u8
+        doc: Data segment selector.
+      - id: es
+        type: u8
+        doc: Extra segment selector.
+      - id: fs
+        type: u8
+        doc: FS segment selector.
+      - id: gs
+        type: u8
+        doc: GS segment selector.
+
+  extended_state:
+    doc: |
+      XSTA, extended state - a thread's FPU/SSE/AVX state as the kernel's XSAVE area
+      (NT_X86_XSTATE), with the feature mask (XCR0) of the CPU it was taken on. The area's size
+      depends on the CPU; a restore must refuse a CPU lacking features set in `xcr0`.
+    seq:
+      - id: xcr0
+        type: u8
+        doc: XCR0 feature mask of the CPU the state was saved on.
+      - id: size
+        type: u4
+        valid:
+          expr: _ == _io.size - _io.pos
+        doc: Size in bytes of `area`, which is the rest of the payload.
+      - id: area
+        size: size
+        doc: The XSAVE area.
+
+  pipe_info:
+    doc: |
+      FINF, pipe info - one pipe or FIFO in the FIFO section: its id (shared with the FDES items
+      of its ends), capacity, and how many unread bytes it held. Its contents follow as FBUF
+      items; when `packetized` is set each FBUF is one packet (O_DIRECT pipes keep message
+      boundaries), else they are consecutive chunks.
+    seq:
+      - id: pipe_id
+        type: u8
+        doc: Pipe id, matching the `pipe_id` of the FDES items of its ends.
+      - id: kind
+        type: u1
+        enum: pipe_kind
+        valid:
+          in-enum: true
+        doc: Anonymous pipe (0) or named FIFO (1).
+      - id: packetized
+        type: u1
+        valid:
+          max: 1
+        doc: 1 if the pipe is packetized (O_DIRECT), else 0.
+      - id: capacity
+        type: u4
+        doc: Capacity in bytes (F_GETPIPE_SZ).
+      - id: byte_count
+        type: u8
+        valid:
+          expr: _ <= capacity
+        doc: Unread bytes the pipe held, which follow as FBUF items; at most `capacity`.
+
+  pipe_data:
+    doc: FBUF, pipe data - unread bytes of the pipe `pipe_id`, following its FINF. Writers split long contents into items of at most 1 MiB.
+    seq:
+      - id: pipe_id
+        type: u8
+        doc: Id of the pipe the bytes belong to.
+      - id: data
+        size-eos: true
+        doc: The bytes, the rest of the payload (one packet of a packetized pipe).
+
+  checkpoint_stats:
+    doc: STAT, checkpoint statistics (optional item, not critical) - how the checkpoint went.
+    seq:
+      - id: frozen_ns
+        type: u8
+        doc: How long the processes were frozen, in nanoseconds.
+      - id: pages_written
+        type: u8
+        doc: Number of pages written as PAGE items.
+      - id: processes
+        type: u4
+        doc: Number of processes saved.
+      - id: threads
+        type: u4
+        doc: Number of threads saved.
+
+  trailer:
+    doc: TRLR, trailer - the last frame; nothing follows it.
+    seq:
+      - id: item_count
+        type: u8
+        doc: Number of frames before the trailer, section begin and end frames included.
+      - id: chain_crc
+        type: u4
+        doc: |
+          CRC-32C over the header's checksum and then every item's checksum before the trailer,
+          each as 4 little-endian bytes, in file order; detects items dropped, repeated or
+          reordered.
+
+enums:
+  arch:
+    62:
+      id: x86_64
+      doc: EM_X86_64.
+  process_state:
+    0:
+      id: alive
+      doc: A live process.
+    1:
+      id: zombie
+      doc: A process that has exited and not yet been reaped; `exit_status` holds its status.
+  memory_area_kind:
+    0:
+      id: anonymous_private
+      doc: Private anonymous memory.
+    1:
+      id: anonymous_shared
+      doc: Shared anonymous memory.
+    2:
+      id: file_private
+      doc: Private mapping of a file.
+    3:
+      id: file_shared
+      doc: Shared mapping of a file.
+    4:
+      id: heap
+      doc: The heap ([heap]).
+    5:
+      id: stack
+      doc: The main thread's stack ([stack]).
+    6:
+      id: vdso
+      doc: The kernel's [vdso].
+    7:
+      id: vvar
+      doc: The kernel's [vvar].
+    8:
+      id: vvar_vclock
+      doc: The kernel's [vvar_vclock].
+    9:
+      id: vsyscall
+      doc: The kernel's [vsyscall] page.
+  file_kind:
+    0:
+      id: regular
+      doc: Regular file.
+    1:
+      id: directory
+      doc: Directory.
+    2:
+      id: char_device
+      doc: Character device.
+    3:
+      id: block_device
+      doc: Block device.
+    4:
+      id: pipe
+      doc: Anonymous pipe.
+    5:
+      id: fifo
+      doc: Named FIFO.
+    6:
+      id: socket
+      doc: Socket.
+    7:
+      id: anon_inode
+      doc: Anonymous inode (eventfd, epoll, signalfd, timerfd, ...).
+    8:
+      id: other
+      doc: Anything else.
+  pipe_kind:
+    0:
+      id: anonymous
+      doc: Anonymous pipe (pipe(2)).
+    1:
+      id: named
+      doc: Named FIFO (mkfifo(3)).
+  signal_queue:
+    0:
+      id: thread
+      doc: A thread's own queue.
+    1:
+      id: process
+      doc: The process's shared queue.
+  syscall_restart:
+    0:
+      id: none
+      doc: Not inside a restartable system call.
+    1:
+      id: reexecute
+      doc: The call is re-executed (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND).
+    2:
+      id: restart_block
+      doc: The call continues through restart_syscall (ERESTART_RESTARTBLOCK).
+  rlimit_resource:
+    0: cpu
+    1: fsize
+    2: data
+    3: stack
+    4: core
+    5: rss
+    6: nproc
+    7: nofile
+    8: memlock
+    9: as
+    10: locks
+    11: sigpending
+    12: msgqueue
+    13: nice
+    14: rtprio
+    15: rttime

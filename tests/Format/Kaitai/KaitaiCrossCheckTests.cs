@@ -1,0 +1,145 @@
+using Cryo.Format;
+using Xunit;
+
+namespace Cryo.Tests.Format;
+
+/// <summary>
+/// Cross-checks the Kaitai Struct description formats/cryo.ksy against the C# implementation:
+/// every sample file is read by Cryo.Format's reader (printed by cryo-dump's JsonPrinter, as
+/// <c>cryo-dump --json</c> does) and by a parser generated from the .ksy at run time
+/// (tests/Format/Kaitai/crosscheck.js), and the two must agree item by item and field by field.
+/// Needs Node.js and <c>npm ci --prefix tests/Format/Kaitai</c>; without them the tests fail.
+/// </summary>
+public sealed class KaitaiCrossCheckTests : IDisposable
+{
+    private const string NoSamples = "(no samples)";
+    private readonly string _scratch = Directory.CreateTempSubdirectory("cryo-kaitai-").FullName;
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    public static TheoryData<string> Samples()
+    {
+        var data = new TheoryData<string>();
+        string dir = KaitaiCrossCheck.SamplesDirectory;
+        var files = Directory.Exists(dir) ? Directory.GetFiles(dir, "*.cryo").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList() : [];
+        foreach (string? f in files) data.Add(f!);
+        if (files.Count == 0) data.Add(NoSamples);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public async Task Sample_file_reads_the_same_through_the_ksy_as_through_the_CSharp_reader(string sample)
+    {
+        if (sample == NoSamples)
+            Assert.Fail($"no sample files (*.cryo) in {KaitaiCrossCheck.Relative(KaitaiCrossCheck.SamplesDirectory)} to cross-check");
+        await KaitaiCrossCheck.AssertAgreeAsync(Path.Combine(KaitaiCrossCheck.SamplesDirectory, sample));
+    }
+
+    [Fact]
+    public async Task Every_item_kind_and_edge_values_read_the_same_through_the_ksy()
+    {
+        string file = Write("edge.cryo", KaitaiEdgeSample.Build());
+
+        var seen = new HashSet<ItemTag> { Trailer.TagValue };
+        using (var reader = CheckpointReader.OpenFile(file, returnUnknownItems: true))
+            while (reader.GetNextItem() is { } item) seen.Add(item.Tag);
+        var missing = ItemKinds.All.Select(k => k.Tag).Where(t => !seen.Contains(t)).ToList();
+        Assert.True(missing.Count == 0,
+            $"KaitaiEdgeSample does not cover the item kinds {string.Join(", ", missing)}: add them there (and to formats/cryo.ksy)");
+        Assert.Contains(KaitaiEdgeSample.UnknownItem, seen);
+
+        await KaitaiCrossCheck.AssertAgreeAsync(file);
+    }
+
+    [Fact]
+    public async Task The_cross_check_reports_a_file_that_differs_in_one_field()
+    {
+        // The same checkpoint but for the pid: the Kaitai side reads one file, the C# side the other.
+        string original = Write("pid4242.cryo", KaitaiEdgeSample.Build(pid: 4242));
+        string twin = Write("pid4243.cryo", KaitaiEdgeSample.Build(pid: 4243));
+        using var csharp = KaitaiCrossCheck.CSharpJson(twin);
+        using var kaitai = await KaitaiCrossCheck.KaitaiJsonAsync(original);
+
+        var differences = KaitaiCrossCheck.Compare(csharp.RootElement, kaitai.RootElement);
+
+        // pid, pgid (= pid) and tid (= pid) differ, and so does the chain checksum over the item checksums.
+        Assert.Equal(
+        [
+            "items[2] (item #2 'PINF'): field pid: C# 4243, Kaitai 4242",
+            "items[2] (item #2 'PINF'): field pgid: C# 4243, Kaitai 4242",
+            $"items[{TinfIndex(twin)}] (item #{TinfIndex(twin)} 'TINF'): field tid: C# 4243, Kaitai 4242",
+            $"trailer: field chain_crc: C# {ChainCrc(twin)}, Kaitai {ChainCrc(original)}",
+        ], differences);
+    }
+
+    [Fact]
+    public async Task The_cross_check_reports_a_ksy_whose_fields_are_swapped()
+    {
+        string file = Write("edge.cryo", KaitaiEdgeSample.Build());
+        // Drift: the .ksy reads CRED's first two u4 fields in the wrong order.
+        string ksy = WriteKsy("swapped.ksy", text => Replace(Replace(Replace(text,
+            "- id: ruid", "- id: TMP"), "- id: euid", "- id: ruid"), "- id: TMP", "- id: euid"));
+        using var csharp = KaitaiCrossCheck.CSharpJson(file);
+        using var kaitai = await KaitaiCrossCheck.KaitaiJsonAsync(file, ksy);
+
+        var differences = KaitaiCrossCheck.Compare(csharp.RootElement, kaitai.RootElement);
+
+        Assert.NotEmpty(differences);
+        Assert.All(differences, d => Assert.StartsWith("items[3] (item #3 'CRED'): ", d));
+        Assert.Contains("items[3] (item #3 'CRED'): field ruid: C# 1000, Kaitai 1001", differences);
+        Assert.Contains("items[3] (item #3 'CRED'): field euid: C# 1001, Kaitai 1000", differences);
+        Assert.Contains(differences, d => d.Contains("order differs", StringComparison.Ordinal));
+        Assert.Contains("CRED", KaitaiCrossCheck.Report(file, differences), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_cross_check_reports_a_ksy_with_a_wrong_field_width()
+    {
+        string file = Write("edge.cryo", KaitaiEdgeSample.Build());
+        // Drift: TINF's altstack_flags read as 8 bytes instead of 4; every later field shifts.
+        string ksy = WriteKsy("width.ksy", text => Replace(text,
+            "      - id: altstack_flags\n        type: u4", "      - id: altstack_flags\n        type: u8"));
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(file, ksy);
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a .ksy with a wrong TINF layout (exit {result.ExitCode}): {result.Error}");
+        Assert.Contains("'TINF'", result.Error, StringComparison.Ordinal);
+    }
+
+    private string Write(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_scratch, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private string WriteKsy(string name, Func<string, string> edit)
+    {
+        string text = File.ReadAllText(KaitaiCrossCheck.Ksy).ReplaceLineEndings("\n");
+        string path = Path.Combine(_scratch, name);
+        File.WriteAllText(path, edit(text));
+        return path;
+    }
+
+    private static string Replace(string text, string from, string to)
+    {
+        Assert.True(text.Contains(from, StringComparison.Ordinal), $"formats/cryo.ksy no longer contains '{from}': update this test");
+        return text.Replace(from, to, StringComparison.Ordinal);
+    }
+
+    private static ulong TinfIndex(string file)
+    {
+        using var reader = CheckpointReader.OpenFile(file);
+        while (reader.GetNextItem() is { } item)
+            if (item is ThreadInfo) return reader.ItemIndex;
+        throw new InvalidOperationException("no TINF item");
+    }
+
+    private static uint ChainCrc(string file)
+    {
+        using var reader = CheckpointReader.OpenFile(file);
+        reader.VerifyToEnd();
+        return reader.Trailer!.ChainChecksum;
+    }
+}
