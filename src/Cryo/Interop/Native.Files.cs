@@ -1,0 +1,52 @@
+using System.Runtime.InteropServices;
+
+namespace Cryo.Interop;
+
+/// <summary>
+/// File calls. Tmds.LibC 0.5.0 has these too (as runtime-marshalled DllImport with its own
+/// pid_t/size_t/off_t wrapper types); binding the few the engine needs here keeps one
+/// source-generated, NativeAOT-friendly errno path for every call cryo makes.
+/// </summary>
+internal static partial class Native
+{
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200,
+        O_APPEND = 0x400, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+
+    public const int F_DUPFD_CLOEXEC = 1030, F_GETPIPE_SZ = 1032, F_SETPIPE_SZ = 1031;
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    public static unsafe partial nint Pread(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    public static unsafe partial nint Pwrite(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static unsafe partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static unsafe partial nint Write(int fd, byte* buffer, nuint count);
+
+    /// <summary>Duplicates pipe data without consuming it (used to save pipe buffers).</summary>
+    [LibraryImport("libc", EntryPoint = "tee", SetLastError = true)]
+    public static partial nint Tee(int fdIn, int fdOut, nuint length, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    public static unsafe partial int Pipe2(int* fds, int flags);
+
+    /// <summary>Opens <paramref name="path"/> or throws a SysCallException naming it.</summary>
+    public static int OpenOrThrow(string path, int flags, int mode = 0)
+    {
+        int fd = Open(path, flags, mode);
+        if (fd < 0) throw new SysCallException("open", Marshal.GetLastPInvokeError(), path);
+        return fd;
+    }
+}

@@ -1,0 +1,60 @@
+namespace Cryo.Tracing;
+
+/// <summary>Which kernel restart code a stopped thread's interrupted syscall carried.</summary>
+internal enum SyscallRestart
+{
+    /// <summary>Not inside an interrupted, restartable syscall: registers unchanged.</summary>
+    None,
+    /// <summary>-ERESTARTSYS (-512): re-execute the same syscall.</summary>
+    RestartSys,
+    /// <summary>-ERESTARTNOINTR (-513): re-execute the same syscall.</summary>
+    RestartNoIntr,
+    /// <summary>-ERESTARTNOHAND (-514): re-execute the same syscall (no handler ran).</summary>
+    RestartNoHand,
+    /// <summary>-ERESTART_RESTARTBLOCK (-516): continue via restart_syscall (219), which uses the
+    /// task's in-kernel restart block. Valid when the same task continues; an image restored into
+    /// another task must re-execute the original syscall or return -EINTR instead.</summary>
+    RestartBlock,
+}
+
+/// <summary>Registers after normalisation, what was done, and the interrupted syscall number (-1 if none).</summary>
+internal readonly record struct NormalizedRegisters(UserRegs Registers, SyscallRestart Restart, long InterruptedSyscall);
+
+/// <summary>
+/// Normalises the registers of a thread stopped by PTRACE_INTERRUPT inside a syscall. The
+/// kernel applies its restart logic (rax = orig_rax, rip -= 2) only when the thread resumes from
+/// that very stop; registers saved in an image, or resumed after a different stop, would instead
+/// return the raw -ERESTART* value to user space. Normalising right after the interrupt stop
+/// makes the registers describe "about to execute the syscall instruction" and sets orig_rax to
+/// -1 so the kernel does not apply its restart a second time.
+/// </summary>
+internal static class InterruptedSyscall
+{
+    public const long ERESTARTSYS = 512, ERESTARTNOINTR = 513, ERESTARTNOHAND = 514, ERESTART_RESTARTBLOCK = 516;
+    public const ulong RestartSyscallNumber = 219;
+
+    // "syscall" is 0f 05: two bytes before the return address.
+    private const ulong SyscallInstructionLength = 2;
+
+    public static NormalizedRegisters Normalize(in UserRegs regs)
+    {
+        long interrupted = (long)regs.OrigRax;
+        if (interrupted < 0) return new NormalizedRegisters(regs, SyscallRestart.None, -1);
+
+        var restart = -(long)regs.Rax switch
+        {
+            ERESTARTSYS => SyscallRestart.RestartSys,
+            ERESTARTNOINTR => SyscallRestart.RestartNoIntr,
+            ERESTARTNOHAND => SyscallRestart.RestartNoHand,
+            ERESTART_RESTARTBLOCK => SyscallRestart.RestartBlock,
+            _ => SyscallRestart.None,
+        };
+        if (restart == SyscallRestart.None) return new NormalizedRegisters(regs, restart, -1);
+
+        var result = regs;
+        result.Rax = restart == SyscallRestart.RestartBlock ? RestartSyscallNumber : regs.OrigRax;
+        result.Rip = regs.Rip - SyscallInstructionLength;
+        result.OrigRax = UserRegs.NoSyscall;
+        return new NormalizedRegisters(result, restart, interrupted);
+    }
+}

@@ -1,0 +1,260 @@
+using System.Runtime.InteropServices;
+using Cryo.Interop;
+
+namespace Cryo.Tracing;
+
+internal sealed partial class Tracer
+{
+    // Per traced tid: the status of its current stop, or null while it runs.
+    // Touched only on the tracer thread, so it needs no lock.
+    private readonly Dictionary<int, WaitStatus?> tracees = new();
+
+    /// <summary>Attaches to thread <paramref name="tid"/> with PTRACE_SEIZE (the thread keeps running).</summary>
+    public void Seize(int tid, PtraceOptions options = PtraceOptions.TraceSysGood) => Run(() =>
+    {
+        Ptrace(PtraceRequest.Seize, tid, 0, (nint)options);
+        tracees[tid] = null;
+    });
+
+    /// <summary>
+    /// Stops a running tracee with PTRACE_INTERRUPT and waits for the interrupt (or group) stop.
+    /// Signals that arrive first are delivered (the tracee resumes with them), after which the
+    /// interrupt, still pending, stops it. Returns the stop status. An already stopped tracee
+    /// is left as it is and its current stop returned.
+    /// </summary>
+    public WaitStatus Interrupt(int tid) => Run(() =>
+    {
+        if (StopOf(tid) is { } current) return current;
+        Ptrace(PtraceRequest.Interrupt, tid, 0, 0);
+        const int maxOtherStops = 1000;
+        for (int i = 0; i < maxOtherStops; i++)
+        {
+            var status = WaitOnThread(tid, "PTRACE_INTERRUPT");
+            if (status.Gone)
+            {
+                tracees.Remove(tid);
+                throw new TraceeGoneException($"PTRACE_INTERRUPT of pid {tid}", status);
+            }
+            if (status.IsEventStop)
+            {
+                tracees[tid] = status;
+                return status;
+            }
+            // A signal-delivery stop: deliver the signal; a syscall or fork/exec/exit event stop:
+            // go on. The pending interrupt traps right after.
+            int deliver = status.IsSignalDeliveryStop ? status.StopSignal : 0;
+            Ptrace(PtraceRequest.Cont, tid, 0, deliver);
+        }
+        throw new InvalidOperationException($"PTRACE_INTERRUPT of pid {tid}: no interrupt stop after {maxOtherStops} other stops");
+    });
+
+    /// <summary>Waits for the next stop or the end of a tracee (waitpid with __WALL).</summary>
+    public WaitStatus WaitForStop(int tid) => Run(() =>
+    {
+        var status = WaitOnThread(tid, "waitpid");
+        if (status.Gone) tracees.Remove(tid);
+        else if (status.Stopped) tracees[tid] = status;
+        return status;
+    });
+
+    /// <summary>Resumes a stopped tracee (still traced), delivering <paramref name="signal"/> if non-zero.</summary>
+    public void Continue(int tid, int signal = 0) => Run(() =>
+    {
+        Ptrace(PtraceRequest.Cont, tid, 0, signal);
+        tracees[tid] = null;
+    });
+
+    /// <summary>Detaches; a running tracee is interrupted first, as PTRACE_DETACH needs a stopped one.</summary>
+    public void Detach(int tid, int signal = 0) => Run(() =>
+    {
+        if (StopOf(tid) is null) Interrupt(tid);
+        Ptrace(PtraceRequest.Detach, tid, 0, signal);
+        tracees.Remove(tid);
+    });
+
+    /// <summary>Sends SIGKILL to the tracee's thread group and waits until this thread is gone (reaped if it is our child).</summary>
+    public WaitStatus Kill(int tid) => Run(() =>
+    {
+        if (Native.Kill(tid, Signals.SIGKILL) < 0)
+            throw new SysCallException("kill(SIGKILL)", Marshal.GetLastPInvokeError(), $"pid {tid}");
+        while (true)
+        {
+            var status = WaitOnThread(tid, "SIGKILL");
+            if (status.Gone)
+            {
+                tracees.Remove(tid);
+                return status;
+            }
+            // PTRACE_EVENT_EXIT or a racing stop: let it run to its death.
+            Native.Ptrace(PtraceRequest.Cont, tid, 0, 0);
+        }
+    });
+
+    public UserRegs GetRegs(int tid) => Run(() => GetRegsOnThread(tid));
+
+    public void SetRegs(int tid, UserRegs regs) => Run(() => SetRegsOnThread(tid, regs));
+
+    /// <summary>The FPU/SSE/AVX state; its size (832 bytes here, more with AVX-512) comes from the kernel.</summary>
+    public unsafe XState GetXState(int tid) => Run(() =>
+    {
+        var buffer = new byte[4096];
+        fixed (byte* data = buffer)
+        {
+            var iov = new IoVec((ulong)data, (ulong)buffer.Length);
+            Ptrace(PtraceRequest.GetRegSet, tid, RegSet.X86XState, (nint)(&iov));
+            return new XState(buffer.AsSpan(0, (int)iov.Length).ToArray());
+        }
+    });
+
+    public unsafe void SetXState(int tid, XState state) => Run(() =>
+    {
+        fixed (byte* data = state.Bytes)
+        {
+            var iov = new IoVec((ulong)data, (ulong)state.Bytes.Length);
+            Ptrace(PtraceRequest.SetRegSet, tid, RegSet.X86XState, (nint)(&iov));
+        }
+    });
+
+    /// <summary>The blocked-signal mask (the real one, saved_sigmask, while in sigsuspend/ppoll).</summary>
+    public ulong GetSigMask(int tid) => Run(() => GetSigMaskOnThread(tid));
+
+    /// <summary>Sets the blocked-signal mask (SIGKILL/SIGSTOP are dropped by the kernel).</summary>
+    public void SetSigMask(int tid, ulong mask) => Run(() => SetSigMaskOnThread(tid, mask));
+
+    /// <summary>Pending signals without dequeuing them: the thread's own queue, or the process-wide one.</summary>
+    public unsafe IReadOnlyList<SigInfo> PeekPendingSignals(int tid, bool shared) => Run(() =>
+    {
+        const int batch = 32;
+        var result = new List<SigInfo>();
+        var buffer = new byte[batch * SigInfo.Size];
+        PeekSigInfoArgs args = default;
+        args.Flags = shared ? 1u : 0u; // PTRACE_PEEKSIGINFO_SHARED
+        args.Count = batch;
+        fixed (byte* data = buffer)
+        {
+            while (true)
+            {
+                args.Offset = (ulong)result.Count;
+                long count = Ptrace(PtraceRequest.PeekSigInfo, tid, (nint)(&args), (nint)data);
+                for (int i = 0; i < count; i++)
+                    result.Add(new SigInfo(buffer.AsSpan(i * SigInfo.Size, SigInfo.Size).ToArray()));
+                if (count < batch) return (IReadOnlyList<SigInfo>)result;
+            }
+        }
+    });
+
+    /// <summary>The siginfo of the current signal-delivery stop.</summary>
+    public unsafe SigInfo GetSigInfo(int tid) => Run(() =>
+    {
+        var raw = new byte[SigInfo.Size];
+        fixed (byte* data = raw) Ptrace(PtraceRequest.GetSigInfo, tid, 0, (nint)data);
+        return new SigInfo(raw);
+    });
+
+    /// <summary>The message of the last ptrace event (new pid of a fork/clone, exit status, ...).</summary>
+    public unsafe ulong GetEventMessage(int tid) => Run(() =>
+    {
+        ulong message;
+        Ptrace(PtraceRequest.GetEventMsg, tid, 0, (nint)(&message));
+        return message;
+    });
+
+    /// <summary>The thread's rseq registration (kernel 5.13+; EIO before).</summary>
+    public unsafe RseqConfiguration GetRseqConfiguration(int tid) => Run(() =>
+    {
+        RseqConfigurationNative config;
+        Ptrace(PtraceRequest.GetRseqConfiguration, tid, sizeof(RseqConfigurationNative), (nint)(&config));
+        return new RseqConfiguration(config.AbiPointer, config.AbiSize, config.Signature, config.Flags);
+    });
+
+    private struct PeekSigInfoArgs
+    {
+        public ulong Offset;
+        public uint Flags;
+        public int Count;
+    }
+
+    private struct RseqConfigurationNative
+    {
+        public ulong AbiPointer;
+        public uint AbiSize;
+        public uint Signature;
+        public uint Flags;
+        public uint Padding;
+    }
+
+    // ---- helpers that must run on the tracer thread ----
+
+    /// <summary>The current stop of a traced tid, null while it runs; throws if not traced here.</summary>
+    private WaitStatus? StopOf(int tid) =>
+        tracees.TryGetValue(tid, out var stop)
+            ? stop
+            : throw new InvalidOperationException($"pid {tid} is not traced by this tracer (seize it first)");
+
+    private long Ptrace(int request, int tid, nint addr, nint data)
+    {
+        long result = Native.Ptrace(request, tid, addr, data);
+        if (result != -1) return result;
+        // -1 with errno 0 is a legitimate value (PEEKDATA); LibraryImport zeroes errno before the call.
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno != 0) throw new SysCallException(PtraceRequest.Describe(request), errno, DescribeTracee(tid));
+        return result;
+    }
+
+    private string DescribeTracee(int tid) =>
+        !tracees.TryGetValue(tid, out var stop) ? $"pid {tid} (not traced by this tracer)"
+        : stop is null ? $"pid {tid} (running)"
+        : $"pid {tid} ({stop.Value})";
+
+    private WaitStatus WaitOnThread(int tid, string operation)
+    {
+        while (true)
+        {
+            int pid = Native.WaitPid(tid, out int raw, Native.WALL);
+            if (pid == tid) return new WaitStatus(tid, raw);
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != ErrnoNames.EINTR) throw new SysCallException($"waitpid (for {operation})", errno, DescribeTracee(tid));
+        }
+    }
+
+    private unsafe UserRegs GetRegsOnThread(int tid)
+    {
+        UserRegs regs;
+        var iov = new IoVec((ulong)(&regs), UserRegs.Size);
+        Ptrace(PtraceRequest.GetRegSet, tid, RegSet.PrStatus, (nint)(&iov));
+        return regs;
+    }
+
+    private unsafe void SetRegsOnThread(int tid, UserRegs regs)
+    {
+        var iov = new IoVec((ulong)(&regs), UserRegs.Size);
+        Ptrace(PtraceRequest.SetRegSet, tid, RegSet.PrStatus, (nint)(&iov));
+    }
+
+    private unsafe ulong GetSigMaskOnThread(int tid)
+    {
+        ulong mask;
+        Ptrace(PtraceRequest.GetSigMask, tid, sizeof(ulong), (nint)(&mask));
+        return mask;
+    }
+
+    private unsafe void SetSigMaskOnThread(int tid, ulong mask) =>
+        Ptrace(PtraceRequest.SetSigMask, tid, sizeof(ulong), (nint)(&mask));
+
+    /// <summary>Best effort at dispose: detach what is still attached so no tracee stays frozen.</summary>
+    private void ReleaseAllTracees()
+    {
+        foreach (int tid in tracees.Keys.ToArray())
+        {
+            try
+            {
+                Detach(tid);
+            }
+            catch (Exception e) when (e is SysCallException or TraceeGoneException or InvalidOperationException)
+            {
+                // Already gone or not stoppable: the kernel detaches it when this thread ends.
+                tracees.Remove(tid);
+            }
+        }
+    }
+}
