@@ -63,7 +63,7 @@ types:
         doc: Format major version; readers reject a major version they do not read (this is 1).
       - id: version_minor
         type: u2
-        doc: Format minor version (0); minor versions only add optional items.
+        doc: Format minor version (0); minor versions add item kinds; a reader skips unknown optional items and rejects unknown critical ones.
       - id: flags
         type: u4
         valid: 0

@@ -44,6 +44,7 @@ public sealed class JsonPrinter(Stream output, IReadOnlySet<string>? tags) : IDi
         Fields(trailer.Describe());
         _json.WriteEndObject();
         _json.Flush();
+        output.Write("\n"u8);
     }
 
     private void Fields(IReadOnlyList<ItemField> fields)

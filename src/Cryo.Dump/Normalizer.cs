@@ -7,19 +7,19 @@ namespace Cryo.Dump;
 /// Replaces the values that change from run to run by stable placeholders, so that one program
 /// yields the same golden text on every run: pids and inode-like ids become P1, P2, I1, ... in
 /// order of first appearance (so relations such as "ppid = P1" or "both ends share pipe I3" stay
-/// visible), addresses, times and other volatile values become fixed words, memory contents keep
+/// visible; devices, descriptions and inodes are numbered apart), addresses, times and other volatile values become fixed words, memory contents keep
 /// only their length, pipe contents keep length and checksum, and paths under the given
 /// prefixes are rewritten.
 /// </summary>
 public sealed class Normalizer(IReadOnlyList<(string From, string To)> pathAliases)
 {
     private readonly Dictionary<long, int> _pids = [];
-    private readonly Dictionary<ulong, int> _inodes = [];
+    private readonly Dictionary<(char, ulong), int> _ids = [];
 
     public string Value(ItemField f) => f.Kind switch
     {
         FieldKind.Pid => (long)f.Value <= 0 ? Convert.ToString(f.Value, CultureInfo.InvariantCulture)! : $"P{Number(_pids, (long)f.Value)}",
-        FieldKind.Inode => (ulong)f.Value == 0 ? "0" : $"I{Number(_inodes, (ulong)f.Value)}",
+        FieldKind.Inode => (ulong)f.Value == 0 ? "0" : Id(IdClass(f.Name), (ulong)f.Value),
         FieldKind.Address => "<addr>",
         FieldKind.Time => "<time>",
         FieldKind.Volatile => "<var>",
@@ -27,6 +27,21 @@ public sealed class Normalizer(IReadOnlyList<(string From, string To)> pathAlias
         FieldKind.Text => $"\"{Alias(ItemFieldFormatter.EscapeBytes(ItemFieldFormatter.BlobSpan(f.Value)))}\"",
         _ => ItemFieldFormatter.Plain(f),
     };
+
+    /// <summary>Devices (D), open file descriptions (F) and inodes, pipe ids among them (I), are numbered apart.</summary>
+    private static char IdClass(string field) => field switch
+    {
+        "device" or "rdev" => 'D',
+        "description_id" => 'F',
+        _ => 'I',
+    };
+
+    private string Id(char idClass, ulong value)
+    {
+        if (!_ids.TryGetValue((idClass, value), out int n))
+            _ids[(idClass, value)] = n = _ids.Keys.Count(k => k.Item1 == idClass) + 1;
+        return $"{idClass}{n}";
+    }
 
     private string Alias(string text)
     {

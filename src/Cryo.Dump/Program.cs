@@ -35,7 +35,7 @@ public static class Program
         if (parsed.Errors.Count > 0)
         {
             foreach (var error in parsed.Errors) stderr.WriteLine($"cryo-dump: {error.Message}");
-            stderr.WriteLine("usage: cryo-dump [--json|--normalize|--summary|--verify] [--items TAG,...] FILE|-   (see --help)");
+            stderr.WriteLine("usage: cryo-dump [--json|--normalize|--summary|--verify] [--items TAG,...] [--path-alias FROM=TO] FILE|-   (see --help)");
             return ExitUsage;
         }
         // No action is set on the command, so an action here is --help or --version.
@@ -103,8 +103,8 @@ public static class Program
         switch (options.Mode)
         {
             case DumpMode.Verify:
-                ulong count = reader.VerifyToEnd();
-                text.WriteLine($"ok: {count} items, {reader.BytesRead} bytes, every checksum verified");
+                reader.VerifyToEnd();
+                text.WriteLine($"ok: {reader.Trailer!.ItemCount} items, {reader.BytesRead} bytes, every checksum verified");
                 break;
             case DumpMode.Json:
                 using (var json = new JsonPrinter(stdout, options.Tags))

@@ -10,6 +10,7 @@ namespace Cryo.Format;
 public sealed class CheckpointWriter : IDisposable
 {
     private readonly Stream _inner;
+    private readonly FileStream? _file; // the temporary file of CreateFile, fsynced before the rename
     private readonly BufferedStream _out;
     private readonly bool _leaveOpen;
     private readonly string? _tempPath, _finalPath;
@@ -21,11 +22,12 @@ public sealed class CheckpointWriter : IDisposable
     private bool _completed, _disposed;
 
     public CheckpointWriter(Stream stream, CheckpointHeader header, bool leaveOpen = false)
-        : this(stream, header, leaveOpen, null, null) { }
+        : this(stream, null, header, leaveOpen, null, null) { }
 
-    private CheckpointWriter(Stream stream, CheckpointHeader header, bool leaveOpen, string? tempPath, string? finalPath)
+    private CheckpointWriter(Stream stream, FileStream? file, CheckpointHeader header, bool leaveOpen, string? tempPath, string? finalPath)
     {
         _inner = stream;
+        _file = file;
         _out = new BufferedStream(stream, 1 << 16);
         _leaveOpen = leaveOpen;
         _tempPath = tempPath;
@@ -41,7 +43,10 @@ public sealed class CheckpointWriter : IDisposable
         BytesWritten = headerBytes.Length + 4;
     }
 
-    public static CheckpointWriter CreateFile(string path, CheckpointHeader header)
+    /// <param name="path">where the checkpoint appears once complete.</param>
+    /// <param name="header">the file header.</param>
+    /// <param name="wrap">optionally wraps the file stream (e.g. to check for cancellation on every write).</param>
+    public static CheckpointWriter CreateFile(string path, CheckpointHeader header, Func<Stream, Stream>? wrap = null)
     {
         string full = Path.GetFullPath(path);
         string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
@@ -49,12 +54,15 @@ public sealed class CheckpointWriter : IDisposable
         // A checkpoint holds a process's whole memory: only its owner may read it.
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         var stream = new FileStream(temp, options);
-        try { return new CheckpointWriter(stream, header, false, temp, full); }
+        try { return new CheckpointWriter(wrap?.Invoke(stream) ?? stream, stream, header, false, temp, full); }
         catch { stream.Dispose(); File.Delete(temp); throw; }
     }
 
     public long BytesWritten { get; private set; }
     public ulong ItemCount { get; private set; }
+
+    /// <summary>Bytes of page data written so far (PAGE payloads without their address).</summary>
+    public long PageBytesWritten { get; private set; }
 
     public void BeginSection(ItemTag section)
     {
@@ -97,6 +105,7 @@ public sealed class CheckpointWriter : IDisposable
             var part = pages[..Math.Min(chunk, pages.Length)];
             BinaryPrimitives.WriteUInt64LittleEndian(prefix, address);
             WriteFrame(PageData.TagValue, ItemFlags.Critical, prefix, part);
+            PageBytesWritten += part.Length;
             address += (ulong)part.Length;
             pages = pages[part.Length..];
         }
@@ -111,12 +120,13 @@ public sealed class CheckpointWriter : IDisposable
         CheckPlacement(PipeData.TagValue, expectSection: false);
         Span<byte> prefix = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, pipeId);
-        do
+        // An empty pipe has no FBUF at all (and a pipe never holds an empty packet).
+        while (bytes.Length > 0)
         {
             var part = bytes[..Math.Min(FormatLimits.DataChunk, bytes.Length)];
             WriteFrame(PipeData.TagValue, ItemFlags.Critical, prefix, part);
             bytes = bytes[part.Length..];
-        } while (bytes.Length > 0);
+        }
     }
 
     /// <summary>Writes an item of a kind this library does not define (extensions, tests of readers).</summary>
@@ -136,8 +146,8 @@ public sealed class CheckpointWriter : IDisposable
         new Trailer(ItemCount, _chain.Current).Encode(_payload);
         WriteFrame(Trailer.TagValue, ItemFlags.Critical, [], _payload.Written, countsAsItem: false);
         _out.Flush();
-        if (_inner is FileStream fs) fs.Flush(flushToDisk: _tempPath is not null);
-        else _inner.Flush();
+        _inner.Flush();
+        _file?.Flush(flushToDisk: true);
         _completed = true;
         if (_tempPath is not null)
         {

@@ -35,9 +35,10 @@ public static class ItemGenerators
         from ids in I32.ArrayOf(5)
         from state in Gen.Elements(ProcessState.Alive, ProcessState.Zombie)
         from nums in U32.ArrayOf(5)
-        from flags in U8.ArrayOf(3)
+        from dumpable in U8
+        from booleans in Gen.Choose(0, 1).Select(b => (byte)b).ArrayOf(2)
         from texts in Text.ArrayOf(4)
-        select (CheckpointItem)new ProcessInfo(ids[0], ids[1], ids[2], ids[3], state, ids[4], nums[0], nums[1], flags[0], flags[1], flags[2], nums[2], nums[3],
+        select (CheckpointItem)new ProcessInfo(ids[0], ids[1], ids[2], ids[3], state, ids[4], nums[0], nums[1], dumpable, booleans[0], booleans[1], nums[2], nums[3],
             texts[0], texts[1], texts[2], texts[3]);
 
     private static Gen<CheckpointItem> Credentials =>

@@ -66,7 +66,7 @@ public static class SampleFiles
         w.Write(new MemoryArea(0x7ffd00104000, 0x7ffd00106000, 0, MemoryArea.ProtRead | MemoryArea.ProtExec, MemoryArea.MapPrivate, MemoryAreaKind.Vdso, 0, 0, B("[vdso]"), []));
         w.Write(new FileDescriptor(0, FileKind.CharDevice, 0, 0, 0, 0x2000 | 0x1b6, 5, 4, 0x103, 1, 0, B("/dev/null")));
         w.Write(new FileDescriptor(1, FileKind.Regular, 0, 0x401, 1234, 0x8000 | 0x1a4, 0x801, 2222, 0, 2, 0, B("/srv/job/out.log")));
-        w.Write(new FileDescriptor(writeEnd ? 4 : 3, FileKind.Pipe, FileDescriptor.CloseOnExec, writeEnd ? 1u : 0u, 0, 0x1000 | 0x180, 0xe, pipeId, 0, 3, pipeId,
+        w.Write(new FileDescriptor(writeEnd ? 4 : 3, FileKind.Pipe, FileDescriptor.CloseOnExec, writeEnd ? 1u : 0u, 0, 0x1000 | 0x180, 0xe, pipeId, 0, writeEnd ? 4u : 3u, pipeId,
             B($"pipe:[{pipeId}]")));
         w.BeginSection(ItemKinds.Thread);
         w.Write(new ThreadInfo(pid, 1UL << 14, 0, 2, 0, 0x7f0000002a10, 0x7f0000002a20, 24, 0x7f0000002fe0, 32, 0x53053053,

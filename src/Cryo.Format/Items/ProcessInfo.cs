@@ -29,11 +29,19 @@ public sealed record ProcessInfo(
         int pid = r.I32("pid"), ppid = r.I32("ppid"), pgid = r.I32("pgid"), sid = r.I32("sid");
         byte state = r.U8("state");
         if (state > (byte)ProcessState.Zombie) throw r.Invalid("state", state, "known states are 0 (alive) and 1 (zombie)");
-        return new ProcessInfo(pid, ppid, pgid, sid, (ProcessState)state, r.I32("exit_status"),
-            r.U32("personality"), r.U32("umask"),
-            r.U8("dumpable"), r.U8("no_new_privs"), r.U8("child_subreaper"), r.U32("pdeath_signal"),
+        int exitStatus = r.I32("exit_status");
+        uint personality = r.U32("personality"), umask = r.U32("umask");
+        byte dumpable = r.U8("dumpable"), noNewPrivs = Boolean(ref r, "no_new_privs"), subreaper = Boolean(ref r, "child_subreaper");
+        return new ProcessInfo(pid, ppid, pgid, sid, (ProcessState)state, exitStatus, personality, umask,
+            dumpable, noNewPrivs, subreaper, r.U32("pdeath_signal"),
             r.U32("thread_count"),
             r.Bytes16("comm"), r.Bytes16("exe"), r.Bytes16("cwd"), r.Bytes16("root"));
+    }
+
+    private static byte Boolean(ref PayloadReader r, string field)
+    {
+        byte value = r.U8(field);
+        return value <= 1 ? value : throw r.Invalid(field, value, "a boolean is 0 or 1");
     }
 
     public override IReadOnlyList<ItemField> Describe() =>
