@@ -1,0 +1,81 @@
+/*
+ * unsupported --kind=socket|eventfd|thread|child|deleted
+ *
+ * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
+ * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
+ * program then still runs unharmed (PASS on SIGTERM: its resource is still intact).
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile int thread_ran;
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    thread_ran = 1;
+    for (;;) pause();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted");
+    const char *kind = tp_arg_str("kind", "socket");
+    tp_args_done();
+
+    int fds[2] = {-1, -1};
+    pid_t child = -1;
+    char deleted_path[4096] = "";
+    if (strcmp(kind, "socket") == 0) {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) tp_die_errno("socketpair");
+        if (write(fds[0], "ping", 4) != 4) tp_die_errno("write to socket");
+    } else if (strcmp(kind, "eventfd") == 0) {
+        if ((fds[0] = eventfd(7, 0)) < 0) tp_die_errno("eventfd");
+    } else if (strcmp(kind, "thread") == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, sleeper, NULL) != 0) tp_die("pthread_create failed");
+        while (!thread_ran) usleep(1000);
+    } else if (strcmp(kind, "child") == 0) {
+        child = fork();
+        if (child < 0) tp_die_errno("fork");
+        if (child == 0) { for (;;) pause(); }
+    } else if (strcmp(kind, "deleted") == 0) {
+        snprintf(deleted_path, sizeof deleted_path, "%s.deleted", tp_outfile);
+        if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
+        if (write(fds[0], "kept", 4) != 4) tp_die_errno("write");
+        if (unlink(deleted_path) < 0) tp_die_errno("unlink");
+    } else {
+        tp_die("unknown --kind=%s", kind);
+    }
+
+    tp_ready();
+    tp_wait_sigterm();
+    tp_begin_check();
+
+    char buf[8] = {0};
+    if (strcmp(kind, "socket") == 0) {
+        if (read(fds[1], buf, 4) != 4 || memcmp(buf, "ping", 4) != 0) tp_fail("socket lost its data");
+    } else if (strcmp(kind, "eventfd") == 0) {
+        uint64_t v = 0;
+        if (read(fds[0], &v, sizeof v) != sizeof v || v != 7) tp_fail("eventfd value %llu, expected 7", (unsigned long long)v);
+    } else if (strcmp(kind, "child") == 0) {
+        kill(child, SIGKILL);
+        int status;
+        if (waitpid(child, &status, 0) != child) tp_fail("waitpid(%d): %s", child, strerror(errno));
+    } else if (strcmp(kind, "deleted") == 0) {
+        if (pread(fds[0], buf, 4, 0) != 4 || memcmp(buf, "kept", 4) != 0) tp_fail("deleted file lost its data");
+    }
+    tp_finish();
+}
