@@ -1,12 +1,13 @@
 /*
  * pipe: one anonymous pipe holding N unread bytes, both ends kept open.
  *
- *   pipe --pidfile=F --outfile=O [--size=4096]
+ *   pipe --pidfile=F --outfile=O [--size=4096] [--seed=N]
  *
  * --size accepts k/m suffixes. When N exceeds the default capacity the pipe
  * is resized with F_SETPIPE_SZ (limited by /proc/sys/fs/pipe-max-size).
  * The data is a long-period pattern from a per-run seed, so data left over
- * from another run or misplaced pages are detected.
+ * from another run or misplaced pages are detected; --seed fixes the seed
+ * (golden item streams need the same bytes on every run).
  *
  * On SIGTERM: fd flags (F_GETFD) and status flags (F_GETFL) of both ends are
  * unchanged, both fds are still the two ends of one pipe, F_GETPIPE_SZ is
@@ -27,11 +28,11 @@
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "[--size=4096]");
+    tp_init(argc, argv, "[--size=4096] [--seed=N]");
     size_t size = (size_t)tp_arg_ull("size", 4096, 0, 1ULL << 30);
+    uint64_t run_seed = tp_mix64(((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x70697065ULL);
+    uint64_t seed = tp_arg_str("seed", NULL) ? tp_mix64(tp_arg_ull("seed", 0, 0, ~0ULL)) : run_seed;
     tp_args_done();
-
-    uint64_t seed = tp_mix64(((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x70697065ULL);
 
     int fds[2];
     if (pipe(fds) != 0)

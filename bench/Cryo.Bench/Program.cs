@@ -7,15 +7,25 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D]");
+            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048]");
             return args.Length == 0 ? 2 : 0;
         }
         var options = BenchOptions.Parse(args.AsSpan(1));
         return args[0] switch
         {
             "format" => FormatThroughput.Run(options),
+            "engine" => EngineBench.Run(options, Tool("src/Cryo/bin/Release/net10.0/cryo"), Tool("testprogs/bin")),
             _ => Fail($"unknown benchmark '{args[0]}'"),
         };
+    }
+
+    /// <summary>A path in the repository (the benchmark runs from its root, see docs/benchmarks.md).</summary>
+    private static string Tool(string relative)
+    {
+        string path = Path.GetFullPath(relative);
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new FileNotFoundException($"{path} is missing: build first (dotnet build -c Release src/Cryo; make -C testprogs)");
+        return path;
     }
 
     private static int Fail(string message)
@@ -25,12 +35,13 @@ public static class Program
     }
 }
 
-public sealed record BenchOptions(int Gib, int Runs, string Directory)
+public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes)
 {
     public static BenchOptions Parse(ReadOnlySpan<string> args)
     {
         int gib = 1, runs = 7;
         string dir = Path.GetTempPath();
+        int[] sizes = [64, 512, 2048];
         for (int i = 0; i < args.Length; i++)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -39,9 +50,10 @@ public sealed record BenchOptions(int Gib, int Runs, string Directory)
                 case "--gib": gib = int.Parse(value); i++; break;
                 case "--runs": runs = int.Parse(value); i++; break;
                 case "--dir": dir = value; i++; break;
+                case "--sizes": sizes = value.Split(',').Select(int.Parse).ToArray(); i++; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        return new BenchOptions(gib, runs, dir);
+        return new BenchOptions(gib, runs, dir, sizes);
     }
 }

@@ -11,7 +11,7 @@ namespace Cryo.Dump;
 /// only their length, pipe contents keep length and checksum, and paths under the given
 /// prefixes are rewritten.
 /// </summary>
-public sealed class Normalizer(IReadOnlyList<(string From, string To)> pathAliases)
+public sealed partial class Normalizer(IReadOnlyList<(string From, string To)> pathAliases)
 {
     private readonly Dictionary<long, int> _pids = [];
     private readonly Dictionary<(char, ulong), int> _ids = [];
@@ -24,7 +24,7 @@ public sealed class Normalizer(IReadOnlyList<(string From, string To)> pathAlias
         FieldKind.Time => "<time>",
         FieldKind.Volatile => "<var>",
         FieldKind.Blob => $"<{ItemFieldFormatter.BlobSpan(f.Value).Length} bytes>",
-        FieldKind.Text => $"\"{Alias(ItemFieldFormatter.EscapeBytes(ItemFieldFormatter.BlobSpan(f.Value)))}\"",
+        FieldKind.Text => $"\"{Alias(KernelObjectName(ItemFieldFormatter.EscapeBytes(ItemFieldFormatter.BlobSpan(f.Value))))}\"",
         _ => ItemFieldFormatter.Plain(f),
     };
 
@@ -42,6 +42,22 @@ public sealed class Normalizer(IReadOnlyList<(string From, string To)> pathAlias
             _ids[(idClass, value)] = n = _ids.Keys.Count(k => k.Item1 == idClass) + 1;
         return $"{idClass}{n}";
     }
+
+    /// <summary>"pipe:[1234]" names an inode: it gets the inode's placeholder, "pipe:[I3]".</summary>
+    private string KernelObjectName(string text)
+    {
+        var match = KernelObject().Match(text);
+        return match.Success ? $"{match.Groups[1].Value}:[{Id('I', ulong.Parse(match.Groups[2].Value))}]" : text;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(pipe|socket):\[(\d+)\]$")]
+    private static partial System.Text.RegularExpressions.Regex KernelObject();
+
+    /// <summary>
+    /// Which stack pages hold data depends on where the kernel put the stack top inside its page
+    /// (ASLR): a stack area's runs and its PAGE items are shown as one volatile line.
+    /// </summary>
+    public static bool HasVolatilePages(CheckpointItem item) => item is MemoryArea { Kind: MemoryAreaKind.Stack };
 
     private string Alias(string text)
     {

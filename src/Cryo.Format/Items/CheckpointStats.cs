@@ -17,7 +17,8 @@ public sealed record CheckpointStats(ulong FrozenNanoseconds, ulong PagesWritten
 
     public override IReadOnlyList<ItemField> Describe() =>
     [
-        new("frozen_ns", FieldKind.Time, FrozenNanoseconds), ItemField.Num("pages_written", PagesWritten),
+        // How many pages a run writes depends on its stack and heap at that moment.
+        new("frozen_ns", FieldKind.Time, FrozenNanoseconds), ItemField.Vol("pages_written", PagesWritten),
         ItemField.Num("processes", (ulong)Processes), ItemField.Num("threads", (ulong)Threads),
     ];
 }

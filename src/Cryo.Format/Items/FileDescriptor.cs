@@ -23,6 +23,9 @@ public sealed record FileDescriptor(
     ulong Device, ulong Inode, ulong RawDevice, ulong DescriptionId, ulong PipeId, byte[] Path) : CheckpointItem
 {
     public const uint CloseOnExec = 1; // FD_CLOEXEC
+    private const uint AccessMode = 3, WriteOnly = 1, Append = 0x400;
+
+    public bool IsAppendOnly => (OpenFlags & AccessMode) == WriteOnly && (OpenFlags & Append) != 0;
     public static readonly ItemTag TagValue = ItemTag.Parse("FDES");
     public override ItemTag Tag => TagValue;
 
@@ -45,7 +48,11 @@ public sealed record FileDescriptor(
     public override IReadOnlyList<ItemField> Describe() =>
     [
         ItemField.Num("fd", (long)Fd), ItemField.Num("kind", (ulong)Kind), ItemField.Hex("fd_flags", FdFlags),
-        ItemField.Hex("open_flags", OpenFlags), ItemField.Num("offset", Offset), ItemField.Hex("mode", Mode),
+        ItemField.Hex("open_flags", OpenFlags),
+        // A write-only O_APPEND description (a log) writes at the end whatever its offset: the
+        // offset only tells how much the program logged so far, which varies from run to run.
+        IsAppendOnly ? new ItemField("offset", FieldKind.Volatile, (ulong)Offset) : ItemField.Num("offset", Offset),
+        ItemField.Hex("mode", Mode),
         ItemField.Ino("device", Device), ItemField.Ino("inode", Inode), ItemField.Ino("rdev", RawDevice),
         ItemField.Ino("description_id", DescriptionId), ItemField.Ino("pipe_id", PipeId), ItemField.Text("path", Path),
     ];

@@ -52,6 +52,9 @@ internal static unsafe partial class PosixSpawn
                     Native.O_WRONLY | Native.O_CREAT | Native.O_APPEND, 0x1a4 /* 0644 */),
                 "posix_spawn_file_actions_addopen", outputPath);
             Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "posix_spawn_file_actions_adddup2", outputPath);
+            // Nothing but stdin/stdout/stderr: an fd leaked by whoever started cryo (or the test
+            // host) must not become part of the target's state.
+            Check(posix_spawn_file_actions_addclosefrom_np(actions, 3), "posix_spawn_file_actions_addclosefrom_np", path);
 
             int pid;
             Check(posix_spawn(&pid, path, actions, attr, argv, envp), "posix_spawn", path);
@@ -126,6 +129,9 @@ internal static unsafe partial class PosixSpawn
 
     [LibraryImport("libc")]
     private static partial int posix_spawn_file_actions_destroy(byte* fileActions);
+
+    [LibraryImport("libc")]
+    private static partial int posix_spawn_file_actions_addclosefrom_np(byte* fileActions, int from);
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int posix_spawn_file_actions_addopen(byte* fileActions, int fd, string path, int flags, int mode);

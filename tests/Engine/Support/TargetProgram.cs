@@ -13,7 +13,7 @@ public sealed class TargetProgram : IDisposable
         string source = Path.Combine(Directory, "target.c");
         File.WriteAllText(source, TargetSource.Code);
         ExecutablePath = Path.Combine(Directory, "target");
-        var result = Cli.Wrap("gcc")
+        var result = CliWrap.Cli.Wrap("gcc")
             .WithArguments(["-O2", "-Wall", "-Werror", "-o", ExecutablePath, source])
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync().GetAwaiter().GetResult();

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Cryo.Bench;
+
+/// <summary>
+/// The engine against memhog N (N MiB touched with a pattern) and sleep, through the real `cryo`
+/// executable, as a user runs it (runtime start-up included): checkpoint with kill, checkpoint
+/// with --leave-running (and how long the process stood frozen), restore (until the process
+/// runs, --detach), and the image size. Each run starts a fresh program; one warm-up run first;
+/// medians. The restored program is checked (SIGTERM, PASS) after every run, so a fast but wrong
+/// engine cannot score.
+/// </summary>
+public static partial class EngineBench
+{
+    private sealed record Sample(double Kill, double Leave, double Frozen, double Restore, long ImageBytes);
+
+    public static int Run(BenchOptions o, string cryo, string testprogs)
+    {
+        Console.WriteLine("| program | checkpoint (kill) | checkpoint --leave-running | frozen | restore | image | dirty memory |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var (name, args, dirty) in Programs(o))
+        {
+            var runs = new List<Sample>();
+            for (int i = 0; i <= o.Runs; i++)
+            {
+                var r = Once(cryo, testprogs, name, args);
+                if (i > 0) runs.Add(r);
+                Console.Error.WriteLine($"{name} {string.Join(' ', args)} run {i}: kill {r.Kill:F3} s, leave {r.Leave:F3} s (frozen {r.Frozen:F3} s), restore {r.Restore:F3} s, {r.ImageBytes >> 20} MiB");
+            }
+            long image = runs[0].ImageBytes;
+            Console.WriteLine($"| {name} {string.Join(' ', args)} | {Median(runs, r => r.Kill):F3} s | {Median(runs, r => r.Leave):F3} s | {Median(runs, r => r.Frozen):F3} s | " +
+                              $"{Median(runs, r => r.Restore):F3} s | {image / 1048576.0:F1} MiB | {(dirty == 0 ? "-" : $"{dirty} MiB ({(image - (dirty << 20)) * 100.0 / (dirty << 20):+0.00;-0.00} %)")} |");
+        }
+        Console.WriteLine($"median of {o.Runs} runs after one warm-up; wall-clock times of the cryo command, runtime start-up included; {DateTime.UtcNow:yyyy-MM-dd}");
+        return 0;
+    }
+
+    private static IEnumerable<(string Name, string[] Args, long DirtyMib)> Programs(BenchOptions o)
+    {
+        yield return ("sleep", [], 0);
+        foreach (int mib in o.Sizes) yield return ("memhog", [$"--mib={mib}"], mib);
+    }
+
+    private static Sample Once(string cryo, string testprogs, string name, string[] args)
+    {
+        string dir = Directory.CreateTempSubdirectory("cryo-bench-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "image.cryo");
+            using var program = Target.Start(Path.Combine(testprogs, name), dir, args);
+            double leave = Time(() => Cryo(cryo, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running"), out string leaveOut);
+            double frozen = double.Parse(FrozenMs().Match(leaveOut).Groups[1].Value, CultureInfo.InvariantCulture) / 1000;
+            double kill = Time(() => Cryo(cryo, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image), out _);
+            program.WaitForExit();
+            long size = new FileInfo(image).Length;
+            string pidFile = Path.Combine(dir, "restored");
+            double restore = Time(() => Cryo(cryo, "restore", image, "--detach", "--pidfile", pidFile), out _);
+            int restored = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+            program.CheckRestored(restored);
+            return new Sample(kill, leave, frozen, restore, size);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [GeneratedRegex(@"frozen ([0-9.]+) ms")]
+    private static partial Regex FrozenMs();
+
+    private static string Cryo(string cryo, params string[] args)
+    {
+        var start = new ProcessStartInfo(cryo) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        string stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"cryo {string.Join(' ', args)} exited {process.ExitCode}: {stderr}");
+        return stderr;
+    }
+
+    private static double Time(Func<string> action, out string output)
+    {
+        var clock = Stopwatch.StartNew();
+        output = action();
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(List<Sample> runs, Func<Sample, double> pick)
+    {
+        var sorted = runs.Select(pick).Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}

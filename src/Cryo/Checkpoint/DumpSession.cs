@@ -1,0 +1,30 @@
+using Cryo.Format;
+
+namespace Cryo.Checkpoint;
+
+public enum PipeDumpStrategy
+{
+    /// <summary>tee() the pipe's contents into a private pipe: the original is never touched.</summary>
+    Tee,
+    /// <summary>The seed's way done right: read everything (FIONREAD count), then write it back and verify.</summary>
+    Drain,
+}
+
+/// <summary>Options of one checkpoint.</summary>
+internal sealed record CheckpointOptions(bool LeaveRunning, PipeDumpStrategy PipeStrategy);
+
+/// <summary>
+/// What spans the processes of one checkpoint: the pipes seen so far (one FIFO entry per pipe,
+/// however many processes hold its ends) and the options.
+/// </summary>
+internal sealed class DumpSession(CheckpointOptions options)
+{
+    public CheckpointOptions Options { get; } = options;
+
+    /// <summary>Pipes by pipe id (the pipe inode), with their contents, in the order first seen.</summary>
+    public Dictionary<ulong, PipeSnapshot> Pipes { get; } = [];
+    public List<ulong> PipeOrder { get; } = [];
+}
+
+/// <summary>A pipe's state as read at the freeze: written into the FIFO section.</summary>
+internal sealed record PipeSnapshot(PipeInfo Info, IReadOnlyList<byte[]> Chunks);

@@ -1,0 +1,40 @@
+using System.Collections.Immutable;
+using Cryo.Proc;
+using Cryo.Tracing;
+
+namespace Cryo.Checkpoint;
+
+/// <summary>One thread of a frozen process, with its registers as they were at the freeze.</summary>
+internal sealed class FrozenThread(int tid, UserRegs registers, NormalizedRegisters normalized)
+{
+    public int Tid { get; } = tid;
+
+    /// <summary>The registers as found: what the thread gets back if it is left running.</summary>
+    public UserRegs Registers { get; } = registers;
+
+    /// <summary>The registers as they go into the image: an interrupted syscall set up to restart.</summary>
+    public NormalizedRegisters Normalized { get; } = normalized;
+}
+
+/// <summary>
+/// A process of the tree while every one of its threads is stopped (interrupt stop): what the
+/// resource kinds read their state from. Injected syscalls run in the main thread.
+/// </summary>
+internal sealed class FrozenProcess(int pid, Tracer tracer, RemoteMemory memory, ImmutableArray<MemoryMapping> mappings,
+    IReadOnlyList<FrozenThread> threads, RemoteSyscall syscalls)
+{
+    public int Pid { get; } = pid;
+    public Tracer Tracer { get; } = tracer;
+    public RemoteMemory Memory { get; } = memory;
+    public ImmutableArray<MemoryMapping> Mappings { get; } = mappings;
+
+    /// <summary>Main thread first.</summary>
+    public IReadOnlyList<FrozenThread> Threads { get; } = threads;
+    public RemoteSyscall Syscalls { get; } = syscalls;
+
+    /// <summary>
+    /// Borrowed memory for injected syscalls that take pointers, below the main thread's stack
+    /// pointer; the original bytes go back on Dispose.
+    /// </summary>
+    public ScratchArea Scratch(int size) => ScratchArea.BelowStack(Memory, Threads[0].Registers.Rsp, size, Mappings);
+}

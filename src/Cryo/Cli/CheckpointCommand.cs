@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Cryo.Checkpoint;
+using Cryo.Tracing;
+
+namespace Cryo.Cli;
+
+/// <summary>`cryo checkpoint PID -o FILE|-`: freeze, write the image, then kill the process or let it run on.</summary>
+internal static class CheckpointCommand
+{
+    public static Command Create(Option<bool> verbose, Option<string?> logFile)
+    {
+        var pid = new Argument<int>("pid") { Description = "the process (and, later, its tree) to checkpoint" };
+        var output = new Option<string>("--output", "-o") { Description = "checkpoint file, or - for standard output", Required = true };
+        var leaveRunning = new Option<bool>("--leave-running") { Description = "let the process run on after the checkpoint (default: kill it)" };
+        var pipeDump = new Option<PipeDumpStrategy>("--pipe-dump")
+        {
+            Description = "how pipe contents are read: tee (default, never touches the pipe) or drain (read, then write back and verify)",
+            DefaultValueFactory = _ => PipeDumpStrategy.Tee,
+        };
+        var command = new Command("checkpoint", "write the state of a running process to a checkpoint file") { pid, output, leaveRunning, pipeDump };
+        command.SetAction(parsed =>
+        {
+            using var log = Log.Open(parsed.GetValue(verbose), parsed.GetValue(logFile));
+            using var cancel = CancelOnSignals.Create(log);
+            int target = parsed.GetValue(pid);
+            string file = parsed.GetValue(output)!;
+            return Errors.Guard(log, $"checkpoint of pid {target}", () =>
+            {
+                using var tracer = new Tracer();
+                var options = new CheckpointOptions(parsed.GetValue(leaveRunning), parsed.GetValue(pipeDump));
+                var report = new Checkpointer(tracer, options, log).Run(target, file, cancel.Token);
+                Console.Error.WriteLine(
+                    $"cryo: checkpointed pid {target} to {(file == "-" ? "stdout" : file)}: {report.Processes} process(es), {report.Threads} thread(s), " +
+                    $"{Size(report.Bytes)} ({report.PageBytes / Environment.SystemPageSize} pages); frozen {report.Frozen.TotalMilliseconds:F1} ms; " +
+                    $"{(options.LeaveRunning ? "left running" : "killed")}; {report.Phases}");
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    public static string Size(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):F1} MiB" : $"{bytes / 1024.0:F1} KiB";
+}

@@ -1,0 +1,28 @@
+namespace Cryo.Interop;
+
+/// <summary>
+/// x86-64 numbers of the system calls the file, signal, limit and identity kinds inject, and
+/// the constants they pass. Kept apart from <see cref="SyscallNumbers"/> (groundwork) so each
+/// kind's additions stay in files it owns.
+/// </summary>
+internal static class InjectedCalls
+{
+    public const long Chdir = 80, Umask = 95, Setgroups = 116, Setresuid = 117, Setresgid = 119,
+        Setfsuid = 122, Setfsgid = 123, Capget = 125, Capset = 126, RtSigqueueinfo = 129,
+        Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302;
+
+    public const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
+        PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_CAPBSET_DROP = 24,
+        PR_GET_SECUREBITS = 27, PR_SET_SECUREBITS = 28, PR_SET_CHILD_SUBREAPER = 36,
+        PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39,
+        PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+
+    /// <summary>_LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.</summary>
+    public const uint CapabilityVersion3 = 0x20080522;
+
+    /// <summary>struct sigaction as the kernel's rt_sigaction reads and writes it (x86-64).</summary>
+    public const int KernelSigactionSize = 32, SigsetSize = 8;
+
+    /// <summary>SA_RESTORER: glibc always sets it; the restorer address is part of the image.</summary>
+    public const ulong SA_RESTORER = 0x04000000;
+}

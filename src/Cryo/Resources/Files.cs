@@ -1,0 +1,374 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Cryo.Checkpoint;
+using Cryo.Format;
+using Cryo.Interop;
+using Cryo.Proc;
+using Cryo.Restore;
+
+namespace Cryo.Resources;
+
+/// <summary>One entry of /proc/PID/fd as the dump reads it.</summary>
+/// <param name="OpenFlags">Status flags from fdinfo, without O_CLOEXEC (a descriptor flag fdinfo folds in).</param>
+internal sealed record OpenFile(int Fd, FileKind Kind, byte[] Link, FileStatus Status, int OpenFlags, uint FdFlags, long Position);
+
+/// <summary>
+/// Open file descriptors: one FDES per /proc/PID/fd entry. Regular files, directories, memory
+/// character devices (/dev/null, /dev/zero, /dev/urandom, ...), pipes and FIFOs (with
+/// <see cref="Pipes"/>); everything else is refused before anything is written. Descriptors that
+/// share an open file description (dup, fork) get one description id (kcmp). Restore: every
+/// description is opened in cryo, then installed at its exact numbers inside the process with an
+/// injected pidfd_open(cryo) + pidfd_getfd + dup3 (docs/engine-files.md).
+/// </summary>
+internal sealed class Files : IResourceKind
+{
+    // O_CLOEXEC as fdinfo shows it (02000000): a descriptor flag, not a status flag.
+    private const int FdinfoCloexec = Native.O_CLOEXEC;
+
+    // Per checkpoint: description ids and pipe ids must be consistent across the processes of one
+    // session, and nowhere else. Keyed by the session, so nothing outlives it.
+    private readonly ConditionalWeakTable<DumpSession, DumpRegistry> registries = new();
+
+    public string Name => "Files";
+
+    public bool Handles(CheckpointItem item) => item is FileDescriptor;
+
+    // ---------------------------------------------------------------- dump
+
+    /// <summary>Ids that span the processes of one checkpoint.</summary>
+    internal sealed class DumpRegistry
+    {
+        private readonly List<(int Pid, int Fd, ulong Device, ulong Inode, ulong Id)> descriptions = [];
+        private readonly Dictionary<(ulong Device, ulong Inode), ulong> pipeIds = [];
+        private readonly HashSet<ulong> usedPipeIds = [];
+        private ulong nextDescription = 1;
+
+        /// <summary>
+        /// The description id of <paramref name="fd"/> of <paramref name="pid"/>: that of an earlier
+        /// descriptor of the same file that kcmp says is the same open file description, else a new one.
+        /// </summary>
+        public ulong DescriptionOf(int pid, int fd, FileStatus status)
+        {
+            foreach (var d in descriptions)
+                if (d.Device == status.Device && d.Inode == status.Inode && Native.SameFileDescription(pid, fd, d.Pid, d.Fd))
+                    return d.Id;
+            ulong id = nextDescription++;
+            descriptions.Add((pid, fd, status.Device, status.Inode, id));
+            return id;
+        }
+
+        /// <summary>
+        /// The pipe id: the pipe inode, unique in the session (a FIFO on a disk and a pipefs pipe
+        /// may share an inode number; the second one gets the top bit set).
+        /// </summary>
+        public ulong PipeIdOf(ulong device, ulong inode)
+        {
+            if (pipeIds.TryGetValue((device, inode), out ulong id)) return id;
+            id = inode;
+            while (id == 0 || usedPipeIds.Contains(id)) id = (id | (1UL << 63)) + 1;
+            usedPipeIds.Add(id);
+            pipeIds[(device, inode)] = id;
+            return id;
+        }
+    }
+
+    public IDumpedResource Dump(FrozenProcess process, DumpSession session)
+    {
+        int pid = process.Pid;
+        var registry = registries.GetValue(session, _ => new DumpRegistry());
+        var files = ReadOpenFiles(pid);
+        var pipes = ResourceKinds.Find<Pipes>();
+        var items = new List<CheckpointItem>(files.Count);
+        foreach (var file in files)
+        {
+            ulong description = registry.DescriptionOf(pid, file.Fd, file.Status);
+            items.Add(file.Kind is FileKind.Pipe or FileKind.Fifo
+                ? pipes.DumpEnd(process, session, registry, file, files, description)
+                : new FileDescriptor(file.Fd, file.Kind, file.FdFlags, (uint)file.OpenFlags, file.Position, file.Status.Mode,
+                    file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
+        }
+        return new DumpedItems(items);
+    }
+
+    /// <summary>Every descriptor of <paramref name="pid"/>, classified; throws <see cref="UnsupportedResourceException"/> for what cryo cannot restore.</summary>
+    internal static List<OpenFile> ReadOpenFiles(int pid)
+    {
+        var numbers = new List<int>();
+        foreach (string entry in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+            numbers.Add(int.Parse(Path.GetFileName(entry), CultureInfo.InvariantCulture));
+        numbers.Sort();
+        var files = new List<OpenFile>(numbers.Count);
+        foreach (int fd in numbers) files.Add(ReadOpenFile(pid, fd));
+        return files;
+    }
+
+    private static OpenFile ReadOpenFile(int pid, int fd)
+    {
+        string proc = $"/proc/{pid}/fd/{fd}";
+        byte[] link = Native.ReadLink(proc);
+        string text = Encoding.UTF8.GetString(link);
+        var info = ProcFdInfo.Read(pid, fd);
+
+        UnsupportedResourceException Refuse(string kind, string why) => new(pid, $"fd {fd} ({kind} {text})", why);
+
+        if (text.StartsWith("socket:[", StringComparison.Ordinal)) throw Refuse("socket", "sockets are not supported yet");
+        if (text.StartsWith("anon_inode:", StringComparison.Ordinal))
+        {
+            string name = text["anon_inode:".Length..].Trim('[', ']');
+            throw Refuse(name, $"{name} descriptors (anonymous inodes: eventfd, signalfd, timerfd, epoll, inotify, pidfd, ...) are not supported yet");
+        }
+        if (text.StartsWith("/memfd:", StringComparison.Ordinal)) throw Refuse("memfd", "memfd files are not supported yet");
+        if (text.EndsWith(" (deleted)", StringComparison.Ordinal))
+            throw Refuse("deleted file", "the file was deleted after it was opened; its contents cannot be reopened by path");
+
+        var status = Native.TryStat(Encoding.UTF8.GetBytes(proc), out int errno)
+            ?? throw Refuse("file", $"stat failed: {ErrnoNames.Name(errno)}");
+        FileKind kind;
+        if (text.StartsWith("pipe:[", StringComparison.Ordinal)) kind = FileKind.Pipe;
+        else if (!text.StartsWith('/')) throw Refuse("file", "not a path cryo can reopen");
+        else kind = status.Type switch
+        {
+            FileStatus.S_IFREG => FileKind.Regular,
+            FileStatus.S_IFDIR => FileKind.Directory,
+            FileStatus.S_IFIFO => FileKind.Fifo,
+            FileStatus.S_IFCHR => CheckCharDevice(status, Refuse),
+            FileStatus.S_IFBLK => throw Refuse("block device", "block devices are not supported yet"),
+            FileStatus.S_IFSOCK => throw Refuse("socket", "sockets are not supported yet"),
+            _ => throw Refuse("file", $"unsupported file type (mode 0{Convert.ToString(status.Mode, 8)})"),
+        };
+        return new OpenFile(fd, kind, link, status, info.Flags & ~FdinfoCloexec,
+            (info.Flags & FdinfoCloexec) != 0 ? FileDescriptor.CloseOnExec : 0, info.Position);
+    }
+
+    /// <summary>
+    /// Memory devices (major 1: /dev/null, zero, full, random, urandom, ...) have no state beyond
+    /// the open flags, so reopening the path recreates them. Terminals and other devices have
+    /// state cryo does not save.
+    /// </summary>
+    private static FileKind CheckCharDevice(FileStatus status, Func<string, string, UnsupportedResourceException> refuse)
+    {
+        uint major = FileStatus.Major(status.RawDevice), minor = FileStatus.Minor(status.RawDevice);
+        if (major == 1) return FileKind.CharDevice;
+        if (major is 4 or 5 or (>= 136 and <= 143))
+            throw refuse("terminal", $"terminals (device {major}:{minor}) are not supported yet: start the program with its input and output redirected");
+        throw refuse("character device", $"device {major}:{minor} may hold state cryo does not save; only memory devices (major 1, e.g. /dev/null) are supported");
+    }
+
+    // ---------------------------------------------------------------- restore
+
+    /// <summary>
+    /// The open file descriptions of one restore (shared by its processes): opened in cryo before
+    /// the first install, each closed once every descriptor that refers to it is installed.
+    /// Dispose closes whatever is left (a failed restore).
+    /// </summary>
+    internal sealed class FileTable : IDisposable
+    {
+        private readonly HashSet<string> warnedKeys = [];
+
+        public Dictionary<ulong, Description> Descriptions { get; } = [];
+        public List<(int Pid, FileDescriptor Item)> All { get; } = [];
+        public List<string> Warnings { get; } = [];
+        public bool Prepared { get; set; }
+
+        /// <summary>Records a restore warning (also printed on stderr: the kinds have no log of their own).</summary>
+        public void Warn(string message)
+        {
+            Warnings.Add(message);
+            Console.Error.WriteLine($"cryo: warning: {message}");
+        }
+
+        public void WarnOnce(string key, string message)
+        {
+            if (warnedKeys.Add(key)) Warn(message);
+        }
+
+        public (int Pid, FileDescriptor Item)? FirstHolderOfPipe(ulong pipeId)
+        {
+            foreach (var entry in All)
+                if (entry.Item.PipeId == pipeId) return entry;
+            return null;
+        }
+
+        public void Dispose()
+        {
+            foreach (var d in Descriptions.Values) d.Close();
+        }
+    }
+
+    internal sealed class Description(int pid, FileDescriptor first)
+    {
+        public int FirstPid { get; } = pid;
+        public FileDescriptor First { get; } = first;
+
+        /// <summary>cryo's fd of the description, -1 until prepared and after the last install.</summary>
+        public int Fd { get; set; } = -1;
+
+        /// <summary>Descriptors (of any process) still to be installed.</summary>
+        public int Pending { get; set; }
+
+        public void Close()
+        {
+            if (Fd >= 0) Native.Close(Fd);
+            Fd = -1;
+        }
+    }
+
+    /// <summary>The FDES items of one process, in file order.</summary>
+    internal sealed class ProcessFiles
+    {
+        public List<FileDescriptor> Items { get; } = [];
+    }
+
+    public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
+    {
+        if (process is null) throw new InvalidOperationException($"FDES outside a PROC section");
+        var fd = (FileDescriptor)item;
+        var own = process.State<ProcessFiles>();
+        if (own.Items.Any(i => i.Fd == fd.Fd)) throw new InvalidOperationException($"pid {process.Pid}: fd {fd.Fd} has two FDES items");
+        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo))
+            throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: cryo cannot restore a descriptor of kind {fd.Kind}");
+        if ((fd.Kind is FileKind.Pipe or FileKind.Fifo) != (fd.PipeId != 0))
+            throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: kind {fd.Kind} with pipe id {fd.PipeId}");
+
+        var table = session.State<FileTable>();
+        if (table.Descriptions.TryGetValue(fd.DescriptionId, out var description))
+        {
+            var first = description.First;
+            if (first.Kind != fd.Kind || first.PipeId != fd.PipeId || first.Inode != fd.Inode || first.OpenFlags != fd.OpenFlags)
+                throw new InvalidOperationException(
+                    $"pid {process.Pid} fd {fd.Fd} shares description {fd.DescriptionId} with pid {description.FirstPid} fd {first.Fd}, but they differ in kind, file or flags");
+        }
+        else table.Descriptions[fd.DescriptionId] = description = new Description(process.Pid, fd);
+        description.Pending++;
+        own.Items.Add(fd);
+        table.All.Add((process.Pid, fd));
+    }
+
+    public void Finish(RestoringProcess process, RestoreSession session)
+    {
+        var table = session.State<FileTable>();
+        PrepareAll(table, session);
+        Install(process, process.State<ProcessFiles>().Items, table);
+    }
+
+    /// <summary>
+    /// Opens every description of the restore in cryo (all items have been read by now, the FIFO
+    /// section included), then seals the pipes: cryo's own pipe ends close only once every
+    /// description of them exists, because a FIFO's write-only open needs a reader.
+    /// </summary>
+    internal static void PrepareAll(FileTable table, RestoreSession session)
+    {
+        if (table.Prepared) return;
+        foreach (var d in table.Descriptions.Values)
+            d.Fd = d.First.Kind is FileKind.Pipe or FileKind.Fifo
+                ? Pipes.OpenDescription(d.First, d.FirstPid, session)
+                : OpenFileDescription(d.First, d.FirstPid, table);
+        Pipes.Seal(session);
+        table.Prepared = true;
+    }
+
+    /// <summary>
+    /// Reopens a regular file, directory or memory device with its recorded status flags (never
+    /// creating or truncating anything) at its recorded offset. A missing file is an error; a
+    /// different file at the path, or a file now shorter than the offset, a warning.
+    /// </summary>
+    private static int OpenFileDescription(FileDescriptor fd, int pid, FileTable table)
+    {
+        string what = $"pid {pid} fd {fd.Fd} ({fd.Kind} {Encoding.UTF8.GetString(fd.Path)})";
+        int flags = ((int)fd.OpenFlags & ~(Native.O_CREAT | Native.O_TRUNC | Native.O_EXCL | Native.O_NOCTTY)) | Native.O_CLOEXEC;
+        int result = Native.OpenBytes(fd.Path, flags, 0, out int errno);
+        if (result < 0)
+        {
+            if (errno == ErrnoNames.ENOENT) throw new InvalidOperationException($"{what}: the file no longer exists");
+            throw new SysCallException("open", errno, what);
+        }
+        try
+        {
+            var now = Native.Fstat(result, what);
+            if (now.Type != (fd.Mode & FileStatus.S_IFMT))
+                throw new InvalidOperationException($"{what}: the path is now a different kind of file (mode 0{Convert.ToString(now.Mode, 8)}, was 0{Convert.ToString(fd.Mode, 8)})");
+            if (fd.Kind == FileKind.CharDevice && now.RawDevice != fd.RawDevice)
+                throw new InvalidOperationException($"{what}: the path is now device {FileStatus.Major(now.RawDevice)}:{FileStatus.Minor(now.RawDevice)}, was {FileStatus.Major(fd.RawDevice)}:{FileStatus.Minor(fd.RawDevice)}");
+            if (fd.Kind != FileKind.CharDevice && (now.Device != fd.Device || now.Inode != fd.Inode))
+                table.Warn($"{what}: the path now names a different file (device {now.Device:x} inode {now.Inode}, was {fd.Device:x} inode {fd.Inode})");
+            if (fd.Kind == FileKind.Regular && fd.Offset > now.Size)
+                table.Warn($"{what}: the file is {now.Size} bytes now, shorter than the saved offset {fd.Offset}");
+            if (fd.Offset != 0 && fd.Kind is FileKind.Regular or FileKind.Directory && ((int)fd.OpenFlags & Native.O_PATH) == 0
+                && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
+                throw new SysCallException("lseek", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to offset {fd.Offset}");
+            int status = Native.FcntlOrThrow(result, Native.F_GETFL, 0, what);
+            if (status != (int)fd.OpenFlags)
+                table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(fd.OpenFlags, 8)}");
+            return result;
+        }
+        catch
+        {
+            Native.Close(result);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Makes the process's descriptor table exactly the image's. Inside the process: pidfd_open(cryo),
+    /// moved above every wanted number (F_DUPFD_CLOEXEC); close every fd the image does not have
+    /// (the stub's 0-2, leftovers); then per descriptor pidfd_getfd(cryo's fd), which lands
+    /// close-on-exec at the lowest free number, dup3 onto the wanted number (O_CLOEXEC only if the
+    /// image says so) and close the temporary. A further descriptor of a description already
+    /// installed in this process is a dup3 of the first. cryo's copy of a description is closed
+    /// after its last install.
+    /// </summary>
+    internal static void Install(RestoringProcess process, IReadOnlyList<FileDescriptor> items, FileTable table)
+    {
+        int pid = process.Pid;
+        var sys = process.Syscalls;
+        var wanted = items.Select(i => i.Fd).ToHashSet();
+        int high = wanted.Count == 0 ? 3 : wanted.Max() + 1;
+
+        long opened = sys.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
+        int pidfd = (int)sys.Checked("fcntl(F_DUPFD_CLOEXEC)", SyscallNumbers.Fcntl, opened, Native.F_DUPFD_CLOEXEC, high);
+        sys.Checked("close", SyscallNumbers.Close, opened);
+        try
+        {
+            foreach (int stale in OpenFds(pid))
+                if (!wanted.Contains(stale) && stale != pidfd)
+                    sys.Checked($"close(fd {stale} not in the image)", SyscallNumbers.Close, stale);
+
+            var installedAt = new Dictionary<ulong, int>();
+            foreach (var item in items.OrderBy(i => i.Fd))
+            {
+                var description = table.Descriptions[item.DescriptionId];
+                bool cloexec = (item.FdFlags & FileDescriptor.CloseOnExec) != 0;
+                string what = $"fd {item.Fd} ({item.Kind} {Encoding.UTF8.GetString(item.Path)})";
+                if (installedAt.TryGetValue(item.DescriptionId, out int sibling))
+                    sys.Checked($"dup3 for {what}", SyscallNumbers.Dup3, sibling, item.Fd, cloexec ? Native.O_CLOEXEC : 0);
+                else
+                {
+                    if (description.Fd < 0) throw new InvalidOperationException($"pid {pid} {what}: its description was not prepared");
+                    int temporary = (int)sys.Checked($"pidfd_getfd for {what}", SyscallNumbers.PidfdGetFd, pidfd, description.Fd, 0);
+                    if (temporary == item.Fd)
+                        sys.Checked($"fcntl(F_SETFD) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFD, cloexec ? Native.FD_CLOEXEC : 0);
+                    else
+                    {
+                        sys.Checked($"dup3 for {what}", SyscallNumbers.Dup3, temporary, item.Fd, cloexec ? Native.O_CLOEXEC : 0);
+                        sys.Checked("close (temporary)", SyscallNumbers.Close, temporary);
+                    }
+                    installedAt[item.DescriptionId] = item.Fd;
+                }
+                if (--description.Pending == 0) description.Close();
+            }
+        }
+        finally
+        {
+            sys.Invoke(SyscallNumbers.Close, pidfd);
+        }
+
+        var now = OpenFds(pid);
+        if (!now.ToHashSet().SetEquals(wanted))
+            throw new InvalidOperationException(
+                $"pid {pid}: after installing, its descriptors are [{string.Join(' ', now)}], the image has [{string.Join(' ', wanted.Order())}]");
+    }
+
+    private static List<int> OpenFds(int pid) =>
+        [.. Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Select(e => int.Parse(Path.GetFileName(e), CultureInfo.InvariantCulture)).Order()];
+}

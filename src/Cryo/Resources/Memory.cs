@@ -1,0 +1,729 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using System.Text;
+using Cryo.Checkpoint;
+using Cryo.Format;
+using Cryo.Interop;
+using Cryo.Proc;
+using Cryo.Restore;
+using Cryo.Tracing;
+
+namespace Cryo.Resources;
+
+/// <summary>
+/// The address space: MMST (the mm fields and the auxiliary vector), one AREA per mapping and
+/// the PAGE items of the pages that cannot be had from anywhere else. See docs/engine-memory.md.
+/// <para>Dump: /proc/PID/maps (as read at the freeze) and pagemap decide what is stored; the pages
+/// themselves are read only when the image is written, with process_vm_readv in 4 MiB batches.</para>
+/// <para>Restore: the MMST removes the stub's mappings and moves the kernel's [vvar],
+/// [vvar_vclock] and [vdso] (together, by one delta) to the image's addresses; each AREA is
+/// mapped (MAP_FIXED_NOREPLACE, so a collision is an error, never a silent overwrite) with its
+/// final protection; PAGE items are written through /proc/PID/mem. Finish sets the mm fields
+/// with PR_SET_MM_MAP and leaves a scratch page for the other kinds.</para>
+/// </summary>
+internal sealed class Memory : IResourceKind
+{
+    public string Name => "Memory";
+
+    private static readonly int PageSize = Environment.SystemPageSize;
+
+    // Pages are read in batches of this size (one buffer, rented once per process).
+    internal const int ReadBufferSize = 4 << 20;
+
+    // pagemap entries read per pread while the target is frozen (512 KiB, reused for every area).
+    private const int PagemapChunk = 64 * 1024;
+
+    // Largest user address + 1 on x86-64 with 4-level page tables ([vsyscall] lies above it).
+    private const ulong UserSpaceEnd = 0x7ffffffff000;
+
+    // -------------------------------------------------------------------------------- dump
+
+    public IDumpedResource Dump(FrozenProcess process, DumpSession session)
+    {
+        int pid = process.Pid;
+        var stat = ProcStat.Read(pid);
+        var auxv = ProcAuxv.Read(pid);
+        // The program break is in no /proc file: ask the process (brk(0) only reports it).
+        long brk = process.Syscalls.Checked("brk(0)", SyscallNumbers.Brk, 0);
+        var layout = new MemoryLayout(stat.StartCode, stat.EndCode, stat.StartData, stat.EndData,
+            stat.StartBrk, (ulong)brk, stat.StartStack, stat.ArgStart, stat.ArgEnd, stat.EnvStart, stat.EnvEnd,
+            [.. auxv.Select(a => new AuxEntry(a.Type, a.Value))]);
+
+        var areas = new List<DumpedArea>(process.Mappings.Length);
+        using var pagemap = new PagemapReader(pid, PageSize);
+        var entries = new PagemapEntry[PagemapChunk];
+        foreach (var mapping in process.Mappings)
+        {
+            var kind = Classify(pid, mapping);
+            var runs = FindRuns(pagemap, mapping, kind, entries);
+            areas.Add(new DumpedArea(ToArea(mapping, kind, runs), mapping.Protection.HasFlag(MappingProtection.Read)));
+        }
+        return new DumpedMemory(pid, process.Memory, layout, areas);
+    }
+
+    /// <summary>What backs a mapping; refuses (naming pid and mapping) what a restore could not recreate.</summary>
+    internal static MemoryAreaKind Classify(int pid, MemoryMapping m)
+    {
+        const string deleted = " (deleted)";
+        string path = m.Path;
+        UnsupportedResourceException Refuse(string why) => new(pid, $"memory mapping {m}", why);
+
+        switch (path)
+        {
+            case "[heap]": return MemoryAreaKind.Heap;
+            case "[stack]": return MemoryAreaKind.Stack;
+            case "[vdso]": return MemoryAreaKind.Vdso;
+            case "[vvar]": return MemoryAreaKind.Vvar;
+            case "[vvar_vclock]": return MemoryAreaKind.VvarVclock;
+            case "[vsyscall]": return MemoryAreaKind.Vsyscall;
+            case "": return m.Shared ? MemoryAreaKind.AnonymousShared : MemoryAreaKind.AnonymousPrivate;
+        }
+        // Anonymous memory named with PR_SET_VMA_ANON_NAME (the name itself is not restored).
+        if (path.StartsWith("[anon:", StringComparison.Ordinal)) return m.Shared ? MemoryAreaKind.AnonymousShared : MemoryAreaKind.AnonymousPrivate;
+        if (path.StartsWith("[anon_shmem:", StringComparison.Ordinal)) return MemoryAreaKind.AnonymousShared;
+        if (m.IsSpecial) throw Refuse("a kernel mapping of this kind cannot be recreated");
+        if (path.StartsWith("/anon_hugepage", StringComparison.Ordinal))
+            throw Refuse("hugetlb memory is not supported");
+        if (m.Shared && (path == "/dev/zero" + deleted || path.StartsWith("/SYSV", StringComparison.Ordinal) && path.EndsWith(deleted, StringComparison.Ordinal)
+            || path.StartsWith("/memfd:", StringComparison.Ordinal)))
+        {
+            // MAP_SHARED|MAP_ANONYMOUS (/dev/zero), System V shm and memfd: restored as shared
+            // anonymous memory with every page stored (sharing with other processes is not kept).
+            return MemoryAreaKind.AnonymousShared;
+        }
+        if (path.EndsWith(deleted, StringComparison.Ordinal))
+            throw Refuse("the mapped file has been deleted, so a restore could not map it again");
+        if (!path.StartsWith('/')) throw Refuse("the backing file has no usable path");
+
+        var status = Native.TryStat(Encoding.UTF8.GetBytes(path), out int errno);
+        if (status is not { } file)
+            throw Refuse($"stat of the backing file failed: {ErrnoNames.Name(errno)}");
+        if (file.Type != FileStatus.S_IFREG)
+            throw Refuse($"the backing file is not a regular file (mode 0{Convert.ToString(file.Mode, 8)}); device mappings are not supported");
+        ulong device = MakeDevice(m.DeviceMajor, m.DeviceMinor);
+        if (file.Inode != m.Inode || file.Device != device)
+            throw Refuse($"the path now names another file (device 0x{file.Device:x}, inode {file.Inode}; the mapping has 0x{device:x}, {m.Inode})");
+        return m.Shared ? MemoryAreaKind.FileShared : MemoryAreaKind.FilePrivate;
+    }
+
+    /// <summary>dev_t as glibc's makedev encodes it (what st_dev holds).</summary>
+    internal static ulong MakeDevice(uint major, uint minor) =>
+        ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
+
+    /// <summary>
+    /// The runs of pages whose contents must be stored: anonymous memory present or swapped out;
+    /// of a private file mapping only the pages the process wrote (present or swapped, bit 61
+    /// clear: anonymous copies); shared file mappings and kernel mappings none.
+    /// </summary>
+    private static PageRun[] FindRuns(PagemapReader pagemap, MemoryMapping m, MemoryAreaKind kind, PagemapEntry[] entries)
+    {
+        bool onlyPrivateCopies;
+        switch (kind)
+        {
+            case MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.AnonymousShared:
+                onlyPrivateCopies = false;
+                break;
+            case MemoryAreaKind.FilePrivate:
+                onlyPrivateCopies = true;
+                break;
+            default:
+                return [];
+        }
+        var runs = new List<PageRun>();
+        ulong pages = m.Length / (ulong)PageSize;
+        ulong runStart = 0;
+        bool inRun = false;
+        for (ulong first = 0; first < pages; first += PagemapChunk)
+        {
+            int count = (int)Math.Min(PagemapChunk, pages - first);
+            var chunk = entries.AsSpan(0, count);
+            pagemap.Read(m.Start + first * (ulong)PageSize, chunk);
+            for (int i = 0; i < count; i++)
+            {
+                var e = chunk[i];
+                bool store = (e.Present || e.Swapped) && !(onlyPrivateCopies && e.FileOrSharedAnon);
+                ulong page = first + (ulong)i;
+                if (store && !inRun) { runStart = page; inRun = true; }
+                else if (!store && inRun) { runs.Add(new PageRun(runStart, page - runStart)); inRun = false; }
+            }
+        }
+        if (inRun) runs.Add(new PageRun(runStart, pages - runStart));
+        return [.. runs];
+    }
+
+    private static MemoryArea ToArea(MemoryMapping m, MemoryAreaKind kind, PageRun[] runs)
+    {
+        uint prot = (uint)m.Protection; // MappingProtection uses the PROT_* bit values
+        uint flags = m.Shared ? MemoryArea.MapShared : MemoryArea.MapPrivate;
+        if (kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.Heap or MemoryAreaKind.Stack)
+            flags |= MemoryArea.MapAnonymous;
+        if (kind == MemoryAreaKind.Stack) flags |= MemoryArea.MapGrowsDown;
+        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared;
+        return new MemoryArea(m.Start, m.End, file ? m.Offset : 0, prot, flags, kind,
+            file ? MakeDevice(m.DeviceMajor, m.DeviceMinor) : 0, file ? m.Inode : 0,
+            Encoding.UTF8.GetBytes(m.Path), runs);
+    }
+
+    private sealed record DumpedArea(MemoryArea Item, bool Readable);
+
+    /// <summary>The MMST and AREAs, and the pages, read from the still frozen process as they are written.</summary>
+    private sealed class DumpedMemory(int pid, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas) : IDumpedResource
+    {
+        // Remote iovecs gathered per process_vm_readv batch (RemoteMemory splits above its own limit).
+        private const int MaxRangesPerBatch = 512;
+
+        public void WriteTo(CheckpointWriter writer)
+        {
+            writer.Write(layout);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+            var ranges = new RemoteRange[MaxRangesPerBatch];
+            int memFd = -1;
+            try
+            {
+                foreach (var area in areas)
+                {
+                    writer.Write(area.Item);
+                    if (area.Item.Runs.Length == 0) continue;
+                    if (!area.Readable && memFd < 0)
+                        memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
+                    WriteRuns(writer, area, buffer.AsSpan(0, ReadBufferSize), ranges, memFd);
+                }
+            }
+            finally
+            {
+                if (memFd >= 0) Native.Close(memFd);
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        /// <summary>Gathers the area's runs (split at the buffer size) into batches, reads each batch at once, writes it range by range.</summary>
+        private void WriteRuns(CheckpointWriter writer, DumpedArea area, Span<byte> buffer, RemoteRange[] ranges, int memFd)
+        {
+            int count = 0;
+            ulong filled = 0;
+            foreach (var run in area.Item.Runs)
+            {
+                ulong address = area.Item.Start + run.FirstPage * (ulong)PageSize;
+                ulong remaining = run.PageCount * (ulong)PageSize;
+                while (remaining > 0)
+                {
+                    if (count == ranges.Length || filled == (ulong)buffer.Length)
+                    {
+                        Flush(writer, area, buffer, ranges.AsSpan(0, count), memFd);
+                        count = 0;
+                        filled = 0;
+                    }
+                    ulong take = Math.Min(remaining, (ulong)buffer.Length - filled);
+                    ranges[count++] = new RemoteRange(address, take);
+                    filled += take;
+                    address += take;
+                    remaining -= take;
+                }
+            }
+            if (count > 0) Flush(writer, area, buffer, ranges.AsSpan(0, count), memFd);
+        }
+
+        private void Flush(CheckpointWriter writer, DumpedArea area, Span<byte> buffer, ReadOnlySpan<RemoteRange> batch, int memFd)
+        {
+            if (area.Readable) memory.ReadBatch(batch, buffer);
+            else ReadThroughMemFile(batch, buffer, memFd, area.Item);
+            int offset = 0;
+            foreach (var range in batch)
+            {
+                writer.WritePages(range.Address, buffer.Slice(offset, (int)range.Length));
+                offset += (int)range.Length;
+            }
+        }
+
+        /// <summary>
+        /// Pages of a mapping without PROT_READ (e.g. mprotect(PROT_NONE) after use): process_vm_readv
+        /// refuses them, /proc/PID/mem reads them like a debugger does (FOLL_FORCE).
+        /// </summary>
+        private unsafe void ReadThroughMemFile(ReadOnlySpan<RemoteRange> batch, Span<byte> buffer, int memFd, MemoryArea area)
+        {
+            int offset = 0;
+            fixed (byte* data = buffer)
+            {
+                foreach (var range in batch)
+                {
+                    for (ulong done = 0; done < range.Length;)
+                    {
+                        nint read = Native.Pread(memFd, data + offset + (int)done, (nuint)(range.Length - done), (long)(range.Address + done));
+                        if (read < 0)
+                            throw new SysCallException("pread", Marshal.GetLastPInvokeError(),
+                                $"/proc/{pid}/mem at {range.Address + done:x} (area {area.Start:x}-{area.End:x} without PROT_READ)");
+                        if (read == 0)
+                            throw new RemoteMemoryException(pid, range.Address + done, range.Length - done, "/proc/PID/mem read nothing");
+                        done += (ulong)read;
+                    }
+                    offset += (int)range.Length;
+                }
+            }
+        }
+    }
+
+    // -------------------------------------------------------------------------------- restore
+
+    public bool Handles(CheckpointItem item) => item is MemoryLayout or MemoryArea or PageData;
+
+    /// <summary>Per restored process: where the stream stands and what was set up.</summary>
+    private sealed class RestoreState
+    {
+        public MemoryLayout? Layout;
+        /// <summary>The kernel's mappings after the move, by name.</summary>
+        public Dictionary<string, MemoryMapping> KernelMappings = [];
+        public HashSet<string> KernelMappingsSeen = [];
+        public ulong PreviousEnd;
+        /// <summary>The area whose PAGE items are being read; the next expected page address and the end of the run it is in.</summary>
+        public MemoryArea? Current;
+        public int RunIndex;
+        public ulong NextAddress, RunEnd;
+        /// <summary>Areas mapped writable so their pages could be written; their real protection follows in Finish.</summary>
+        public List<(ulong Start, ulong Length, uint Protection)> DeferredProtections = [];
+        /// <summary>Files opened for mapping, installed in the target: (path, read-write) to target fd.</summary>
+        public Dictionary<(string Path, bool Writable), int> TargetFds = [];
+        /// <summary>A pidfd of cryo inside the target (pidfd_getfd source), -1 until needed.</summary>
+        public int TargetPidfd = -1;
+        public ulong PagesWritten;
+    }
+
+    public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
+    {
+        if (process is null) throw new InvalidOperationException($"{item.Tag} item outside a PROC section");
+        var state = process.State<RestoreState>();
+        switch (item)
+        {
+            case MemoryLayout layout:
+                if (state.Layout is not null) throw Invalid(process, "a second MMST");
+                state.Layout = layout;
+                process.Tracer.Run(() => ClearStub(process, state));
+                break;
+            case MemoryArea area:
+                if (state.Layout is null) throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} before the MMST");
+                CompleteArea(process, state);
+                ValidateArea(process, state, area);
+                process.Tracer.Run(() => MapArea(process, state, area));
+                BeginArea(state, area);
+                break;
+            case PageData page:
+                WritePage(process, state, page);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Unmaps everything of the stub except its kernel mappings, then moves [vvar], [vvar_vclock]
+    /// and [vdso] together to the image's addresses (the vDSO's code finds its data at a fixed
+    /// distance, so moving only [vdso] breaks the first clock_gettime). The stub's rseq area was
+    /// unregistered at birth, else the kernel would kill the task at the first munmap.
+    /// </summary>
+    private static void ClearStub(RestoringProcess process, RestoreState state)
+    {
+        int pid = process.Pid;
+        var maps = ProcMaps.Read(pid);
+        var kernel = maps.Where(m => IsMovableKernelMapping(m.Path)).OrderBy(m => m.Start).ToList();
+        var vdso = kernel.FirstOrDefault(m => m.Path == "[vdso]")
+            ?? throw new InvalidOperationException($"pid {pid}: the stub has no [vdso] mapping");
+        ulong imageVdso = state.Layout!.Auxv.FirstOrDefault(a => a.Type == ProcAuxv.AT_SYSINFO_EHDR).Value;
+        if (imageVdso == 0)
+            throw new InvalidOperationException($"cannot restore pid {pid}: the image has no vDSO (no AT_SYSINFO_EHDR in its auxv)");
+
+        // Unmap the stub's mappings in as few calls as possible: munmap accepts holes, so one call
+        // covers every mapping between two kernel mappings. [vsyscall] lies above user space.
+        ulong rangeStart = 0, rangeEnd = 0;
+        foreach (var m in maps.Where(m => m.End <= UserSpaceEnd).OrderBy(m => m.Start))
+        {
+            if (IsMovableKernelMapping(m.Path))
+            {
+                if (rangeEnd > rangeStart) process.Syscalls.Munmap(rangeStart, rangeEnd - rangeStart);
+                rangeStart = rangeEnd = 0;
+                continue;
+            }
+            if (rangeEnd == rangeStart) rangeStart = m.Start;
+            rangeEnd = m.End;
+        }
+        if (rangeEnd > rangeStart) process.Syscalls.Munmap(rangeStart, rangeEnd - rangeStart);
+
+        long delta = (long)(imageVdso - vdso.Start);
+        if (delta != 0) MoveKernelMappings(process, kernel, delta);
+
+        var moved = ProcMaps.Read(pid);
+        var leftovers = moved.Where(m => !IsMovableKernelMapping(m.Path) && m.Path != "[vsyscall]").ToList();
+        if (leftovers.Count > 0)
+            throw new InvalidOperationException($"pid {pid}: stub mappings left after unmapping: {string.Join(", ", leftovers)}");
+        state.KernelMappings = moved.Where(m => IsMovableKernelMapping(m.Path)).ToDictionary(m => m.Path);
+    }
+
+    private static bool IsMovableKernelMapping(string path) => path is "[vdso]" or "[vvar]" or "[vvar_vclock]";
+
+    /// <summary>
+    /// mremaps the kernel mappings by <paramref name="delta"/>, [vdso] last in each step because
+    /// the injected syscalls run from it (the site is looked up again after each step). If the
+    /// old and new places overlap (mremap refuses that), they go through a free place first.
+    /// </summary>
+    private static void MoveKernelMappings(RestoringProcess process, List<MemoryMapping> kernel, long delta)
+    {
+        ulong blockStart = kernel.Min(m => m.Start), blockEnd = kernel.Max(m => m.End);
+        ulong size = blockEnd - blockStart;
+        ulong target = (ulong)((long)blockStart + delta);
+        if (target < 0x10000 || target + size > UserSpaceEnd)
+            throw new InvalidOperationException($"pid {process.Pid}: the image's vDSO block {target:x}-{target + size:x} is outside user space");
+        bool overlaps = target < blockEnd && blockStart < target + size;
+        if (overlaps)
+        {
+            // Nothing but the kernel mappings is mapped now: just beyond both blocks is free.
+            ulong temporary = Math.Max(blockEnd, target + size) + 0x100000;
+            if (temporary + size > UserSpaceEnd) temporary = Math.Min(blockStart, target) - size - 0x100000;
+            MoveBy(process, kernel, (long)(temporary - blockStart));
+            kernel = [.. kernel.Select(m => m with { Start = m.Start + temporary - blockStart, End = m.End + temporary - blockStart })];
+            blockStart = temporary;
+        }
+        MoveBy(process, kernel, (long)(target - blockStart));
+    }
+
+    private static void MoveBy(RestoringProcess process, List<MemoryMapping> kernel, long delta)
+    {
+        foreach (var m in kernel.OrderBy(m => m.Path == "[vdso]" ? 1 : 0))
+        {
+            ulong destination = (ulong)((long)m.Start + delta);
+            long result = process.Syscalls.Invoke(SyscallNumbers.Mremap, (long)m.Start, (long)m.Length, (long)m.Length,
+                MemoryCalls.MREMAP_MAYMOVE | MemoryCalls.MREMAP_FIXED, (long)destination);
+            if ((ulong)result != destination)
+                throw new InvalidOperationException(
+                    $"pid {process.Pid}: mremap of {m.Path} {m.Start:x}-{m.End:x} to {destination:x} failed: {Describe(result)}");
+        }
+        var site = SyscallSite.FindInVdso(process.Pid, process.Memory);
+        process.Syscalls = new RemoteSyscall(process.Tracer, process.Pid, site);
+    }
+
+    /// <summary>The consumer's checks of §8.5: areas ascending and page aligned, runs ascending and inside.</summary>
+    private static void ValidateArea(RestoringProcess process, RestoreState state, MemoryArea area)
+    {
+        ulong page = (ulong)PageSize;
+        if (area.Start % page != 0 || area.End % page != 0)
+            throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} is not page aligned");
+        if (area.Start < state.PreviousEnd)
+            throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} overlaps or precedes the previous area (ending {state.PreviousEnd:x})");
+        ulong pages = (area.End - area.Start) / page, next = 0;
+        foreach (var run in area.Runs)
+        {
+            if (run.PageCount == 0 || run.FirstPage < next || run.FirstPage > pages || run.PageCount > pages - run.FirstPage)
+                throw Invalid(process, $"AREA {area.Start:x}-{area.End:x}: run of {run.PageCount} pages at page {run.FirstPage} is empty, out of order or outside the area");
+            next = run.FirstPage + run.PageCount;
+        }
+        bool pagesAllowed = area.Kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared
+            or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.FilePrivate;
+        if (!pagesAllowed && area.Runs.Length > 0)
+            throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} of kind {area.Kind} cannot carry pages");
+        state.PreviousEnd = area.End;
+    }
+
+    private static void MapArea(RestoringProcess process, RestoreState state, MemoryArea area)
+    {
+        string path = Encoding.UTF8.GetString(area.Path);
+        long prot = area.Protection & (MemoryArea.ProtRead | MemoryArea.ProtWrite | MemoryArea.ProtExec);
+        const long fixedNoReplace = RemoteSyscall.MAP_FIXED_NOREPLACE;
+        switch (area.Kind)
+        {
+            case MemoryAreaKind.Vdso or MemoryAreaKind.Vvar or MemoryAreaKind.VvarVclock:
+                CheckKernelMapping(process, state, area, path);
+                return;
+            case MemoryAreaKind.Vsyscall:
+                return; // fixed by the kernel, above user space
+            case MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.Heap:
+                prot = WritableWhileFilling(state, area, prot);
+                Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
+                return;
+            case MemoryAreaKind.Stack:
+                prot = WritableWhileFilling(state, area, prot);
+                Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | MemoryCalls.MAP_GROWSDOWN | fixedNoReplace);
+                return;
+            case MemoryAreaKind.AnonymousShared:
+                // /proc/PID/mem writes only reach a read-only mapping when it is private
+                // (copy-on-write); a shared one is mapped writable until its pages are in.
+                prot = WritableWhileFilling(state, area, prot);
+                Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
+                return;
+            case MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared:
+                bool shared = area.Kind == MemoryAreaKind.FileShared;
+                if (!shared) prot = WritableWhileFilling(state, area, prot);
+                int fd = TargetFd(process, state, area, path, shared);
+                Map(process, area, prot, (shared ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | fixedNoReplace, fd, (long)area.FileOffset);
+                return;
+            default:
+                throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} has unknown kind {area.Kind}");
+        }
+    }
+
+    /// <summary>
+    /// An area with stored pages but without PROT_WRITE was writable once (that is how it got
+    /// pages: relocated library data made read-only by RELRO, memory mprotected after use). It is
+    /// mapped writable and gets its real protection in Finish. Mapped read-only at once it would
+    /// differ from the original: the kernel marks private mappings that were ever writable
+    /// VM_ACCOUNT, and without that flag the area merges with a read-only neighbour of the same
+    /// file (seen here: libc's RELRO part merged with its read-only part). Shared anonymous
+    /// memory needs it anyway: /proc/PID/mem cannot write a read-only shared page.
+    /// </summary>
+    private static long WritableWhileFilling(RestoreState state, MemoryArea area, long prot)
+    {
+        if (area.Runs.Length == 0 || (prot & RemoteSyscall.PROT_WRITE) != 0) return prot;
+        state.DeferredProtections.Add((area.Start, area.End - area.Start, (uint)prot));
+        return prot | RemoteSyscall.PROT_WRITE | RemoteSyscall.PROT_READ;
+    }
+
+    private static void Map(RestoringProcess process, MemoryArea area, long prot, long flags, int fd = -1, long offset = 0)
+    {
+        ulong length = area.End - area.Start;
+        long result = process.Syscalls.Invoke(SyscallNumbers.Mmap, (long)area.Start, (long)length, prot, flags, fd, offset);
+        if ((ulong)result == area.Start) return;
+        string why = Describe(result);
+        if (result == -ErrnoNames.EEXIST)
+        {
+            var existing = ProcMaps.Read(process.Pid).Where(m => m.Start < area.End && area.Start < m.End);
+            why += $": it collides with {string.Join(", ", existing)}" +
+                   " (the image's kernel mappings are laid out differently from this kernel's?)";
+        }
+        throw new InvalidOperationException(
+            $"pid {process.Pid}: cannot map {area.Kind} area {area.Start:x}-{area.End:x} {Encoding.UTF8.GetString(area.Path)}: {why}");
+    }
+
+    private static void CheckKernelMapping(RestoringProcess process, RestoreState state, MemoryArea area, string path)
+    {
+        if (!state.KernelMappings.TryGetValue(path, out var here) || here.Start != area.Start || here.End != area.End)
+        {
+            string found = string.Join(", ", state.KernelMappings.Values.OrderBy(m => m.Start).Select(m => $"{m.Path} {m.Start:x}-{m.End:x}"));
+            throw new InvalidOperationException(
+                $"cannot restore pid {process.Pid}: the image's {path} is {area.Start:x}-{area.End:x} (0x{area.End - area.Start:x} bytes), " +
+                $"but this kernel's vDSO layout, moved to the image's [vdso], is {found}: the image was taken on a kernel with a " +
+                "different vDSO layout; restore it on a kernel of the same family");
+        }
+        state.KernelMappingsSeen.Add(path);
+    }
+
+    /// <summary>
+    /// An fd of the backing file inside the target: opened by cryo (no path has to be written into
+    /// the target, which has no memory to spare yet), checked to be the file that was mapped, and
+    /// installed with pidfd_getfd. Cached per path; closed in Finish.
+    /// </summary>
+    private static int TargetFd(RestoringProcess process, RestoreState state, MemoryArea area, string path, bool shared)
+    {
+        if (state.TargetFds.TryGetValue((path, shared), out int cached)) return cached;
+        int local = -1, errno = 0;
+        // A shared mapping keeps the file's access mode (an O_RDONLY file can never be made
+        // writable with mprotect), so prefer read-write when the file allows it.
+        if (shared) local = Native.OpenBytes(area.Path, Native.O_RDWR | Native.O_CLOEXEC, 0, out errno);
+        if (local < 0) local = Native.OpenBytes(area.Path, Native.O_RDONLY | Native.O_CLOEXEC, 0, out errno);
+        if (local < 0)
+            throw new InvalidOperationException($"pid {process.Pid}: cannot open {path} for the area {area.Start:x}-{area.End:x}: {ErrnoNames.Name(errno)}");
+        try
+        {
+            var file = Native.Fstat(local, path);
+            if (file.Inode != area.Inode || file.Device != area.Device)
+                throw new InvalidOperationException(
+                    $"cannot restore pid {process.Pid}: {path} (mapped at {area.Start:x}-{area.End:x}) is not the file of the checkpoint " +
+                    $"(device 0x{area.Device:x}, inode {area.Inode}; now device 0x{file.Device:x}, inode {file.Inode}): it was replaced");
+            if (state.TargetPidfd < 0)
+                state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
+            int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
+            state.TargetFds[(path, shared)] = fd;
+            return fd;
+        }
+        finally
+        {
+            Native.Close(local);
+        }
+    }
+
+    private static void BeginArea(RestoreState state, MemoryArea area)
+    {
+        state.Current = area;
+        state.RunIndex = 0;
+        SetRun(state);
+    }
+
+    private static void SetRun(RestoreState state)
+    {
+        var area = state.Current!;
+        if (state.RunIndex < area.Runs.Length)
+        {
+            var run = area.Runs[state.RunIndex];
+            state.NextAddress = area.Start + run.FirstPage * (ulong)PageSize;
+            state.RunEnd = state.NextAddress + run.PageCount * (ulong)PageSize;
+        }
+        else
+        {
+            state.NextAddress = state.RunEnd = 0;
+        }
+    }
+
+    /// <summary>Every run of the previous area must have had its pages.</summary>
+    private static void CompleteArea(RestoringProcess process, RestoreState state)
+    {
+        var area = state.Current;
+        if (area is null || state.RunIndex >= area.Runs.Length) return;
+        throw Invalid(process, $"AREA {area.Start:x}-{area.End:x}: the pages from {state.NextAddress:x} to {state.RunEnd:x} " +
+                               $"(run {state.RunIndex + 1} of {area.Runs.Length}) are missing");
+    }
+
+    private static void WritePage(RestoringProcess process, RestoreState state, PageData page)
+    {
+        var area = state.Current;
+        if (area is null || state.RunIndex >= area.Runs.Length)
+            throw Invalid(process, $"PAGE at {page.Address:x} belongs to no run of the AREA before it");
+        ulong length = (ulong)page.Data.Length;
+        if (page.Address != state.NextAddress || length > state.RunEnd - page.Address)
+            throw Invalid(process, $"PAGE at {page.Address:x} (+{length:x}) does not continue the run at {state.NextAddress:x}-{state.RunEnd:x} of AREA {area.Start:x}-{area.End:x}");
+        WriteRemote(process, page.Address, page.Data.Span);
+        state.PagesWritten += length / (ulong)PageSize;
+        state.NextAddress += length;
+        if (state.NextAddress == state.RunEnd)
+        {
+            state.RunIndex++;
+            SetRun(state);
+        }
+    }
+
+    /// <summary>
+    /// Writes pages into the target. Every area with pages is writable while it is filled (see
+    /// <see cref="WritableWhileFilling"/>), so process_vm_writev, which copies straight into the
+    /// target's pages, can do it; /proc/PID/mem (a bounce page per 4 KiB) is the fallback.
+    /// </summary>
+    private static unsafe void WriteRemote(RestoringProcess process, ulong address, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* buffer = data)
+        {
+            var local = new IoVec((ulong)buffer, (ulong)data.Length);
+            var remote = new IoVec(address, (ulong)data.Length);
+            nint written = Native.ProcessVmWritev(process.Pid, &local, 1, &remote, 1, 0);
+            if (written == data.Length) return;
+            int done = (int)Math.Max(0, written);
+            process.Memory.Write(address + (ulong)done, data[done..]);
+        }
+    }
+
+    // -------------------------------------------------------------------------------- finish
+
+    // Scratch for the other kinds' finish steps: two pages (a PATH_MAX path fits with room to spare).
+    internal const int ScratchSize = 8192;
+
+    public void Finish(RestoringProcess process, RestoreSession session)
+    {
+        var state = process.State<RestoreState>();
+        if (state.Layout is null) throw Invalid(process, "no MMST (memory layout) item");
+        CompleteArea(process, state);
+        var missing = state.KernelMappings.Keys.Where(k => !state.KernelMappingsSeen.Contains(k)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException(
+                $"cannot restore pid {process.Pid}: this kernel has {string.Join(", ", missing)}, which the image lacks: it was taken " +
+                "on a kernel with a different vDSO layout; restore it on a kernel of the same family");
+
+        process.Tracer.Run(() =>
+        {
+            foreach (var (start, length, protection) in state.DeferredProtections)
+                process.Syscalls.Checked("mprotect", SyscallNumbers.Mprotect, (long)start, (long)length, protection);
+
+            var scratch = CreateScratch(process);
+            SetMmFields(process, state, state.Layout, scratch);
+            foreach (int fd in state.TargetFds.Values) process.Syscalls.Checked("close", SyscallNumbers.Close, fd);
+            state.TargetFds.Clear();
+            if (state.TargetPidfd >= 0) process.Syscalls.Checked("close", SyscallNumbers.Close, state.TargetPidfd);
+            state.TargetPidfd = -1;
+            process.Scratch = scratch;
+        });
+    }
+
+    /// <summary>Maps the scratch pages in the middle of the largest hole of the restored layout (MAP_FIXED_NOREPLACE).</summary>
+    private static RemoteScratch CreateScratch(RestoringProcess process)
+    {
+        var maps = ProcMaps.Read(process.Pid).Where(m => m.End <= UserSpaceEnd).OrderBy(m => m.Start).ToList();
+        ulong low = 0x10000, bestStart = 0, bestLength = 0;
+        foreach (var m in maps.Append(new MemoryMapping(UserSpaceEnd, UserSpaceEnd, MappingProtection.None, false, 0, 0, 0, 0, "")))
+        {
+            if (m.Start > low && m.Start - low > bestLength) { bestStart = low; bestLength = m.Start - low; }
+            low = Math.Max(low, m.End);
+        }
+        if (bestLength < 4 * (ulong)ScratchSize)
+            throw new InvalidOperationException($"pid {process.Pid}: no hole of {4 * ScratchSize} bytes in the restored address space for scratch memory");
+        ulong address = (bestStart + bestLength / 2) & ~((ulong)PageSize - 1);
+        long result = process.Syscalls.Invoke(SyscallNumbers.Mmap, (long)address, ScratchSize,
+            RemoteSyscall.PROT_READ | RemoteSyscall.PROT_WRITE,
+            RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | RemoteSyscall.MAP_FIXED_NOREPLACE);
+        if ((ulong)result != address)
+            throw new InvalidOperationException($"pid {process.Pid}: mapping scratch memory at {address:x} failed: {Describe(result)}");
+        return new RemoteScratch(process.Memory, address, ScratchSize);
+    }
+
+    /// <summary>
+    /// PR_SET_MM_MAP: code/data/brk/stack/arg/env bounds, the auxv and the exe link in one call
+    /// (the single-field PR_SET_MM_* calls need CAP_SYS_RESOURCE, which this machine lacks). The
+    /// exe link can only change once the stub's executable is no longer mapped.
+    /// </summary>
+    private static void SetMmFields(RestoringProcess process, RestoreState state, MemoryLayout layout, RemoteScratch scratch)
+    {
+        const int structOffset = 0, auxvOffset = 128;
+        int auxvBytes = (layout.Auxv.Length + 1) * 16;
+        if (auxvOffset + auxvBytes > scratch.Size)
+            throw new InvalidOperationException($"pid {process.Pid}: the image's auxv ({layout.Auxv.Length} entries) does not fit the scratch memory");
+        var auxv = new byte[auxvBytes]; // ends with AT_NULL (zeroes)
+        for (int i = 0; i < layout.Auxv.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(auxv.AsSpan(i * 16), layout.Auxv[i].Type);
+            BinaryPrimitives.WriteUInt64LittleEndian(auxv.AsSpan(i * 16 + 8), layout.Auxv[i].Value);
+        }
+        scratch.Write(auxvOffset, auxv);
+
+        int exeFd = ExeFd(process, state);
+        var map = new byte[MemoryCalls.PrctlMmMapSize];
+        ulong[] words =
+        [
+            layout.StartCode, layout.EndCode, layout.StartData, layout.EndData, layout.StartBrk, layout.Brk,
+            layout.StartStack, layout.ArgStart, layout.ArgEnd, layout.EnvStart, layout.EnvEnd, scratch.Address + auxvOffset,
+        ];
+        for (int i = 0; i < words.Length; i++) BinaryPrimitives.WriteUInt64LittleEndian(map.AsSpan(i * 8), words[i]);
+        BinaryPrimitives.WriteUInt32LittleEndian(map.AsSpan(96), (uint)auxvBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(map.AsSpan(100), exeFd);
+        scratch.Write(structOffset, map);
+        long result = process.Syscalls.Invoke(SyscallNumbers.Prctl, MemoryCalls.PR_SET_MM, MemoryCalls.PR_SET_MM_MAP,
+            (long)(scratch.Address + structOffset), MemoryCalls.PrctlMmMapSize, 0);
+        if (result < 0)
+            throw new InvalidOperationException(
+                $"pid {process.Pid}: prctl(PR_SET_MM, PR_SET_MM_MAP) failed: {Describe(result)} (code {layout.StartCode:x}-{layout.EndCode:x}, " +
+                $"data {layout.StartData:x}-{layout.EndData:x}, brk {layout.StartBrk:x}-{layout.Brk:x}, stack {layout.StartStack:x}, " +
+                $"args {layout.ArgStart:x}-{layout.ArgEnd:x}, env {layout.EnvStart:x}-{layout.EnvEnd:x}, exe fd {exeFd})");
+    }
+
+    /// <summary>The target fd of the image's executable for PR_SET_MM_MAP, or -1 to keep the current exe link.</summary>
+    private static int ExeFd(RestoringProcess process, RestoreState state)
+    {
+        var exe = process.Info.ExePath;
+        if (exe.Length == 0) return -1;
+        // Same file as the stub's (restoring a sleep): changing it would fail with EBUSY while the image maps it.
+        byte[] current = Native.ReadLink(ProcFiles.PathOf(process.Pid, "exe"));
+        if (current.AsSpan().SequenceEqual(exe)) return -1;
+        string path = Encoding.UTF8.GetString(exe);
+        var cached = state.TargetFds.FirstOrDefault(p => p.Key.Path == path);
+        if (cached.Key.Path is not null) return cached.Value;
+        int local = Native.OpenBytes(exe, Native.O_RDONLY | Native.O_CLOEXEC, 0, out int errno);
+        if (local < 0) throw new InvalidOperationException($"pid {process.Pid}: cannot open the executable {path}: {ErrnoNames.Name(errno)}");
+        try
+        {
+            if (state.TargetPidfd < 0)
+                state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
+            int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
+            state.TargetFds[(path, false)] = fd;
+            return fd;
+        }
+        finally
+        {
+            Native.Close(local);
+        }
+    }
+
+    private static string Describe(long result) =>
+        result < 0 && result >= -4095 ? $"{ErrnoNames.Name((int)-result)} ({Marshal.GetPInvokeErrorMessage((int)-result)})" : $"returned {result:x}";
+
+    private static InvalidDataException Invalid(RestoringProcess process, string what) =>
+        new($"image of pid {process.Pid}: {what}");
+}

@@ -1,0 +1,29 @@
+namespace Cryo.Resources;
+
+/// <summary>The registry of resource kinds: adding one is a new file and a line here.</summary>
+internal static class ResourceKinds
+{
+    /// <summary>In the order their items stand in a PROC section (docs/format.md, "Item order").</summary>
+    public static readonly IReadOnlyList<IResourceKind> DumpOrder =
+    [
+        new ProcessIdentity(), // PINF, CRED
+        new Limits(),          // RLIM
+        new Signals(),         // SIGA, PEND
+        new Memory(),          // MMST, AREA, PAGE
+        new Files(),           // FDES (pipes and FIFOs through Pipes)
+        new Pipes(),           // FINF, FBUF in the FIFO section
+        new Threads(),         // THRD: TINF, GREG, XSTA (PEND via Signals)
+    ];
+
+    /// <summary>
+    /// The order in which a restored process is completed: memory and the mm fields first, then
+    /// descriptors and pipe contents, signals, limits and credentials (late: dropping privileges
+    /// or lowering limits earlier would block the injected calls that follow), registers last.
+    /// </summary>
+    public static readonly IReadOnlyList<IResourceKind> FinishOrder =
+    [
+        Find<Memory>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Threads>(),
+    ];
+
+    public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();
+}

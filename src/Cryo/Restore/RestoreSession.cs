@@ -1,0 +1,38 @@
+using Cryo.Format;
+using Cryo.Tracing;
+
+namespace Cryo.Restore;
+
+/// <summary>Options of one restore.</summary>
+internal sealed record RestoreOptions(bool Detach);
+
+/// <summary>
+/// What spans the processes of one restore: the tracer, the processes created so far (all of
+/// them are killed if the restore fails), the header of the image, and per-kind shared state
+/// (e.g. pipes whose ends several processes hold).
+/// </summary>
+internal sealed class RestoreSession(Tracer tracer, CheckpointHeader header, RestoreOptions options) : IDisposable
+{
+    private readonly Dictionary<Type, object> _state = [];
+
+    public Tracer Tracer { get; } = tracer;
+    public CheckpointHeader Header { get; } = header;
+    public RestoreOptions Options { get; } = options;
+    public List<RestoringProcess> Processes { get; } = [];
+
+    /// <summary>Pids created by this restore (processes and helper stubs): killed and reaped if it fails.</summary>
+    public List<int> CreatedPids { get; } = [];
+
+    public T State<T>() where T : class, new()
+    {
+        if (!_state.TryGetValue(typeof(T), out var state)) _state[typeof(T)] = state = new T();
+        return (T)state;
+    }
+
+    /// <summary>Releases what the kinds hold in this session (cryo's own copies of fds, pipes).</summary>
+    public void Dispose()
+    {
+        foreach (var state in _state.Values.OfType<IDisposable>()) state.Dispose();
+        _state.Clear();
+    }
+}

@@ -1,0 +1,34 @@
+using Cryo.Format;
+using Cryo.Tracing;
+
+namespace Cryo.Restore;
+
+/// <summary>
+/// A process being recreated: it already has its original pid and is stopped under the tracer;
+/// the resource kinds turn items into its kernel state, mostly through injected syscalls.
+/// </summary>
+internal sealed class RestoringProcess(ProcessInfo info, Tracer tracer, RemoteMemory memory, RemoteSyscall syscalls)
+{
+    private readonly Dictionary<Type, object> _state = [];
+
+    public ProcessInfo Info { get; } = info;
+    public int Pid => Info.Pid;
+    public Tracer Tracer { get; } = tracer;
+    public RemoteMemory Memory { get; } = memory;
+
+    /// <summary>Injected syscalls in the main thread. Replaced when the vDSO moves (the syscall site moves with it).</summary>
+    public RemoteSyscall Syscalls { get; set; } = syscalls;
+
+    /// <summary>Memory for injected syscalls during the finish phase (created by Memory.Finish, removed by Threads.Finish).</summary>
+    public RemoteScratch? Scratch { get; set; }
+
+    /// <summary>The TINF of the THRD section being read, if any: thread-scoped items belong to it.</summary>
+    public ThreadInfo? CurrentThread { get; set; }
+
+    /// <summary>Per-process state of one resource kind, created on first use.</summary>
+    public T State<T>() where T : class, new()
+    {
+        if (!_state.TryGetValue(typeof(T), out var state)) _state[typeof(T)] = state = new T();
+        return (T)state;
+    }
+}

@@ -1,0 +1,99 @@
+using Cryo.Tests.Golden.Support;
+using Xunit;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Cryo.Tests.Golden;
+
+/// <summary>
+/// The test programs through real checkpoints and restores: the image's golden item stream, then
+/// the restored program's own verdict. Also the C/R cycles of issue 3: leave-running, three
+/// cycles in a row, and a checkpoint streamed through a pipe into a restore.
+/// </summary>
+public class CheckpointRestoreTests
+{
+    public static TheoryData<string, string[]> Programs => new()
+    {
+        { "sleep", [] },
+        { "pipe", ["--size=5000", "--seed=1"] },
+        { "memhog", ["--mib=8"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public void Image_is_golden_and_restore_passes(string name, string[] args)
+    {
+        using var dir = new TestDirectory(name);
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start(name, dir, args))
+        {
+            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", image);
+            program.WaitForExit("cryo checkpoint kills it by default");
+            GoldenFile.Verify(GoldenDirectory, name, Normalized(image, dir));
+        }
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    [Fact]
+    public void Leave_running_keeps_the_original_passing()
+    {
+        using var dir = new TestDirectory("leave");
+        using var program = RunningProgram.Start("pipe", dir, "--size=3000");
+        CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", dir.File("image.cryo"), "--leave-running");
+        Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
+        Assert.Equal("PASS", program.Terminate());
+    }
+
+    [Fact]
+    public void Three_cycles_in_a_row_pass()
+    {
+        using var dir = new TestDirectory("cycles");
+        string image = dir.File("image.cryo");
+        int pid;
+        using (var program = RunningProgram.Start("pipe", dir, "--size=7000"))
+        {
+            pid = program.Pid;
+            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
+            program.WaitForExit("checkpointed");
+        }
+        for (int cycle = 1; cycle < 3; cycle++)
+        {
+            using var restored = Restored.Start(image, dir);
+            Assert.Equal(pid, restored.Pid);
+            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
+            restored.WaitForCryo($"cycle {cycle}: the restored process was checkpointed and killed", expectSuccess: false);
+        }
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    [Fact]
+    public async Task A_checkpoint_streams_through_a_pipe_into_a_restore()
+    {
+        using var dir = new TestDirectory("stream");
+        using var program = RunningProgram.Start("pipe", dir, "--size=4000");
+        int pid = program.Pid;
+        // cryo checkpoint PID -o - | cryo restore - : the restore waits on the pid, freed once we reap it.
+        var restore = CryoTool.Cryo("restore", "-", "--pidfile", dir.File("restored.pid"));
+        var checkpoint = CryoTool.Cryo("checkpoint", pid.ToString(), "-o", "-") | restore;
+        using var cts = new CancellationTokenSource(CryoTool.Timeout);
+        var stderr = new System.Text.StringBuilder();
+        var running = (checkpoint.WithStandardErrorPipe(CliWrap.PipeTarget.ToStringBuilder(stderr))).ExecuteAsync(cts.Token);
+        program.WaitForExit("checkpointed into the pipe");
+        Support.Wait.Until(() => File.Exists(dir.File("restored.pid")) || running.Task.IsCompleted, RunningProgram.Timeout,
+            "the restored pidfile", () => $"{stderr} {dir.Describe("pipe")}");
+        Assert.True(File.Exists(dir.File("restored.pid")), $"restore from the pipe failed: {stderr}");
+        Interop.Native.Kill(pid, Interop.Signals.SIGTERM);
+        var result = await running;
+        Assert.True(result.ExitCode == 0, $"restored program exited {result.ExitCode}: {stderr}\n{dir.Describe("pipe")}");
+        Assert.Equal("PASS", dir.Verdict());
+    }
+
+    internal static string GoldenDirectory => Path.Combine(GoldenFile.RepoRoot(), "tests", "Golden");
+
+    internal static string Normalized(string image, TestDirectory dir)
+    {
+        var dump = CryoTool.Dump("--normalize", "--path-alias", $"{dir.Path}=<tmp>", "--path-alias", $"{GoldenFile.RepoRoot()}=<repo>", image);
+        Assert.True(dump.ExitCode == 0, $"cryo-dump failed: {dump.StandardError}");
+        return dump.StandardOutput;
+    }
+}

@@ -1,0 +1,65 @@
+using Cryo.Tests.Golden.Support;
+using Xunit;
+
+namespace Cryo.Tests.Golden;
+
+/// <summary>
+/// What cryo cannot do yet it refuses before writing anything, naming pid, fd and kind; the target
+/// runs on unharmed. A corrupt or foreign image is rejected before any process is created.
+/// </summary>
+public class RefusalTests
+{
+    [Theory]
+    [InlineData("socket", "fd 3", "socket")]
+    [InlineData("eventfd", "fd 3", "eventfd")]
+    [InlineData("deleted", "fd 3", "deleted")]
+    [InlineData("thread", "thread", "thread")]
+    [InlineData("child", "child process", "child")]
+    public void Unsupported_resources_are_refused_and_the_target_runs_on(string kind, string where, string what)
+    {
+        using var dir = new TestDirectory($"refuse-{kind}");
+        using var program = RunningProgram.Start("unsupported", dir, $"--kind={kind}");
+        string image = dir.File("image.cryo");
+        var result = CryoTool.Run("checkpoint", program.Pid.ToString(), "-o", image);
+        Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
+        Assert.Contains($"pid {program.Pid}", result.StandardError);
+        Assert.Contains(where, result.StandardError);
+        Assert.Contains(what, result.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(image), "a refused checkpoint left a file");
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
+        Assert.False(program.HasExited(), $"the target died. {program.Describe()}");
+        Assert.Equal("PASS", program.Terminate());
+    }
+
+    [Fact]
+    public void A_corrupt_image_is_rejected_before_any_process_exists()
+    {
+        using var dir = new TestDirectory("corrupt");
+        string image = dir.File("image.cryo");
+        int pid;
+        using (var program = RunningProgram.Start("pipe", dir, "--size=2000"))
+        {
+            pid = program.Pid;
+            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
+            program.WaitForExit("checkpointed");
+        }
+        byte[] bytes = File.ReadAllBytes(image);
+        bytes[^100] ^= 0x01; // late in the file: a streaming restore would have created the process by then
+        File.WriteAllBytes(image, bytes);
+        var result = CryoTool.Run("restore", image);
+        Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
+        Assert.Contains("checksum mismatch", result.StandardError);
+        Assert.Contains("at byte", result.StandardError);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"pid {pid} exists after a rejected restore");
+    }
+
+    [Fact]
+    public void A_missing_process_and_bad_usage_are_reported()
+    {
+        var missing = CryoTool.Run("checkpoint", "999999999", "-o", "/tmp/never.cryo");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("no process with pid 999999999", missing.StandardError);
+        Assert.Equal(2, CryoTool.Run("checkpoint").ExitCode);
+        Assert.Equal(2, CryoTool.Run("frobnicate").ExitCode);
+    }
+}
