@@ -25,7 +25,7 @@ public static partial class EngineBench
             var runs = new List<Sample>();
             for (int i = 0; i <= o.Runs; i++)
             {
-                var r = Once(cryo, testprogs, name, args);
+                var r = Once(cryo, testprogs, name, args, o.Directory);
                 if (i > 0) runs.Add(r);
                 Console.Error.WriteLine($"{name} {string.Join(' ', args)} run {i}: kill {r.Kill:F3} s, leave {r.Leave:F3} s (frozen {r.Frozen:F3} s), restore {r.Restore:F3} s, {r.ImageBytes >> 20} MiB");
             }
@@ -43,9 +43,10 @@ public static partial class EngineBench
         foreach (int mib in o.Sizes) yield return ("memhog", [$"--mib={mib}"], mib);
     }
 
-    private static Sample Once(string cryo, string testprogs, string name, string[] args)
+    private static Sample Once(string cryo, string testprogs, string name, string[] args, string where)
     {
-        string dir = Directory.CreateTempSubdirectory("cryo-bench-").FullName;
+        string dir = Path.Combine(where, $"cryo-bench-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
         try
         {
             string image = Path.Combine(dir, "image.cryo");

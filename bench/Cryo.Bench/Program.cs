@@ -14,7 +14,7 @@ public static class Program
         return args[0] switch
         {
             "format" => FormatThroughput.Run(options),
-            "engine" => EngineBench.Run(options, Tool("src/Cryo/bin/Release/net10.0/cryo"), Tool("testprogs/bin")),
+            "engine" => EngineBench.Run(options, Tool("artifacts/aot/cryo"), Tool("testprogs/bin")),
             _ => Fail($"unknown benchmark '{args[0]}'"),
         };
     }
@@ -24,7 +24,7 @@ public static class Program
     {
         string path = Path.GetFullPath(relative);
         if (!File.Exists(path) && !Directory.Exists(path))
-            throw new FileNotFoundException($"{path} is missing: build first (dotnet build -c Release src/Cryo; make -C testprogs)");
+            throw new FileNotFoundException($"{path} is missing: build first (scripts/publish-aot.sh; make -C testprogs)");
         return path;
     }
 
