@@ -27,6 +27,7 @@ public static class Program
             verbose, logFile,
             CheckpointCommand.Create(verbose, logFile),
             RestoreCommand.Create(verbose, logFile),
+            CheckCommand.Create(verbose, logFile),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

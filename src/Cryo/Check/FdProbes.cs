@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+using Cryo.Interop;
+
+namespace Cryo.Check;
+
+/// <summary>Probes of the descriptor calls: pidfd_open, pidfd_getfd, kcmp.</summary>
+internal static class FdProbes
+{
+    public static ProbeOutcome PidfdOpen()
+    {
+        using var target = ProbeTarget.Start();
+        long fd = Native.Syscall(SyscallNumbers.PidfdOpen, target.Pid, 0);
+        if (fd < 0) return ProbeOutcome.Missing($"pidfd_open: {CheckNative.LastError()}");
+        using var holder = new FdHolder((int)fd);
+        return ProbeOutcome.Ok($"pidfd_open of a helper: {CheckNative.Readlink($"/proc/self/fd/{fd}")}");
+    }
+
+    /// <summary>pidfd_getfd of the helper's stdout (/dev/null): the copy must name the same file.</summary>
+    public static ProbeOutcome PidfdGetfd()
+    {
+        using var target = ProbeTarget.Start();
+        long pidfd = Native.Syscall(SyscallNumbers.PidfdOpen, target.Pid, 0);
+        if (pidfd < 0) return ProbeOutcome.Missing($"pidfd_open (needed first): {CheckNative.LastError()}");
+        using var pidfdHolder = new FdHolder((int)pidfd);
+        long fd = Native.Syscall(SyscallNumbers.PidfdGetFd, pidfd, 1, 0);
+        if (fd < 0)
+            return ProbeOutcome.Missing($"pidfd_getfd: {CheckNative.LastError()}; no fallback: restore cannot install descriptors or map files");
+        using var holder = new FdHolder((int)fd);
+        string link = CheckNative.Readlink($"/proc/self/fd/{fd}");
+        return link == "/dev/null"
+            ? ProbeOutcome.Ok("copied the helper's fd 1 (/dev/null)")
+            : ProbeOutcome.Missing($"the copy of the helper's fd 1 links to '{link}', not /dev/null");
+    }
+
+    /// <summary>kcmp(KCMP_FILE): the same description compares equal, two opens of one file do not.</summary>
+    public static ProbeOutcome Kcmp()
+    {
+        using var one = new FdHolder(Native.OpenOrThrow("/dev/null", Native.O_RDONLY | Native.O_CLOEXEC));
+        using var two = new FdHolder(Native.OpenOrThrow("/dev/null", Native.O_RDONLY | Native.O_CLOEXEC));
+        int pid = Environment.ProcessId;
+        long same = Native.Syscall(CheckNative.SysKcmp, pid, pid, 0 /* KCMP_FILE */, one.Fd, one.Fd);
+        if (same < 0) return ProbeOutcome.Missing($"kcmp: {CheckNative.LastError()} (kernel without CONFIG_KCMP)");
+        long different = Native.Syscall(CheckNative.SysKcmp, pid, pid, 0, one.Fd, two.Fd);
+        return same == 0 && different > 0
+            ? ProbeOutcome.Ok("same description 0, two opens of /dev/null differ")
+            : ProbeOutcome.Missing($"kcmp gave {same} for one description and {different} for two");
+    }
+}

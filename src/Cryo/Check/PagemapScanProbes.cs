@@ -1,0 +1,185 @@
+using System.Runtime.InteropServices;
+using Cryo.Interop;
+
+namespace Cryo.Check;
+
+/// <summary>
+/// PAGEMAP_SCAN (ioctl on /proc/PID/pagemap, 6.7+): whether the ioctl exists, which page
+/// categories this kernel knows (an unknown category bit is EINVAL), and where cheap, whether a
+/// category is seen on a real page. Also userfaultfd write-protection in async mode
+/// (UFFD_FEATURE_WP_ASYNC), the dirty tracking PAGE_IS_WRITTEN reports.
+/// </summary>
+internal static unsafe class PagemapScanProbes
+{
+    public const ulong PAGEMAP_SCAN = 0xC0606610; // _IOWR('f', 16, struct pm_scan_arg)
+
+    /// <summary>The category bits of include/uapi/linux/fs.h, by name.</summary>
+    public static readonly (string Name, ulong Bit)[] Categories =
+    [
+        ("wpallowed", 1 << 0), ("written", 1 << 1), ("file", 1 << 2), ("present", 1 << 3),
+        ("swapped", 1 << 4), ("pfnzero", 1 << 5), ("huge", 1 << 6), ("soft-dirty", 1 << 7), ("guard", 1 << 8),
+    ];
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ScanArg
+    {
+        public ulong Size, Flags, Start, End, WalkEnd, Vec, VecLen, MaxPages, CategoryInverted, CategoryMask, CategoryAnyofMask, ReturnMask;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PageRegion
+    {
+        public ulong Start, End, Categories;
+    }
+
+    /// <summary>Scans [start, end) of this process for pages in any of <paramref name="anyOf"/>; -errno on failure.</summary>
+    public static int Scan(int pagemapFd, nint start, nint end, ulong anyOf, Span<PageRegion> regions)
+    {
+        fixed (PageRegion* vec = regions)
+        {
+            var arg = new ScanArg
+            {
+                Size = (ulong)sizeof(ScanArg), Start = (ulong)start, End = (ulong)end,
+                Vec = (ulong)vec, VecLen = (ulong)regions.Length, CategoryAnyofMask = anyOf, ReturnMask = anyOf,
+            };
+            int result = CheckNative.Ioctl(pagemapFd, PAGEMAP_SCAN, &arg);
+            return result >= 0 ? result : -Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>Pages found in [start, end) with any of <paramref name="anyOf"/>.</summary>
+    private static long PagesFound(ReadOnlySpan<PageRegion> regions, int count) =>
+        regions[..count].ToArray().Sum(r => (long)(r.End - r.Start)) / Environment.SystemPageSize;
+
+    /// <summary>The ioctl itself: present pages of a region with one written page.</summary>
+    public static ProbeOutcome ScanIoctl()
+    {
+        nuint page = (nuint)Environment.SystemPageSize;
+        using var mapping = new MappingHolder(CheckNative.MapAnonymous(page * 4), page * 4);
+        *(byte*)(mapping.Address + (nint)page) = 1;
+        using var pagemap = new FdHolder(Native.OpenOrThrow("/proc/self/pagemap", Native.O_RDONLY | Native.O_CLOEXEC));
+        Span<PageRegion> regions = stackalloc PageRegion[8];
+        int count = Scan(pagemap.Fd, mapping.Address, mapping.Address + (nint)(page * 4), 1 << 3, regions);
+        if (count < 0) return ProbeOutcome.Missing($"ioctl(PAGEMAP_SCAN): {ErrnoNames.Name(-count)} (6.7+); cryo reads pagemap entry by entry");
+        return count == 1 && regions[0].Start == (ulong)(mapping.Address + (nint)page) && regions[0].End - regions[0].Start == page
+            ? ProbeOutcome.Ok("found exactly the one written page of four")
+            : ProbeOutcome.Degraded($"{count} region(s) for one written page of four");
+    }
+
+    /// <summary>One category: known to the kernel (no EINVAL), and seen on a page made for it where that is cheap.</summary>
+    public static ProbeOutcome Category(string name)
+    {
+        ulong bit = Categories.First(c => c.Name == name).Bit;
+        nuint page = (nuint)Environment.SystemPageSize;
+        using var pagemap = new FdHolder(Native.OpenOrThrow("/proc/self/pagemap", Native.O_RDONLY | Native.O_CLOEXEC));
+        Span<PageRegion> regions = stackalloc PageRegion[8];
+        nint address;
+        nuint length = page * 2;
+        int fileFd = -1;
+        if (name == "file")
+        {
+            fileFd = Native.OpenOrThrow("/proc/self/exe", Native.O_RDONLY | Native.O_CLOEXEC);
+            address = CheckNative.Mmap(0, length, CheckNative.PROT_READ, CheckNative.MAP_PRIVATE, fileFd, 0);
+            if (address == -1) throw new SysCallException("mmap", Marshal.GetLastPInvokeError(), "/proc/self/exe");
+        }
+        else address = CheckNative.MapAnonymous(length);
+        using var mapping = new MappingHolder(address, length);
+        using var file = new FdHolder(fileFd);
+        string expectation;
+        switch (name)
+        {
+            case "present" or "soft-dirty":
+                *(byte*)address = 1;
+                expectation = "a written anonymous page";
+                break;
+            case "file":
+                _ = System.Threading.Volatile.Read(ref *(byte*)address);
+                expectation = "a read page of a file mapping";
+                break;
+            case "pfnzero":
+                Madvise(address, length, 15 /* MADV_NOHUGEPAGE */);
+                _ = System.Threading.Volatile.Read(ref *(byte*)address);
+                expectation = "a read, never written anonymous page (the zero page)";
+                break;
+            default:
+                *(byte*)address = 1;
+                expectation = "";
+                break;
+        }
+        int count = Scan(pagemap.Fd, address, address + (nint)length, bit, regions);
+        if (count == -ErrnoNames.EINVAL) return ProbeOutcome.Missing($"category 0x{bit:x}: EINVAL (this kernel does not know it)");
+        if (count < 0) return ProbeOutcome.Missing($"ioctl(PAGEMAP_SCAN): {ErrnoNames.Name(-count)}");
+        if (expectation == "") return ProbeOutcome.Ok($"category 0x{bit:x} accepted");
+        long pages = PagesFound(regions, count);
+        if (pages >= 1) return ProbeOutcome.Ok($"category 0x{bit:x} accepted, seen on {expectation}");
+        return ProbeOutcome.Degraded(name == "soft-dirty"
+            ? $"category 0x{bit:x} accepted, but never set on {expectation} (soft-dirty tracking not built in: see soft-dirty)"
+            : $"category 0x{bit:x} accepted, but not seen on {expectation}");
+    }
+
+    private static void Madvise(nint address, nuint length, int advice) => CheckNative.Madvise(address, length, advice);
+
+    // ---- userfaultfd ----
+
+    private const ulong UFFDIO_API = 0xC018AA3F, UFFDIO_REGISTER = 0xC020AA00, UFFDIO_WRITEPROTECT = 0xC018AA06;
+    private const ulong UFFD_API = 0xAA, UFFD_FEATURE_PAGEFAULT_FLAG_WP = 1 << 0, UFFD_FEATURE_WP_ASYNC = 1 << 15;
+    private const ulong UFFDIO_REGISTER_MODE_WP = 2, UFFDIO_WRITEPROTECT_MODE_WP = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct UffdioApi { public ulong Api, Features, Ioctls; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct UffdioRegister { public ulong Start, Length, Mode, Ioctls; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct UffdioWriteProtect { public ulong Start, Length, Mode; }
+
+    private static long OpenUserfaultfd()
+    {
+        const long flags = 0x80000 | 0x800; // O_CLOEXEC | O_NONBLOCK
+        long fd = Native.Syscall(CheckNative.SysUserfaultfd, flags | 1 /* UFFD_USER_MODE_ONLY */);
+        if (fd < 0) fd = Native.Syscall(CheckNative.SysUserfaultfd, flags);
+        return fd;
+    }
+
+    /// <summary>
+    /// userfaultfd with write-protection in async mode: handshake with UFFD_FEATURE_WP_ASYNC, register
+    /// two written pages for WP, protect them, write one (async mode resolves the fault in the kernel,
+    /// nothing blocks), and PAGEMAP_SCAN must report exactly that page as written.
+    /// </summary>
+    public static ProbeOutcome UffdWpAsync()
+    {
+        long fd = OpenUserfaultfd();
+        if (fd < 0) return ProbeOutcome.Missing($"userfaultfd: {CheckNative.LastError()}");
+        using (var plain = new FdHolder((int)fd))
+        {
+            var api = new UffdioApi { Api = UFFD_API, Features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_PAGEFAULT_FLAG_WP };
+            if (CheckNative.Ioctl(plain.Fd, UFFDIO_API, &api) != 0)
+            {
+                string error = CheckNative.LastError();
+                return ProbeOutcome.Missing($"UFFDIO_API with WP_ASYNC: {error} (userfaultfd exists; async write-protect is 6.7+)");
+            }
+            if ((api.Features & UFFD_FEATURE_WP_ASYNC) == 0) return ProbeOutcome.Missing($"UFFDIO_API features 0x{api.Features:x} lack WP_ASYNC");
+
+            nuint page = (nuint)Environment.SystemPageSize;
+            using var mapping = new MappingHolder(CheckNative.MapAnonymous(page * 2), page * 2);
+            *(byte*)mapping.Address = 1;
+            *(byte*)(mapping.Address + (nint)page) = 1;
+            var register = new UffdioRegister { Start = (ulong)mapping.Address, Length = page * 2, Mode = UFFDIO_REGISTER_MODE_WP };
+            if (CheckNative.Ioctl(plain.Fd, UFFDIO_REGISTER, &register) != 0)
+                return ProbeOutcome.Degraded($"WP_ASYNC offered, but UFFDIO_REGISTER(MODE_WP): {CheckNative.LastError()}");
+            var protect = new UffdioWriteProtect { Start = (ulong)mapping.Address, Length = page * 2, Mode = UFFDIO_WRITEPROTECT_MODE_WP };
+            if (CheckNative.Ioctl(plain.Fd, UFFDIO_WRITEPROTECT, &protect) != 0)
+                return ProbeOutcome.Degraded($"WP_ASYNC offered, but UFFDIO_WRITEPROTECT: {CheckNative.LastError()}");
+            *(byte*)(mapping.Address + (nint)page) = 2; // async: the kernel resolves this fault itself
+
+            using var pagemap = new FdHolder(Native.OpenOrThrow("/proc/self/pagemap", Native.O_RDONLY | Native.O_CLOEXEC));
+            Span<PageRegion> regions = stackalloc PageRegion[4];
+            int count = Scan(pagemap.Fd, mapping.Address, mapping.Address + (nint)(page * 2), 1 << 1 /* written */, regions);
+            if (count < 0) return ProbeOutcome.Ok($"register, protect and an async write work; PAGEMAP_SCAN: {ErrnoNames.Name(-count)}");
+            return count == 1 && regions[0].Start == (ulong)(mapping.Address + (nint)page) && regions[0].End - regions[0].Start == page
+                ? ProbeOutcome.Ok("registered, write-protected, one page written: PAGEMAP_SCAN reports exactly that page as written")
+                : ProbeOutcome.Degraded($"async write went through, but PAGEMAP_SCAN 'written' gave {count} region(s)");
+        }
+    }
+}
