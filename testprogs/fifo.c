@@ -1,7 +1,10 @@
 /*
  * fifo: named FIFOs holding unread data.
  *
- *   fifo --pidfile=F --outfile=O [--dir=D]
+ *   fifo --pidfile=F --outfile=O [--dir=D] [--seed=N]
+ *
+ * --seed fixes the data (default: a per-run seed from pid and time); golden
+ * item streams need the same bytes on every run.
  *
  * D defaults to the directory of the outfile. Two FIFOs are created there
  * with mkfifo (an existing file of the same name is replaced) and removed
@@ -112,8 +115,10 @@ static int check_cap(const char *what, int fd, int want)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "[--dir=D]");
+    tp_init(argc, argv, "[--dir=D] [--seed=N]");
     const char *dir = tp_arg_str("dir", NULL);
+    uint64_t run_seed = tp_mix64(((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x6669666fULL);
+    uint64_t seed = tp_arg_str("seed", NULL) ? tp_mix64(tp_arg_ull("seed", 0, 0, ~0ULL)) : run_seed;
     tp_args_done();
 
     char outdir[PATH_MAX];
@@ -128,7 +133,6 @@ int main(int argc, char **argv)
     if (!S_ISDIR(dst.st_mode))
         tp_die("%s is not a directory", dir);
 
-    uint64_t seed = tp_mix64(((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x6669666fULL);
     uint64_t seed_a = tp_mix64(seed + 1), seed_b = tp_mix64(seed + 2);
 
     if (snprintf(path_a, sizeof path_a, "%s/fifo-rdwr.%d", dir, (int)getpid()) >=

@@ -2,7 +2,10 @@
  * multipipe: many pipes in one process, with different fills, capacities,
  * flags, fd numbers and missing ends.
  *
- *   multipipe --pidfile=F --outfile=O
+ *   multipipe --pidfile=F --outfile=O [--seed=N]
+ *
+ * --seed fixes the data (default: a per-run seed from pid and time); golden
+ * item streams need the same bytes on every run.
  *
  *   name       fill                 capacity  read fd        write fd       notes
  *   empty      0 bytes              default   50             51
@@ -347,10 +350,10 @@ static void check_pipe(struct pspec *p)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "");
+    tp_init(argc, argv, "[--seed=N]");
+    uint64_t run_seed = tp_mix64(((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x6d756c74ULL);
+    uint64_t seed = tp_arg_str("seed", NULL) ? tp_mix64(tp_arg_ull("seed", 0, 0, ~0ULL)) : run_seed;
     tp_args_done();
-
-    uint64_t seed = tp_mix64(((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x6d756c74ULL);
     for (int i = 0; i < NPIPES; i++)
         setup_pipe(&pipes[i], tp_mix64(seed + (uint64_t)i));
     for (int i = 0; i < NPIPES; i++) {

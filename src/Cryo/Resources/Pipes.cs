@@ -80,10 +80,8 @@ internal sealed class Pipes : IResourceKind
 
     /// <summary>
     /// The design's way: open the pipe again through /proc (a new reader, O_NONBLOCK), count the
-    /// bytes (FIONREAD), tee() them into a private pipe of the same capacity, read that. The
-    /// original's buffers are only referenced, never consumed. tee copies the buffers' packet
-    /// flag (seen here), so reads of the private pipe return one packet each, as the program's
-    /// own reads would.
+    /// bytes (FIONREAD) and copy them without consuming anything (<see cref="TeeCopy"/>). The
+    /// original's buffers are only referenced, never consumed.
     /// </summary>
     private static PipeSnapshot Tee(FrozenProcess process, OpenFile end, ulong pipeId, bool writerHasODirect)
     {
@@ -94,24 +92,8 @@ internal sealed class Pipes : IResourceKind
             int count = Native.BytesQueued(source, where);
             int capacity = Native.FcntlOrThrow(source, Native.F_GETPIPE_SZ, 0, where);
             if (count == 0) return Snapshot(pipeId, end, capacity, [], writerHasODirect);
-
-            var (privateRead, privateWrite) = PrivatePipe(capacity, where);
-            try
-            {
-                nint copied = Native.Tee(source, privateWrite, (nuint)count, Native.SPLICE_F_NONBLOCK);
-                if (copied < 0) throw new SysCallException("tee", Marshal.GetLastPInvokeError(), where);
-                if (copied != count)
-                    throw new UnsupportedResourceException(process.Pid, Describe(end),
-                        $"tee copied {copied} of {count} unread bytes into a private pipe of {capacity} bytes");
-                Native.Close(privateWrite);
-                privateWrite = -1;
-                return Snapshot(pipeId, end, capacity, ReadChunks(privateRead, count, where), writerHasODirect);
-            }
-            finally
-            {
-                Native.Close(privateRead);
-                if (privateWrite >= 0) Native.Close(privateWrite);
-            }
+            var (chunks, packets) = TeeCopy(process.Pid, end, source, count, capacity, where);
+            return Snapshot(pipeId, end, capacity, chunks, writerHasODirect || packets);
         }
         finally
         {
@@ -120,11 +102,64 @@ internal sealed class Pipes : IResourceKind
     }
 
     /// <summary>
+    /// The <paramref name="count"/> unread bytes of <paramref name="source"/>, nothing consumed:
+    /// one tee() into a private pipe, then a marker byte behind the copy through the private pipe's
+    /// plain (stream) write end, then reads of the private pipe with a buffer of everything left.
+    /// tee copies each buffer's packet flag (seen here) and a read stops after a packet buffer,
+    /// while a stream's read runs on into the next buffers: so each read is one packet, or the
+    /// stream with the marker at its end, and even a lone packet (a packet pipe whose O_DIRECT
+    /// writer is gone) is told from a stream. The marker needs a free slot, so the private pipe
+    /// gets twice the capacity where pipe-max-size allows; without the marker (a completely full
+    /// pipe of the largest size) more than one read still means packets.
+    /// </summary>
+    private static (List<byte[]> Chunks, bool Packets) TeeCopy(int pid, OpenFile end, int source, int count, int capacity, string where)
+    {
+        var (privateRead, privateWrite) = PrivatePipe(capacity, where, spareSlot: true);
+        try
+        {
+            nint copied = Native.Tee(source, privateWrite, (nuint)count, Native.SPLICE_F_NONBLOCK);
+            if (copied < 0) throw new SysCallException("tee", Marshal.GetLastPInvokeError(), where);
+            if (copied != count)
+                throw new UnsupportedResourceException(pid, Describe(end),
+                    $"tee copied {copied} of {count} unread bytes into a private pipe of {capacity} bytes");
+            bool marked = WriteMarker(privateWrite, where);
+            Native.Close(privateWrite);
+            privateWrite = -1;
+            var chunks = ReadChunks(privateRead, count + (marked ? 1 : 0), where);
+            if (!marked) return (chunks, chunks.Count > 1);
+            if (chunks[^1].Length == 1 && chunks.Count > 1 && chunks.Take(chunks.Count - 1).Sum(c => c.Length) == count)
+            {
+                chunks.RemoveAt(chunks.Count - 1); // the marker alone: the data ended with a packet
+                return (chunks, true);
+            }
+            chunks[^1] = chunks[^1][..^1]; // a stream's last read ran on into the marker
+            return (chunks, chunks.Count > 1);
+        }
+        finally
+        {
+            Native.Close(privateRead);
+            if (privateWrite >= 0) Native.Close(privateWrite);
+        }
+    }
+
+    /// <summary>Writes one byte into a private pipe; false if it has no free slot (EAGAIN).</summary>
+    private static unsafe bool WriteMarker(int fd, string where)
+    {
+        byte marker = 0;
+        nint written = Native.Write(fd, &marker, 1);
+        if (written == 1) return true;
+        int errno = Marshal.GetLastPInvokeError();
+        if (written < 0 && errno == ErrnoNames.EAGAIN) return false;
+        throw new SysCallException("write (marker into a private pipe)", errno, where);
+    }
+
+    /// <summary>
     /// The seed's way done right: read exactly the FIONREAD count through a new reader, check the
     /// pipe is then empty, write everything back, check the count again. Packet boundaries can
     /// only be written back through an O_DIRECT description (F_SETFL cannot set it on a pipe and
     /// an open of /proc/PID/fd/N with O_DIRECT fails with EINVAL, seen here), so a packet pipe is
-    /// written back through a copy (pidfd_getfd) of the process's own O_DIRECT write end.
+    /// written back through a copy (pidfd_getfd) of the process's own O_DIRECT write end. Without
+    /// one, a pipe holding packets is refused before anything is read (<see cref="TeeCopy"/> tells).
     /// </summary>
     private static PipeSnapshot Drain(FrozenProcess process, OpenFile end, IReadOnlyList<OpenFile> all, ulong pipeId, bool writerHasODirect)
     {
@@ -137,6 +172,13 @@ internal sealed class Pipes : IResourceKind
             int capacity = Native.FcntlOrThrow(source, Native.F_GETPIPE_SZ, 0, where);
             if (count == 0) return Snapshot(pipeId, end, capacity, [], writerHasODirect);
 
+            // Packets can only be written back through the process's own O_DIRECT write end.
+            // Without one, find out before anything is consumed (a tee copy) whether there are any.
+            // A FIFO never holds packets: open() refuses O_DIRECT, so no writer can be in packet mode.
+            if (!writerHasODirect && end.Kind == FileKind.Pipe && TeeCopy(process.Pid, end, source, count, capacity, where).Packets)
+                throw new UnsupportedResourceException(process.Pid, Describe(end),
+                    $"the pipe holds {count} bytes in packets (O_DIRECT) and the process has no O_DIRECT write end to write them " +
+                    "back with their boundaries; nothing was drained: use --pipe-dump tee");
             var chunks = ReadChunks(source, count, where);
             bool packets = chunks.Count > 1 || writerHasODirect;
             try
@@ -163,7 +205,7 @@ internal sealed class Pipes : IResourceKind
             }
             int after = Native.BytesQueued(source, where);
             if (after != count) throw new InvalidOperationException($"{where}: the pipe holds {after} bytes after the write-back, expected {count}");
-            return Snapshot(pipeId, end, capacity, chunks, writerHasODirect);
+            return Snapshot(pipeId, end, capacity, chunks, packets);
         }
         finally
         {
@@ -172,10 +214,8 @@ internal sealed class Pipes : IResourceKind
         }
     }
 
-    private static PipeSnapshot Snapshot(ulong pipeId, OpenFile end, int capacity, List<byte[]> chunks, bool writerHasODirect)
+    private static PipeSnapshot Snapshot(ulong pipeId, OpenFile end, int capacity, List<byte[]> chunks, bool packetized)
     {
-        // Several reads for the counted bytes means the kernel stopped at packet boundaries.
-        bool packetized = writerHasODirect || chunks.Count > 1;
         ulong total = (ulong)chunks.Sum(c => (long)c.Length);
         var kind = end.Kind == FileKind.Fifo ? PipeKind.Named : PipeKind.Anonymous;
         return new PipeSnapshot(new PipeInfo(pipeId, kind, packetized, (uint)capacity, total), chunks);
@@ -222,12 +262,14 @@ internal sealed class Pipes : IResourceKind
         }
     }
 
-    private static (int Read, int Write) PrivatePipe(int capacity, string where)
+    /// <summary>A pipe of cryo's own; with <paramref name="spareSlot"/> twice <paramref name="capacity"/> if the system allows, else exactly it.</summary>
+    private static (int Read, int Write) PrivatePipe(int capacity, string where, bool spareSlot = false)
     {
         var (r, w) = NewPipe(Native.O_NONBLOCK | Native.O_CLOEXEC, where);
         try
         {
-            SetCapacity(w, capacity, where);
+            if (!spareSlot || capacity > int.MaxValue / 2 || Native.Fcntl(w, Native.F_SETPIPE_SZ, capacity * 2) < capacity * 2)
+                SetCapacity(w, capacity, where);
             return (r, w);
         }
         catch
@@ -374,7 +416,8 @@ internal sealed class Pipes : IResourceKind
         {
             int error = Native.MkFifo(fd.Path, fd.Mode & 0xFFF);
             if (error != 0 && error != ErrnoNames.EEXIST) throw new SysCallException("mkfifo", error, $"{what}: recreating the missing FIFO");
-            files.Warn($"{what}: the FIFO node was missing and has been recreated with mode 0{Convert.ToString(fd.Mode & 0xFFF, 8)}");
+            // Under the identity key: the new node's other inode is no news after this warning.
+            files.WarnOnce($"fifo-identity:{fd.PipeId}", $"{what}: the FIFO node was missing and has been recreated with mode 0{Convert.ToString(fd.Mode & 0xFFF, 8)}");
             status = Native.TryStat(fd.Path, out errno);
         }
         if (status is null) throw new SysCallException("stat", errno, what);
