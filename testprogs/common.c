@@ -288,8 +288,9 @@ fail:;
 /* ------------------------------------------------------------------ */
 /* protocol                                                             */
 
-void tp_ready(void)
+void tp_setsid(void)
 {
+    if (getsid(0) == getpid()) return; /* already a session leader */
     if (setsid() < 0) {
         int err = errno;
         char msg[256];
@@ -299,6 +300,11 @@ void tp_ready(void)
             tp_log("cannot write outfile %s: %s", tp_outfile, strerror(errno));
         exit(1);
     }
+}
+
+void tp_ready(void)
+{
+    tp_setsid();
     tp_pid = getpid();
     char buf[32];
     snprintf(buf, sizeof buf, "%d\n", (int)tp_pid);

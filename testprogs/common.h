@@ -56,6 +56,9 @@ __attribute__((noreturn)) void tp_die_errno(const char *fmt, ...) TP_PRINTF(1, 2
 /* setsid() (on failure: "FAIL: setsid..." to the outfile, exit 1), then write
  * the pidfile atomically. Call when the state is fully set up. */
 void tp_ready(void);
+/* The setsid() of tp_ready, done early: for programs that create children
+ * that must be in the program's session (tp_ready then skips it). */
+void tp_setsid(void);
 /* Wait (sigwaitinfo, EINTR-safe) until SIGTERM arrives. */
 void tp_wait_sigterm(void);
 /* Non-blocking: was a SIGTERM received? (consumes it if so) */

@@ -2,6 +2,7 @@ using System.Text;
 using Cryo.Checkpoint;
 using Cryo.Format;
 using Cryo.Interop;
+using Cryo.Proc;
 using Cryo.Resources;
 using Cryo.Restore;
 using Cryo.Tests.Engine.Support;
@@ -78,17 +79,34 @@ public sealed class ThreadsTests(TestProgs progs, ITestOutputHelper output) : IC
     }
 
     [Fact]
-    public void Dump_RefusesASecondThread_NamingPidAndTid()
+    public void Dump_WritesOneThreadSectionPerThread_MainThreadFirst()
     {
-        using var program = TestProgram.Start(progs, "sleep");
+        using var program = TestProgram.Start(progs, "threads");
         using var tracer = new Tracer();
-        var frozen = Harness.Freeze(tracer, program.Pid);
-        var second = new FrozenThread(program.Pid + 1, frozen.Threads[0].Registers, frozen.Threads[0].Normalized);
-        var twoThreads = new FrozenProcess(frozen.Pid, tracer, frozen.Memory, frozen.Mappings, [frozen.Threads[0], second], frozen.Syscalls);
-        var error = Assert.Throws<UnsupportedResourceException>(() => new Threads().Dump(twoThreads, DumpSession));
-        Assert.Contains($"pid {program.Pid}", error.Message);
-        Assert.Contains($"thread {program.Pid + 1}", error.Message);
-        tracer.Detach(program.Pid);
+        var tids = ProcTasks.Read(program.Pid);
+        Assert.Equal(5, tids.Length);
+        var threads = new List<FrozenThread>();
+        foreach (int tid in tids.OrderBy(t => t == program.Pid ? 0 : 1))
+        {
+            tracer.Seize(tid, PtraceOptions.TraceSysGood);
+            tracer.Interrupt(tid);
+            var regs = tracer.GetRegs(tid);
+            threads.Add(new FrozenThread(tid, regs, InterruptedSyscall.Normalize(regs)));
+        }
+        var maps = ProcMaps.Read(program.Pid);
+        using var memory = new RemoteMemory(program.Pid);
+        var frozen = new FrozenProcess(program.Pid, tracer, memory, maps, threads,
+            new RemoteSyscall(tracer, program.Pid, SyscallSite.FindInVdso(memory, maps)));
+        var items = ((DumpedItems)new Threads().Dump(frozen, DumpSession)).Items;
+        var infos = items.OfType<ThreadInfo>().ToList();
+        Assert.Equal(tids.Length, items.Count(i => i is SectionBegin b && b.Section == ItemKinds.Thread));
+        Assert.Equal(program.Pid, infos[0].Tid);
+        Assert.Equal(tids.Order(), infos.Select(i => i.Tid).Order());
+        Assert.Equal(["t-fpu", "t-futex", "t-reader", "t-sleeper"], infos.Skip(1).Select(i => Encoding.UTF8.GetString(i.Comm)).Order(StringComparer.Ordinal));
+        Assert.All(infos, i => Assert.NotEqual(0UL, i.RseqAddress));
+        foreach (int tid in tids) tracer.Detach(tid);
+        var (code, text) = program.Terminate(TimeSpan.FromSeconds(60));
+        Assert.True(code == 0 && text == "PASS", $"{code}: {text}; {program.Describe()}");
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace Cryo.Tests.Golden;
 
 /// <summary>
 /// What cryo cannot do yet it refuses before writing anything, naming pid, fd and kind; the target
-/// runs on unharmed. A corrupt or foreign image is rejected before any process is created.
+/// runs on unharmed (threads and children are supported since issue 5: they must now pass). A corrupt or foreign image is rejected before any process is created.
 /// </summary>
 public class RefusalTests
 {
@@ -13,8 +13,6 @@ public class RefusalTests
     [InlineData("socket", "fd 3", "socket")]
     [InlineData("eventfd", "fd 3", "eventfd")]
     [InlineData("deleted", "fd 3", "deleted")]
-    [InlineData("thread", "thread", "thread")]
-    [InlineData("child", "child process", "child")]
     public void Unsupported_resources_are_refused_and_the_target_runs_on(string kind, string where, string what)
     {
         using var dir = new TestDirectory($"refuse-{kind}");
@@ -29,6 +27,27 @@ public class RefusalTests
         Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
         Assert.False(program.HasExited(), $"the target died. {program.Describe()}");
         Assert.Equal("PASS", program.Terminate());
+    }
+
+    /// <summary>
+    /// Threads and child processes were refused until issue 5; now they are checkpointed and
+    /// restored. The child of `unsupported --kind=child` was forked before the program became a
+    /// session leader, so it is in a session outside the image: restored in the root's session,
+    /// with a warning.
+    /// </summary>
+    [Theory]
+    [InlineData("thread")]
+    [InlineData("child")]
+    public void Formerly_refused_threads_and_children_now_restore_and_pass(string kind)
+    {
+        using var dir = new TestDirectory($"formerly-{kind}");
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start("unsupported", dir, $"--kind={kind}"))
+        {
+            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", image);
+            program.WaitForExit("checkpointed");
+        }
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
     }
 
     [Fact]

@@ -23,8 +23,9 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
     public CheckpointReport Run(int rootPid, string output, CancellationToken cancel)
     {
         var phases = new PhaseTimer();
-        var pids = DiscoverTree(rootPid);
+        CheckRoot(rootPid);
         var frozen = new List<FrozenProcess>();
+        var zombies = new Dictionary<int, ProcessInfo>();
         var seized = new List<int>();
         var freezeClock = new Stopwatch();
         bool killed = false;
@@ -32,26 +33,33 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         {
             cancel.ThrowIfCancellationRequested();
             freezeClock.Start();
-            foreach (int pid in pids) frozen.Add(Freeze(pid, seized));
+            var order = FreezeTree(rootPid, frozen, zombies, seized, cancel);
             phases.End("freeze");
-            log.Info($"froze {frozen.Count} process(es), {seized.Count} thread(s)");
+            log.Info($"froze {frozen.Count} process(es), {seized.Count} thread(s)" + (zombies.Count > 0 ? $", {zombies.Count} zombie(s)" : ""));
 
             var session = new DumpSession(options);
-            var plan = frozen.Select(p => (Process: p, Resources: Plan(p, session, cancel))).ToList();
+            var byPid = frozen.ToDictionary(p => p.Pid);
+            var plan = new List<(int Pid, List<IDumpedResource> Resources, int Threads)>();
+            foreach (int pid in order)
+            {
+                if (zombies.TryGetValue(pid, out var zombie)) plan.Add((pid, [new DumpedItems([zombie])], 0));
+                else plan.Add((pid, Plan(byPid[pid], session, cancel), byPid[pid].Threads.Count));
+            }
             phases.End("plan");
 
-            var (bytes, pageBytes) = Write(output, plan, session, freezeClock, cancel);
+            long estimate = frozen.Sum(p => p.Mappings.Sum(m => (long)m.Length));
+            var (bytes, pageBytes) = Write(output, plan, estimate, session, freezeClock, cancel);
             phases.End("write");
 
             if (options.LeaveRunning) Thaw(seized);
             else
             {
-                foreach (var p in frozen) tracer.Kill(p.Pid);
                 killed = true;
+                KillTree(rootPid, order, byPid);
             }
             freezeClock.Stop();
             phases.End(options.LeaveRunning ? "thaw" : "kill");
-            return new CheckpointReport(frozen.Count, seized.Count, bytes, pageBytes, freezeClock.Elapsed, phases.Summary());
+            return new CheckpointReport(frozen.Count + zombies.Count, seized.Count, bytes, pageBytes, freezeClock.Elapsed, phases.Summary());
         }
         catch when (!killed)
         {
@@ -65,39 +73,144 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         }
     }
 
-    /// <summary>The root and (once trees are supported) its descendants, parents first.</summary>
-    private static List<int> DiscoverTree(int rootPid)
+    /// <summary>
+    /// Kills the tree, children before parents, every traced thread waited for (a traced thread
+    /// stays a zombie until its tracer has seen it, and its group leader with it). Each killed
+    /// descendant, and each zombie of the image, is then reaped by an injected wait4 in its
+    /// still frozen parent: left to init, its pid would stay taken for a second or more here,
+    /// and a restore right after the checkpoint needs the pids free. The root is reaped by its
+    /// own parent.
+    /// </summary>
+    private void KillTree(int rootPid, List<int> order, Dictionary<int, FrozenProcess> byPid)
+    {
+        var parents = order.ToDictionary(pid => pid, pid => TreeWalk.TryStat(pid)?.ParentPid ?? 0);
+        foreach (int pid in Enumerable.Reverse(order))
+        {
+            if (byPid.TryGetValue(pid, out var process)) tracer.KillGroup(pid, [.. process.Threads.Select(t => t.Tid)]);
+            if (pid == rootPid || !byPid.TryGetValue(parents[pid], out var parent)) continue;
+            const long Wait4 = 61;
+            long reaped = parent.Syscalls.Invoke(Wait4, pid, 0, Native.WNOHANG | Native.WALL, 0);
+            if (reaped != pid) log.Info($"pid {pid} was not reaped by its parent {parent.Pid} (wait4: {reaped})");
+        }
+        WaitUntilGone(order.Where(pid => pid != rootPid));
+    }
+
+    private static void CheckRoot(int rootPid)
     {
         if (rootPid == Native.GetPid()) throw new InvalidOperationException("cryo cannot checkpoint itself");
         if (!Directory.Exists($"/proc/{rootPid}")) throw new InvalidOperationException($"no process with pid {rootPid}");
         var stat = ProcStat.Read(rootPid);
         if (stat.State is 'Z' or 'X') throw new InvalidOperationException($"pid {rootPid} is a zombie; there is nothing to checkpoint");
-        foreach (int tid in ProcTasks.Read(rootPid))
+    }
+
+    /// <summary>
+    /// Freezes the whole tree: discovers the descendants (/proc/PID/task/TID/children,
+    /// recursively), seizes and interrupts every thread of every live one, and repeats until a
+    /// discovery finds nothing new, because a process not yet frozen may fork (or a thread
+    /// clone) meanwhile. Once every live process is stopped nothing can change the tree any
+    /// more: the last discovery is the tree that is saved (zombies included: their parents
+    /// are stopped and cannot reap them). Returns the pids in depth-first pre-order.
+    /// </summary>
+    private List<int> FreezeTree(int rootPid, List<FrozenProcess> frozen, Dictionary<int, ProcessInfo> zombies, List<int> seized,
+        CancellationToken cancel)
+    {
+        var done = new HashSet<int>();
+        for (int round = 0; ; round++)
         {
-            string children = File.ReadAllText($"/proc/{rootPid}/task/{tid}/children").Trim();
-            if (children.Length > 0)
-                throw new UnsupportedResourceException(rootPid, $"child process {children.Split(' ')[0]}",
-                    "process trees are not supported yet; checkpoint a process without children");
+            cancel.ThrowIfCancellationRequested();
+            if (round > 1000) throw new InvalidOperationException($"the tree of pid {rootPid} kept changing while it was being frozen");
+            var order = TreeWalk.PreOrder(rootPid);
+            bool changed = false;
+            foreach (int pid in order)
+            {
+                if (done.Contains(pid)) continue;
+                var stat = TreeWalk.TryStat(pid);
+                if (stat is null) { changed = true; continue; } // reaped meanwhile: the next walk no longer lists it
+                if (stat.State is 'Z' or 'X')
+                {
+                    if (TreeWalk.TaskCount(pid) > 1)
+                        throw new UnsupportedResourceException(pid, "exited main thread",
+                            "the main thread has exited while other threads run on; such a process cannot be restored yet");
+                    continue; // a zombie: recorded once the tree is stable
+                }
+                changed = true;
+                if (pid != rootPid && stat.ExitSignal != Cryo.Interop.Signals.SIGCHLD)
+                    throw new UnsupportedResourceException(pid, $"exit signal {stat.ExitSignal}",
+                        "only children that report their end with SIGCHLD (fork, or clone with SIGCHLD) are supported");
+                try
+                {
+                    frozen.Add(Freeze(pid, seized));
+                    done.Add(pid);
+                }
+                catch (Exception e) when ((e is SysCallException or TraceeGoneException or ProcFormatException) && !ProcessIsAlive(pid))
+                {
+                    // It ended between the walk and the seize; the next walk sees it as a zombie or not at all.
+                }
+            }
+            if (changed) continue;
+            // Stable: every live process of the walk is frozen. Record the zombies now.
+            foreach (int pid in order)
+                if (!done.Contains(pid)) zombies[pid] = ProcessIdentity.DumpZombie(pid);
+            return order;
         }
-        return [rootPid];
+    }
+
+    private static bool ProcessIsAlive(int pid) => TreeWalk.TryStat(pid) is { State: not ('Z' or 'X') };
+
+    /// <summary>
+    /// After killing, the pids of the tree are free only once their parents reaped them: the
+    /// root is reaped by its parent, the others by init (slowly here). A restore right after
+    /// the checkpoint needs them free, so wait (bounded) until they are.
+    /// </summary>
+    private void WaitUntilGone(IEnumerable<int> pids)
+    {
+        var clock = Stopwatch.StartNew();
+        foreach (int pid in pids)
+        {
+            var pause = TimeSpan.FromMilliseconds(1);
+            while (TreeWalk.TryStat(pid) is { State: 'Z' or 'X' })
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(10))
+                {
+                    log.Warn($"pid {pid} is still a zombie (its new parent has not reaped it yet)");
+                    return;
+                }
+                Thread.Sleep(pause);
+                if (pause < TimeSpan.FromMilliseconds(20)) pause *= 2;
+            }
+        }
     }
 
     /// <summary>Seizes and stops every thread of <paramref name="pid"/>, looping until no new thread appears.</summary>
     private FrozenProcess Freeze(int pid, List<int> seized)
     {
         var threads = new List<FrozenThread>();
+        var gone = new HashSet<int>();
         while (true)
         {
-            var fresh = ProcTasks.Read(pid).Where(tid => !seized.Contains(tid)).ToList();
+            var fresh = ProcTasks.Read(pid).Where(tid => !seized.Contains(tid) && !gone.Contains(tid)).ToList();
             if (fresh.Count == 0) break;
+            var attached = new List<int>();
             foreach (int tid in fresh)
             {
-                tracer.Seize(tid, PtraceOptions.TraceSysGood);
+                try { tracer.Seize(tid, PtraceOptions.TraceSysGood); }
+                catch (SysCallException e) when (tid != pid && e.Errno == ErrnoNames.ESRCH)
+                {
+                    gone.Add(tid); // a thread that ended meanwhile
+                    continue;
+                }
                 seized.Add(tid);
+                attached.Add(tid);
             }
-            foreach (int tid in fresh)
+            foreach (int tid in attached)
             {
-                tracer.Interrupt(tid);
+                try { tracer.Interrupt(tid); }
+                catch (TraceeGoneException) when (tid != pid)
+                {
+                    seized.Remove(tid);
+                    gone.Add(tid);
+                    continue;
+                }
                 var regs = tracer.GetRegs(tid);
                 threads.Add(new FrozenThread(tid, regs, InterruptedSyscall.Normalize(regs)));
             }
@@ -129,18 +242,17 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         return resources;
     }
 
-    private (long Bytes, long PageBytes) Write(string output, List<(FrozenProcess Process, List<IDumpedResource> Resources)> plan,
-        DumpSession session, Stopwatch freezeClock, CancellationToken cancel)
+    private (long Bytes, long PageBytes) Write(string output, List<(int Pid, List<IDumpedResource> Resources, int Threads)> plan,
+        long estimate, DumpSession session, Stopwatch freezeClock, CancellationToken cancel)
     {
         var header = CheckpointHeader.Create(Native.KernelRelease(), $"cryo {typeof(Checkpointer).Assembly.GetName().Version}",
             (uint)Environment.SystemPageSize);
         using var writer = output == "-"
             ? new CheckpointWriter(new CancellableStream(Console.OpenStandardOutput(), cancel), header)
             : CheckpointWriter.CreateFile(output, header, file => new CancellableStream(file, cancel));
-        long estimate = plan.Sum(p => p.Process.Mappings.Sum(m => (long)m.Length));
         using (new ProgressBar("checkpoint", estimate, () => writer.PageBytesWritten))
         {
-            foreach (var (process, resources) in plan)
+            foreach (var (_, resources, _) in plan)
             {
                 writer.BeginSection(ItemKinds.Process);
                 foreach (var resource in resources) resource.WriteTo(writer);
@@ -148,7 +260,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             }
             ResourceKinds.Find<Pipes>().WriteFifoSection(writer, session);
         }
-        int threads = plan.Sum(p => p.Process.Threads.Count);
+        int threads = plan.Sum(p => p.Threads);
         writer.Write(new CheckpointStats((ulong)freezeClock.Elapsed.Ticks * 100, (ulong)(writer.PageBytesWritten / Environment.SystemPageSize),
             (uint)plan.Count, (uint)threads));
         writer.Complete();

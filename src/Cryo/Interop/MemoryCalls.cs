@@ -15,6 +15,8 @@ internal static class MemoryCalls
 
     /// <summary>clone3 flag: the child's parent is the caller's parent (here: cryo, not the stub).</summary>
     public const ulong CLONE_PARENT = 0x8000;
+    public const ulong CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_THREAD = 0x10000, CLONE_SYSVSEM = 0x40000;
+    public const ulong ThreadCloneFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 
     public const long RSEQ_FLAG_UNREGISTER = 1;
 

@@ -49,4 +49,7 @@ internal static partial class Native
         if (fd < 0) throw new SysCallException("open", Marshal.GetLastPInvokeError(), path);
         return fd;
     }
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    public static partial int Ftruncate(int fd, long length);
 }

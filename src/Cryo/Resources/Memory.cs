@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Immutable;
@@ -58,9 +59,9 @@ internal sealed class Memory : IResourceKind
         {
             var kind = Classify(pid, mapping);
             var runs = FindRuns(pagemap, mapping, kind, entries);
-            areas.Add(new DumpedArea(ToArea(mapping, kind, runs), mapping.Protection.HasFlag(MappingProtection.Read)));
+            areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs), mapping.Protection.HasFlag(MappingProtection.Read)));
         }
-        return new DumpedMemory(pid, process.Memory, layout, areas);
+        return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas);
     }
 
     /// <summary>What backs a mapping; refuses (naming pid and mapping) what a restore could not recreate.</summary>
@@ -102,10 +103,22 @@ internal sealed class Memory : IResourceKind
             throw Refuse($"stat of the backing file failed: {ErrnoNames.Name(errno)}");
         if (file.Type != FileStatus.S_IFREG)
             throw Refuse($"the backing file is not a regular file (mode 0{Convert.ToString(file.Mode, 8)}); device mappings are not supported");
-        ulong device = MakeDevice(m.DeviceMajor, m.DeviceMinor);
-        if (file.Inode != m.Inode || file.Device != device)
-            throw Refuse($"the path now names another file (device 0x{file.Device:x}, inode {file.Inode}; the mapping has 0x{device:x}, {m.Inode})");
+        var (device, inode) = MappedFileIdentity(pid, m);
+        if (file.Inode != inode || file.Device != device)
+            throw Refuse($"the path now names another file (device 0x{file.Device:x}, inode {file.Inode}; the mapping has 0x{device:x}, {inode})");
         return m.Shared ? MemoryAreaKind.FileShared : MemoryAreaKind.FilePrivate;
+    }
+
+    /// <summary>
+    /// Device and inode of the file a mapping maps, as stat() of a path would show them. On
+    /// overlayfs /proc/PID/maps shows the lower layer's device and inode while stat() of the path
+    /// shows the overlay's, so the mapped file is stat'ed through /proc/PID/map_files (the same
+    /// view as the path); the maps line is the fallback where map_files cannot be read.
+    /// </summary>
+    internal static (ulong Device, ulong Inode) MappedFileIdentity(int pid, MemoryMapping m)
+    {
+        var mapped = Native.TryStat(Encoding.UTF8.GetBytes($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}"), out _);
+        return mapped is { } f ? (f.Device, f.Inode) : (MakeDevice(m.DeviceMajor, m.DeviceMinor), m.Inode);
     }
 
     /// <summary>dev_t as glibc's makedev encodes it (what st_dev holds).</summary>
@@ -153,55 +166,109 @@ internal sealed class Memory : IResourceKind
         return [.. runs];
     }
 
-    private static MemoryArea ToArea(MemoryMapping m, MemoryAreaKind kind, PageRun[] runs)
+    private static MemoryArea ToArea(int pid, MemoryMapping m, MemoryAreaKind kind, PageRun[] runs)
     {
         uint prot = (uint)m.Protection; // MappingProtection uses the PROT_* bit values
         uint flags = m.Shared ? MemoryArea.MapShared : MemoryArea.MapPrivate;
         if (kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.Heap or MemoryAreaKind.Stack)
             flags |= MemoryArea.MapAnonymous;
         if (kind == MemoryAreaKind.Stack) flags |= MemoryArea.MapGrowsDown;
-        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared;
+        // Shared anonymous memory (/dev/zero, SysV, memfd) keeps its shmem inode and offset: the
+        // identity that tells a restore which areas of which processes are one object.
+        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared
+            || kind == MemoryAreaKind.AnonymousShared && m.Inode != 0;
+        // A file's identity as a restore will see it through its path (not the maps line: overlayfs).
+        var (device, inode) = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared
+            ? MappedFileIdentity(pid, m) : (MakeDevice(m.DeviceMajor, m.DeviceMinor), m.Inode);
         return new MemoryArea(m.Start, m.End, file ? m.Offset : 0, prot, flags, kind,
-            file ? MakeDevice(m.DeviceMajor, m.DeviceMinor) : 0, file ? m.Inode : 0,
-            Encoding.UTF8.GetBytes(m.Path), runs);
+            file ? device : 0, file ? inode : 0, Encoding.UTF8.GetBytes(m.Path), runs);
     }
 
     private sealed record DumpedArea(MemoryArea Item, bool Readable);
 
     /// <summary>The MMST and AREAs, and the pages, read from the still frozen process as they are written.</summary>
-    private sealed class DumpedMemory(int pid, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas) : IDumpedResource
+    private sealed class DumpedMemory(int pid, Tracer tracer, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas) : IDumpedResource
     {
         // Remote iovecs gathered per process_vm_readv batch (RemoteMemory splits above its own limit).
         private const int MaxRangesPerBatch = 512;
 
+        /// <summary>
+        /// Writes MMST and every AREA with its pages. Two buffers overlap the two halves of the
+        /// work: a reader task fills one with the target's pages (process_vm_readv) while this thread
+        /// writes the other into the image, so a dump runs at about the slower of the two rates
+        /// instead of their sum. Only the reader touches the target, only this thread the writer.
+        /// </summary>
         public void WriteTo(CheckpointWriter writer)
         {
             writer.Write(layout);
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-            var ranges = new RemoteRange[MaxRangesPerBatch];
-            int memFd = -1;
+            var plan = areas.Select(area => (Area: area, Batches: Batches(area))).ToList();
+            using var stop = new CancellationTokenSource();
+            using var free = new BlockingCollection<byte[]>();
+            using var filled = new BlockingCollection<byte[]>();
+            free.Add(ArrayPool<byte>.Shared.Rent(ReadBufferSize));
+            free.Add(ArrayPool<byte>.Shared.Rent(ReadBufferSize));
+            Exception? readFailure = null;
+            var reader = Task.Run(() =>
+            {
+                int memFd = -1;
+                try
+                {
+                    foreach (var (area, batches) in plan)
+                    {
+                        if (batches.Count > 0 && !area.Readable && memFd < 0)
+                            memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
+                        foreach (var batch in batches)
+                        {
+                            byte[] buffer = free.Take(stop.Token);
+                            if (area.Readable) memory.ReadBatch(batch, buffer);
+                            // FOLL_FORCE reads (pages without PROT_READ) are only granted to the
+                            // tracing thread on 7.x kernels (docs/compat-matrix.md).
+                            else tracer.Run(() => ReadThroughMemFile(batch, buffer, memFd, area.Item));
+                            filled.Add(buffer);
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+                catch (Exception e) { readFailure = e; }
+                finally
+                {
+                    if (memFd >= 0) Native.Close(memFd);
+                    filled.CompleteAdding();
+                }
+            });
             try
             {
-                foreach (var area in areas)
+                foreach (var (area, batches) in plan)
                 {
                     writer.Write(area.Item);
-                    if (area.Item.Runs.Length == 0) continue;
-                    if (!area.Readable && memFd < 0)
-                        memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
-                    WriteRuns(writer, area, buffer.AsSpan(0, ReadBufferSize), ranges, memFd);
+                    foreach (var batch in batches)
+                    {
+                        if (!filled.TryTake(out byte[]? buffer, Timeout.Infinite))
+                            throw readFailure ?? new InvalidOperationException($"pid {pid}: reading pages stopped early");
+                        int offset = 0;
+                        foreach (var range in batch)
+                        {
+                            writer.WritePages(range.Address, buffer.AsSpan(offset, (int)range.Length));
+                            offset += (int)range.Length;
+                        }
+                        free.Add(buffer);
+                    }
                 }
             }
             finally
             {
-                if (memFd >= 0) Native.Close(memFd);
-                ArrayPool<byte>.Shared.Return(buffer);
+                // A failed or cancelled write: stop the reader before its buffers go back to the pool.
+                stop.Cancel();
+                reader.Wait();
+                foreach (byte[] buffer in free.Concat(filled)) ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 
-        /// <summary>Gathers the area's runs (split at the buffer size) into batches, reads each batch at once, writes it range by range.</summary>
-        private void WriteRuns(CheckpointWriter writer, DumpedArea area, Span<byte> buffer, RemoteRange[] ranges, int memFd)
+        /// <summary>The area's runs split into batches of at most one buffer and <see cref="MaxRangesPerBatch"/> ranges.</summary>
+        private static List<RemoteRange[]> Batches(DumpedArea area)
         {
-            int count = 0;
+            var batches = new List<RemoteRange[]>();
+            var current = new List<RemoteRange>();
             ulong filled = 0;
             foreach (var run in area.Item.Runs)
             {
@@ -209,32 +276,21 @@ internal sealed class Memory : IResourceKind
                 ulong remaining = run.PageCount * (ulong)PageSize;
                 while (remaining > 0)
                 {
-                    if (count == ranges.Length || filled == (ulong)buffer.Length)
+                    if (current.Count == MaxRangesPerBatch || filled == ReadBufferSize)
                     {
-                        Flush(writer, area, buffer, ranges.AsSpan(0, count), memFd);
-                        count = 0;
+                        batches.Add([.. current]);
+                        current.Clear();
                         filled = 0;
                     }
-                    ulong take = Math.Min(remaining, (ulong)buffer.Length - filled);
-                    ranges[count++] = new RemoteRange(address, take);
+                    ulong take = Math.Min(remaining, ReadBufferSize - filled);
+                    current.Add(new RemoteRange(address, take));
                     filled += take;
                     address += take;
                     remaining -= take;
                 }
             }
-            if (count > 0) Flush(writer, area, buffer, ranges.AsSpan(0, count), memFd);
-        }
-
-        private void Flush(CheckpointWriter writer, DumpedArea area, Span<byte> buffer, ReadOnlySpan<RemoteRange> batch, int memFd)
-        {
-            if (area.Readable) memory.ReadBatch(batch, buffer);
-            else ReadThroughMemFile(batch, buffer, memFd, area.Item);
-            int offset = 0;
-            foreach (var range in batch)
-            {
-                writer.WritePages(range.Address, buffer.Slice(offset, (int)range.Length));
-                offset += (int)range.Length;
-            }
+            if (current.Count > 0) batches.Add([.. current]);
+            return batches;
         }
 
         /// <summary>
@@ -304,7 +360,7 @@ internal sealed class Memory : IResourceKind
                 if (state.Layout is null) throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} before the MMST");
                 CompleteArea(process, state);
                 ValidateArea(process, state, area);
-                process.Tracer.Run(() => MapArea(process, state, area));
+                process.Tracer.Run(() => MapArea(process, state, area, session));
                 BeginArea(state, area);
                 break;
             case PageData page:
@@ -420,7 +476,7 @@ internal sealed class Memory : IResourceKind
         state.PreviousEnd = area.End;
     }
 
-    private static void MapArea(RestoringProcess process, RestoreState state, MemoryArea area)
+    private static void MapArea(RestoringProcess process, RestoreState state, MemoryArea area, RestoreSession session)
     {
         string path = Encoding.UTF8.GetString(area.Path);
         long prot = area.Protection & (MemoryArea.ProtRead | MemoryArea.ProtWrite | MemoryArea.ProtExec);
@@ -444,7 +500,13 @@ internal sealed class Memory : IResourceKind
                 // /proc/PID/mem writes only reach a read-only mapping when it is private
                 // (copy-on-write); a shared one is mapped writable until its pages are in.
                 prot = WritableWhileFilling(state, area, prot);
+                if (area.Inode != 0 && session.State<SharedObjects>().First.TryGetValue((area.Device, area.Inode), out var first))
+                {
+                    MapSharedObject(process, state, area, prot, first);
+                    return;
+                }
                 Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
+                if (area.Inode != 0) session.State<SharedObjects>().First[(area.Device, area.Inode)] = (process.Pid, area);
                 return;
             case MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared:
                 bool shared = area.Kind == MemoryAreaKind.FileShared;
@@ -454,6 +516,56 @@ internal sealed class Memory : IResourceKind
                 return;
             default:
                 throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} has unknown kind {area.Kind}");
+        }
+    }
+
+    /// <summary>
+    /// Shared anonymous objects of one restore, by the (device, inode) of the image: the process
+    /// and area that created each one. Later areas with the same identity, in any process, map
+    /// that same object, so sharing is restored as sharing.
+    /// </summary>
+    internal sealed class SharedObjects
+    {
+        public Dictionary<(ulong Device, ulong Inode), (int Pid, MemoryArea Area)> First { get; } = [];
+    }
+
+    /// <summary>
+    /// Maps the shmem object that an earlier area (of this or another restored process) created:
+    /// cryo opens it through /proc/PID/map_files of that area, installs the fd with pidfd_getfd and
+    /// maps it MAP_SHARED at the offset relative to the first area (whose object starts at its
+    /// own offset), growing the object if this area reaches beyond it.
+    /// </summary>
+    private static void MapSharedObject(RestoringProcess process, RestoreState state, MemoryArea area, long prot, (int Pid, MemoryArea Area) first)
+    {
+        string source = $"/proc/{first.Pid}/map_files/{first.Area.Start:x}-{first.Area.End:x}";
+        int local = Native.OpenBytes(Encoding.UTF8.GetBytes(source), Native.O_RDWR | Native.O_CLOEXEC, 0, out int errno);
+        if (local < 0)
+            throw new InvalidOperationException(
+                $"pid {process.Pid}: cannot open the shared memory of pid {first.Pid} ({source}) to share area {area.Start:x}-{area.End:x}: {ErrnoNames.Name(errno)}");
+        try
+        {
+            if (area.FileOffset < first.Area.FileOffset)
+                throw new InvalidOperationException(
+                    $"pid {process.Pid}: shared area {area.Start:x}-{area.End:x} starts at offset {area.FileOffset:x} of its object, before the part pid {first.Pid} maps ({first.Area.FileOffset:x})");
+            ulong offset = area.FileOffset - first.Area.FileOffset, needed = offset + (area.End - area.Start);
+            var status = Native.Fstat(local, source);
+            if ((ulong)status.Size < needed && Native.Ftruncate(local, (long)needed) < 0)
+                throw new SysCallException("ftruncate", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{source} to {needed} bytes");
+            if (state.TargetPidfd < 0)
+                state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
+            int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
+            try
+            {
+                Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_FIXED_NOREPLACE, fd, (long)offset);
+            }
+            finally
+            {
+                process.Syscalls.Invoke(SyscallNumbers.Close, fd);
+            }
+        }
+        finally
+        {
+            Native.Close(local);
         }
     }
 

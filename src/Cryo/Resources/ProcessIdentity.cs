@@ -6,6 +6,7 @@ using Cryo.Format;
 using Cryo.Interop;
 using Cryo.Proc;
 using Cryo.Restore;
+using Cryo.Tracing;
 
 namespace Cryo.Resources;
 
@@ -68,6 +69,19 @@ internal sealed class ProcessIdentity : IResourceKind
         return new DumpedItems([info, CredentialsOf(status, securebits)]);
     }
 
+    /// <summary>
+    /// The PINF of a zombie (state 1, no threads, no paths): ids from /proc/PID/stat, the wait
+    /// status from its exit_code field (as waitpid would report it). Nothing else of a zombie
+    /// is left to read or to restore.
+    /// </summary>
+    internal static ProcessInfo DumpZombie(int pid)
+    {
+        var stat = ProcStat.Read(pid);
+        byte[] comm = Encoding.UTF8.GetBytes(stat.Comm);
+        return new ProcessInfo(pid, stat.ParentPid, stat.ProcessGroup, stat.Session, ProcessState.Zombie, stat.ExitCode,
+            0, 0, 0, 0, 0, 0, 0, comm, [], [], []);
+    }
+
     internal static Credentials CredentialsOf(ProcessStatus status, uint securebits)
     {
         if (status.Uids.Length != 4 || status.Gids.Length != 4)
@@ -122,11 +136,17 @@ internal sealed class ProcessIdentity : IResourceKind
                 throw new SysCallException("chdir (injected)", (int)-result, $"pid {pid} to {Encoding.UTF8.GetString(info.Cwd)}");
         }
         sys.Checked("umask", InjectedCalls.Umask, info.Umask);
-        if (sys.Checked("personality(query)", InjectedCalls.Personality, 0xffffffff) != info.Personality)
-            sys.Checked($"personality({info.Personality:x})", InjectedCalls.Personality, info.Personality);
+        foreach (int tid in process.ThreadIds)
+        {
+            // The personality belongs to each thread too.
+            var threadSys = new RemoteSyscall(process.Tracer, tid, sys.SyscallInstruction);
+            if (threadSys.Checked("personality(query)", InjectedCalls.Personality, 0xffffffff) != info.Personality)
+                threadSys.Checked($"personality({info.Personality:x})", InjectedCalls.Personality, info.Personality);
+        }
         sys.Checked("prctl(PR_SET_CHILD_SUBREAPER)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_CHILD_SUBREAPER, info.ChildSubreaper);
 
-        if (state.Credentials is { } credentials) RestoreCredentials(process, scratch, credentials);
+        if (state.Credentials is { } credentials)
+            foreach (int tid in process.ThreadIds) RestoreCredentials(process, scratch, credentials, tid);
 
         // A credential change resets these two, so they come after it.
         if (info.Dumpable is 0 or 1)
@@ -134,7 +154,9 @@ internal sealed class ProcessIdentity : IResourceKind
         // Dumpable 2 (suid_dumpable) cannot be set through prctl; the kernel sets it on a credential change.
         sys.Checked($"prctl(PR_SET_PDEATHSIG, {info.ParentDeathSignal})", SyscallNumbers.Prctl, InjectedCalls.PR_SET_PDEATHSIG, info.ParentDeathSignal);
         if (info.NoNewPrivileges != 0)
-            sys.Checked("prctl(PR_SET_NO_NEW_PRIVS)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            foreach (int tid in process.ThreadIds)
+                new RemoteSyscall(process.Tracer, tid, sys.SyscallInstruction)
+                    .Checked("prctl(PR_SET_NO_NEW_PRIVS)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     }
 
     /// <summary>
@@ -143,11 +165,14 @@ internal sealed class ProcessIdentity : IResourceKind
     /// CAP_SETGID; then gids, uids (keeping capabilities across the uid change when the image has
     /// some), then capset, ambient capabilities. Checked against /proc/PID/status at the end.
     /// </summary>
-    internal static void RestoreCredentials(RestoringProcess process, RemoteScratch scratch, Credentials c)
+    internal static void RestoreCredentials(RestoringProcess process, RemoteScratch scratch, Credentials c, int? thread = null)
     {
-        var sys = process.Syscalls;
+        // Credentials belong to each thread: an injected setresuid changes only the thread it runs in.
+        int tid = thread ?? process.Pid;
+        var sys = tid == process.Pid ? process.Syscalls : new RemoteSyscall(process.Tracer, tid, process.Syscalls.SyscallInstruction);
         int pid = process.Pid;
-        var before = CredentialsOf(ProcStatus.Read(pid), (uint)sys.Checked("prctl(PR_GET_SECUREBITS)", SyscallNumbers.Prctl, InjectedCalls.PR_GET_SECUREBITS));
+        string statusPath = $"/proc/{pid}/task/{tid}/status";
+        var before = CredentialsOf(ProcStatus.Parse(ProcFiles.ReadText(statusPath), statusPath), (uint)sys.Checked("prctl(PR_GET_SECUREBITS)", SyscallNumbers.Prctl, InjectedCalls.PR_GET_SECUREBITS));
         if (Same(before, c)) return;
 
         ulong missing = c.CapPermitted & ~before.CapPermitted;
@@ -201,9 +226,9 @@ internal sealed class ProcessIdentity : IResourceKind
         if (keepCaps && (c.SecureBits & SecbitKeepCapsLocked) == 0)
             sys.Checked("prctl(PR_SET_KEEPCAPS, 0)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_KEEPCAPS, 0);
 
-        var after = CredentialsOf(ProcStatus.Read(pid), (uint)sys.Checked("prctl(PR_GET_SECUREBITS)", SyscallNumbers.Prctl, InjectedCalls.PR_GET_SECUREBITS));
+        var after = CredentialsOf(ProcStatus.Parse(ProcFiles.ReadText(statusPath), statusPath), (uint)sys.Checked("prctl(PR_GET_SECUREBITS)", SyscallNumbers.Prctl, InjectedCalls.PR_GET_SECUREBITS));
         if (!Same(after, c))
-            throw new InvalidOperationException($"pid {pid}: credentials after restore differ from the image: now {Show(after)}; image {Show(c)}");
+            throw new InvalidOperationException($"pid {pid} tid {tid}: credentials after restore differ from the image: now {Show(after)}; image {Show(c)}");
     }
 
     private static bool Same(Credentials a, Credentials b) =>

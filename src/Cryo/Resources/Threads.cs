@@ -15,7 +15,8 @@ namespace Cryo.Resources;
 /// <summary>
 /// One THRD section per thread: TINF (signal mask, alternate stack, clear-child-tid address,
 /// robust futex list, rseq registration, restart mode, name), GREG (normalised registers) and
-/// XSTA (FPU/SSE/AVX state). Single-threaded processes only for now.
+/// XSTA (FPU/SSE/AVX state), for every thread (main thread first). Other threads are created
+/// with their original tids right after the memory is in place (<see cref="CreateThreads"/>).
 /// <para>Restore: the items are kept until Finish (last of all kinds): the per-thread kernel
 /// state is set with injected calls, the scratch page is unmapped, then the extended state,
 /// the registers and the signal mask go back. The restorer detaches afterwards.</para>
@@ -28,44 +29,41 @@ internal sealed class Threads : IResourceKind
 
     public IDumpedResource Dump(FrozenProcess process, DumpSession session)
     {
-        if (process.Threads.Count != 1)
-        {
-            int second = process.Threads.Select(t => t.Tid).FirstOrDefault(t => t != process.Pid);
-            throw new UnsupportedResourceException(process.Pid, $"thread {second}",
-                $"the process has {process.Threads.Count} threads; only single-threaded processes can be checkpointed yet");
-        }
-        var thread = process.Threads[0];
+        var items = new List<CheckpointItem>();
+        foreach (var thread in process.Threads) items.AddRange(DumpThread(process, thread));
+        return new DumpedItems(items);
+    }
+
+    private static List<CheckpointItem> DumpThread(FrozenProcess process, FrozenThread thread)
+    {
         int tid = thread.Tid;
         var tracer = process.Tracer;
 
         // The mask first: an injection blocks every signal while it runs (and puts the mask back).
         ulong blocked = tracer.GetSigMask(tid);
 
+        // sigaltstack and the clear-child-tid address belong to each thread: asked in that thread.
+        var calls = tid == process.Pid ? process.Syscalls : new RemoteSyscall(tracer, tid, process.Syscalls.SyscallInstruction);
         ulong altSp = 0, altSize = 0, clearChildTid = 0;
         uint altFlags = 0;
         tracer.Run(() =>
         {
             using var scratch = process.Scratch(64);
             Span<byte> buffer = stackalloc byte[MemoryCalls.StackTSize];
-            process.Syscalls.Checked("sigaltstack(NULL, &old)", MemoryCalls.Sigaltstack, 0, (long)scratch.Address);
+            calls.Checked("sigaltstack(NULL, &old)", MemoryCalls.Sigaltstack, 0, (long)scratch.Address);
             scratch.Read(0, buffer);
             altSp = BinaryPrimitives.ReadUInt64LittleEndian(buffer);
             altFlags = BinaryPrimitives.ReadUInt32LittleEndian(buffer[8..]);
             altSize = BinaryPrimitives.ReadUInt64LittleEndian(buffer[16..]);
 
-            process.Syscalls.Checked("prctl(PR_GET_TID_ADDRESS)", SyscallNumbers.Prctl, MemoryCalls.PR_GET_TID_ADDRESS, (long)scratch.Address);
+            calls.Checked("prctl(PR_GET_TID_ADDRESS)", SyscallNumbers.Prctl, MemoryCalls.PR_GET_TID_ADDRESS, (long)scratch.Address);
             scratch.Read(0, buffer[..8]);
             clearChildTid = BinaryPrimitives.ReadUInt64LittleEndian(buffer);
         });
 
         var (robustHead, robustLength) = RobustList(tid);
-        RseqConfiguration rseq;
-        try { rseq = tracer.GetRseqConfiguration(tid); }
-        catch (SysCallException e) when (e.Errno == ErrnoNames.EIO)
-        {
-            // Before 5.13 the registration cannot be read; glibc then keeps a stale cpu id after a restore.
-            rseq = default;
-        }
+        // Without PTRACE_GET_RSEQ_CONFIGURATION (KernelFeatures) it is found through glibc's __rseq_offset.
+        var rseq = RseqAccess.Read(tracer, tid, process.Pid);
 
         var regs = thread.Normalized.Registers;
         var restart = thread.Normalized.Restart switch
@@ -79,7 +77,7 @@ internal sealed class Threads : IResourceKind
 
         var info = new ThreadInfo(tid, blocked, altSp, altFlags, altSize, clearChildTid, robustHead, robustLength,
             rseq.AbiPointer, rseq.AbiSize, rseq.Signature, restart, comm);
-        return new DumpedItems(
+        return
         [
             new SectionBegin(ItemKinds.Thread),
             info,
@@ -88,7 +86,7 @@ internal sealed class Threads : IResourceKind
             // The thread's own signal queue belongs in its section; Signals reads and restores it.
             ResourceKinds.Find<Signals>().DumpThreadPending(process, thread),
             new SectionEnd(ItemKinds.Thread),
-        ]);
+        ];
     }
 
     /// <summary>get_robust_list(tid) called by cryo (it needs ptrace read access, not injection).</summary>
@@ -136,6 +134,7 @@ internal sealed class Threads : IResourceKind
     private sealed class RestoreState
     {
         public List<ThreadImage> Threads = [];
+        public bool Created;
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
@@ -144,11 +143,10 @@ internal sealed class Threads : IResourceKind
         var state = process.State<RestoreState>();
         if (item is ThreadInfo info)
         {
-            if (state.Threads.Count > 0)
-                throw new InvalidOperationException(
-                    $"cannot restore pid {process.Pid}: thread {info.Tid} is a second thread; only single-threaded processes can be restored yet");
-            if (info.Tid != process.Pid)
+            if (state.Threads.Count == 0 && info.Tid != process.Pid)
                 throw new InvalidDataException($"image of pid {process.Pid}: the main thread's TINF has tid {info.Tid}");
+            if (state.Threads.Count > 0 && (info.Tid <= 1 || state.Threads.Any(t => t.Info.Tid == info.Tid)))
+                throw new InvalidDataException($"image of pid {process.Pid}: thread {info.Tid} is invalid or appears twice");
             state.Threads.Add(new ThreadImage(info));
             process.CurrentThread = info; // thread-scoped items that follow (PEND) belong to it
             return;
@@ -168,48 +166,94 @@ internal sealed class Threads : IResourceKind
         }
     }
 
-    public void Finish(RestoringProcess process, RestoreSession session)
+    /// <summary>
+    /// Creates the process's other threads with their original tids: clone3(CLONE_VM | CLONE_FS |
+    /// CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, set_tid = [tid]) injected into
+    /// the main thread once the memory is in place and while the process still has the privileges
+    /// set_tid needs (before the credentials are restored). Each new thread is reported through
+    /// PTRACE_EVENT_CLONE and waits stopped under the tracer, all signals blocked, until Finish
+    /// gives it its state. The restorer calls this right after Memory's finish step.
+    /// </summary>
+    public void CreateThreads(RestoringProcess process, RestoreSession session)
     {
         var state = process.State<RestoreState>();
+        if (state.Created) return;
+        state.Created = true;
         if (state.Threads.Count == 0) throw new InvalidDataException($"image of pid {process.Pid}: no THRD section");
-        var thread = state.Threads[0];
-        var info = thread.Info;
-        var registers = thread.Registers ?? throw new InvalidDataException($"image of pid {process.Pid}: thread {info.Tid} has no GREG");
-        var xstateImage = thread.ExtendedState ?? throw new InvalidDataException($"image of pid {process.Pid}: thread {info.Tid} has no XSTA");
+        if (process.Info.ThreadCount != state.Threads.Count)
+            throw new InvalidDataException($"image of pid {process.Pid}: PINF says {process.Info.ThreadCount} threads, the image has {state.Threads.Count} THRD sections");
+        if (state.Threads.Count == 1) return;
+        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch memory (Memory.Finish runs first)");
+        foreach (var thread in state.Threads.Skip(1))
+        {
+            int tid = ProcessBirth.InjectClone(process.Tracer, process.Pid, process.Syscalls.SyscallInstruction, scratch.Address,
+                (offset, data) => scratch.Write(offset, data), MemoryCalls.ThreadCloneFlags, 0, thread.Info.Tid, session,
+                $"pid {process.Pid}", track: false, kind: $"thread of pid {process.Pid}: tid");
+            process.ThreadIds.Add(tid);
+        }
+    }
+
+    public void Finish(RestoringProcess process, RestoreSession session)
+    {
+        CreateThreads(process, session);
+        var state = process.State<RestoreState>();
         var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch memory (Memory.Finish runs first)");
         var tracer = process.Tracer;
-        int tid = process.Pid;
+        var signals = ResourceKinds.Find<Signals>();
 
         tracer.Run(() =>
         {
             // Checked before anything changes: the CPU must have every feature the image uses.
-            var here = tracer.GetXState(tid);
-            var xstate = FitExtendedState(process.Pid, xstateImage, here);
-            var regs = ResumeRegisters(info, registers);
+            var final = new List<(int Tid, XState XState, UserRegs Regs, ulong Mask)>();
+            foreach (var thread in state.Threads)
+            {
+                var info = thread.Info;
+                int tid = info.Tid;
+                var registers = thread.Registers ?? throw new InvalidDataException($"image of pid {process.Pid}: thread {tid} has no GREG");
+                var xstateImage = thread.ExtendedState ?? throw new InvalidDataException($"image of pid {process.Pid}: thread {tid} has no XSTA");
+                var here = tracer.GetXState(tid);
+                final.Add((tid, FitExtendedState(process.Pid, xstateImage, here), ResumeRegisters(info, registers), info.BlockedSignals));
+            }
 
-            var calls = process.Syscalls;
-            if (info.RobustListLength != 0)
-                calls.Checked("set_robust_list", SyscallNumbers.SetRobustList, (long)info.RobustList, (long)info.RobustListLength);
-            calls.Checked("set_tid_address", SyscallNumbers.SetTidAddress, (long)info.ClearChildTid);
-            if (info.RseqAddress != 0)
-                calls.Checked("rseq", SyscallNumbers.Rseq, (long)info.RseqAddress, info.RseqLength, 0, info.RseqSignature);
-
-            // SS_ONSTACK only reports that the thread runs on the stack; it is not a setting.
             Span<byte> stack = stackalloc byte[MemoryCalls.StackTSize];
-            stack.Clear();
-            BinaryPrimitives.WriteUInt64LittleEndian(stack, info.AltStackPointer);
-            BinaryPrimitives.WriteUInt32LittleEndian(stack[8..], info.AltStackFlags & ~MemoryCalls.SS_ONSTACK);
-            BinaryPrimitives.WriteUInt64LittleEndian(stack[16..], info.AltStackSize);
-            scratch.Write(0, stack);
-            calls.Checked("sigaltstack", MemoryCalls.Sigaltstack, (long)scratch.Address, 0);
+            foreach (var thread in state.Threads)
+            {
+                var info = thread.Info;
+                int tid = info.Tid;
+                var calls = tid == process.Pid ? process.Syscalls : new RemoteSyscall(tracer, tid, process.Syscalls.SyscallInstruction);
+                if (info.RobustListLength != 0)
+                    calls.Checked("set_robust_list", SyscallNumbers.SetRobustList, (long)info.RobustList, (long)info.RobustListLength);
+                calls.Checked("set_tid_address", SyscallNumbers.SetTidAddress, (long)info.ClearChildTid);
+                if (info.RseqAddress != 0)
+                    calls.Checked("rseq", SyscallNumbers.Rseq, (long)info.RseqAddress, info.RseqLength, 0, info.RseqSignature);
+
+                // SS_ONSTACK only reports that the thread runs on the stack; it is not a setting.
+                stack.Clear();
+                BinaryPrimitives.WriteUInt64LittleEndian(stack, info.AltStackPointer);
+                BinaryPrimitives.WriteUInt32LittleEndian(stack[8..], info.AltStackFlags & ~MemoryCalls.SS_ONSTACK);
+                BinaryPrimitives.WriteUInt64LittleEndian(stack[16..], info.AltStackSize);
+                scratch.Write(0, stack);
+                calls.Checked("sigaltstack", MemoryCalls.Sigaltstack, (long)scratch.Address, 0);
+
+                if (tid != process.Pid)
+                {
+                    // The main thread's name is the process's comm (ProcessIdentity sets it).
+                    var comm = info.Comm.AsSpan(0, Math.Min(info.Comm.Length, 15));
+                    calls.Checked("prctl(PR_SET_NAME)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_NAME, (long)scratch.WriteCString(0, comm));
+                    signals.RestoreThreadPending(process, tid);
+                }
+            }
 
             // The last injected call: the program never sees the scratch page.
-            calls.Munmap(scratch.Address, (ulong)scratch.Size);
+            process.Syscalls.Munmap(scratch.Address, (ulong)scratch.Size);
             process.Scratch = null;
 
-            tracer.SetXState(tid, xstate);
-            tracer.SetRegs(tid, regs);
-            tracer.SetSigMask(tid, info.BlockedSignals);
+            foreach (var (tid, xstate, regs, mask) in final)
+            {
+                tracer.SetXState(tid, xstate);
+                tracer.SetRegs(tid, regs);
+                tracer.SetSigMask(tid, mask);
+            }
         });
     }
 

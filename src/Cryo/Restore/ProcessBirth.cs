@@ -42,12 +42,14 @@ internal static class ProcessBirth
         try
         {
             WaitUntilAsleep(stub, ref stubGone);
-            tracer.Seize(stub, PtraceOptions.TraceSysGood | PtraceOptions.TraceFork | PtraceOptions.TraceClone);
+            // ExitKill is inherited by the clone: should cryo die mid-restore, the kernel kills the
+            // half-restored process instead of letting it run (the options end at the final detach).
+            tracer.Seize(stub, PtraceOptions.TraceSysGood | PtraceOptions.TraceFork | PtraceOptions.TraceClone | PtraceOptions.ExitKill);
             tracer.Interrupt(stub);
             return tracer.Run(() =>
             {
                 var (child, site) = CloneWithPid(tracer, stub, info.Pid, session);
-                PrepareChild(tracer, child, site, info);
+                PrepareChild(tracer, child, site, info, session);
                 return new RestoringProcess(info, tracer, new RemoteMemory(child), new RemoteSyscall(tracer, child, site));
             });
         }
@@ -90,75 +92,208 @@ internal static class ProcessBirth
     }
 
     /// <summary>Injects clone3(set_tid = [pid], CLONE_PARENT) into the stub; returns the traced child and its syscall site.</summary>
-    private static unsafe (int Child, ulong Site) CloneWithPid(Tracer tracer, int stub, int pid, RestoreSession session)
+    private static (int Child, ulong Site) CloneWithPid(Tracer tracer, int stub, int pid, RestoreSession session)
     {
         using var memory = new RemoteMemory(stub);
         var maps = ProcMaps.Read(stub);
         ulong site = SyscallSite.FindInVdso(memory, maps);
         var regs = tracer.GetRegs(stub);
 
-        // clone_args at 0 (88 bytes), the set_tid array (one pid_t) at 96. The scratch lies below
-        // the stub's stack pointer; the child gets a copy of it, which Memory discards.
-        const int argsOffset = 0, tidOffset = 96;
+        // The scratch lies below the stub's stack pointer; the child gets a copy of it, which Memory discards.
         using var scratch = ScratchArea.BelowStack(memory, regs.Rsp, 128, maps);
-        var args = new CloneArgs
-        {
-            // clone3 refuses an exit signal with CLONE_PARENT: the child takes the stub's (SIGCHLD),
-            // which also makes the kernel report PTRACE_EVENT_CLONE rather than FORK.
-            Flags = MemoryCalls.CLONE_PARENT,
-            ExitSignal = 0,
-            SetTid = scratch.Address + tidOffset,
-            SetTidSize = 1,
-        };
-        scratch.Write(argsOffset, new ReadOnlySpan<byte>(&args, sizeof(CloneArgs)));
-        Span<byte> tid = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(tid, pid);
-        scratch.Write(tidOffset, tid);
+        // clone3 refuses an exit signal with CLONE_PARENT: the child takes the stub's (SIGCHLD),
+        // which also makes the kernel report PTRACE_EVENT_CLONE rather than FORK.
+        int child = InjectClone(tracer, stub, site, scratch.Address, (offset, data) => scratch.Write(offset, data),
+            MemoryCalls.CLONE_PARENT, 0, pid, session, $"stub pid {stub}", track: true);
+        return (child, site);
+    }
 
-        var result = tracer.InjectForkingSyscall(stub, site,
-            new SyscallRequest(SyscallNumbers.Clone3, (long)(scratch.Address + argsOffset), sizeof(CloneArgs)));
-        if (result.Child != 0) session.CreatedPids.Add(result.Child);
+    /// <summary>
+    /// Injects clone3 with set_tid = [<paramref name="wanted"/>] into the stopped tracee
+    /// <paramref name="caller"/> (clone_args and the tid array go to <paramref name="scratch"/>,
+    /// 128 bytes of its memory) and returns the new task, stopped under the tracer. A process
+    /// (<paramref name="track"/>) goes into the session's created pids at once, so a failure
+    /// later kills it. EEXIST becomes <see cref="PidTakenException"/> naming the owner.
+    /// </summary>
+    internal static unsafe int InjectClone(Tracer tracer, int caller, ulong site, ulong scratch, Action<int, byte[]> write,
+        ulong flags, ulong exitSignal, int wanted, RestoreSession session, string where, bool track, string kind = "pid")
+    {
+        const int argsOffset = 0, tidOffset = 96;
+        var args = new CloneArgs { Flags = flags, ExitSignal = exitSignal, SetTid = scratch + tidOffset, SetTidSize = 1 };
+        write(argsOffset, new ReadOnlySpan<byte>(&args, sizeof(CloneArgs)).ToArray());
+        var tid = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(tid, wanted);
+        write(tidOffset, tid);
+
+        var request = new SyscallRequest(SyscallNumbers.Clone3, (long)(scratch + argsOffset), sizeof(CloneArgs));
+        var result = tracer.InjectForkingSyscall(caller, site, request);
+        if (result.Result == -ErrnoNames.EEXIST && WaitUntilReleased(wanted))
+            result = tracer.InjectForkingSyscall(caller, site, request);
+        if (result.Child != 0 && track) session.CreatedPids.Add(result.Child);
         if (result.Result < 0)
         {
             int errno = (int)-result.Result;
             throw errno switch
             {
-                ErrnoNames.EEXIST => new PidTakenException(pid, DescribeOwner(pid)),
-                ErrnoNames.EINVAL when pid > PidMax() =>
-                    new InvalidOperationException($"cannot recreate pid {pid}: it is above this machine's pid_max ({PidMax()}, /proc/sys/kernel/pid_max)"),
-                _ => new SysCallException("clone3 with set_tid (injected)", errno, $"stub pid {stub}, wanted pid {pid}"),
+                ErrnoNames.EEXIST => new PidTakenException(wanted, DescribeOwner(wanted), kind),
+                ErrnoNames.EINVAL when wanted > PidMax() =>
+                    new InvalidOperationException($"cannot recreate {kind} {wanted}: it is above this machine's pid_max ({PidMax()}, /proc/sys/kernel/pid_max)"),
+                _ => new SysCallException("clone3 with set_tid (injected)", errno, $"{where}, wanted {kind} {wanted}"),
             };
         }
-        if (result.Child != pid || result.Result != pid)
-            throw new InvalidOperationException($"clone3 with set_tid = {pid} in stub pid {stub} returned {result.Result}, new child {result.Child}");
-        return (result.Child, site);
+        if (result.Child != wanted || result.Result != wanted)
+            throw new InvalidOperationException($"clone3 with set_tid = {wanted} in {where} returned {result.Result}, new task {result.Child}");
+        return result.Child;
+    }
+
+    /// <summary>
+    /// Creates the process of <paramref name="info"/> as a child of its restored parent: clone3
+    /// (no CLONE_PARENT, exit signal SIGCHLD, set_tid = [pid]) injected into the parent, which is
+    /// stopped with its image memory already in place (its PROC section came first). The child
+    /// starts as a copy of the parent (its memory, descriptors, session and group, all signals
+    /// blocked), which the resource kinds then replace; its parent is the right one from the start,
+    /// so getppid() and the parent's wait() see it. clone_args go to a page mapped in the parent
+    /// for the call and unmapped after it.
+    /// </summary>
+    internal static RestoringProcess CreateChild(ProcessInfo info, RestoringProcess parent, RestoreSession session)
+    {
+        var tracer = session.Tracer;
+        if (info.Pid <= 1)
+            throw new InvalidOperationException($"cannot restore pid {info.Pid}: only pids above 1 can be recreated");
+        return tracer.Run(() =>
+        {
+            int child = WithParentPage(parent, page => InjectClone(tracer, parent.Pid, parent.Syscalls.SyscallInstruction, page,
+                (offset, data) => parent.Memory.Write(page + (ulong)offset, data), 0, (ulong)Cryo.Interop.Signals.SIGCHLD, info.Pid,
+                session, $"parent pid {parent.Pid}", track: true));
+            ulong site = parent.Syscalls.SyscallInstruction; // the child's address space is a copy: same vDSO
+            // A zombie too: it may lead a session or group that other processes of the image are in.
+            PrepareChild(tracer, child, site, info, session);
+            return new RestoringProcess(info, tracer, new RemoteMemory(child), new RemoteSyscall(tracer, child, site));
+        });
+    }
+
+    /// <summary>
+    /// Recreates a zombie: born from its restored parent like any child, then made to end the way
+    /// the original did (exit_group(code), or the fatal signal) and left unreaped, so the parent's
+    /// later wait() returns the same pid and status. The SIGCHLD its end sends the parent now is
+    /// taken back out of the parent's queue (the original parent had it long ago; a pending one
+    /// recorded in the image is queued again by Signals). A core dump flag is not reproduced.
+    /// </summary>
+    internal static void CreateZombie(ProcessInfo info, RestoringProcess parent, RestoreSession session)
+    {
+        var tracer = session.Tracer;
+        var process = CreateChild(info, parent, session);
+        int pid = process.Pid;
+        int status = info.ExitStatus;
+        int signal = status & 0x7f;
+        tracer.Run(() =>
+        {
+            var sys = process.Syscalls;
+            // No core file from a recreated death by SIGSEGV/SIGABRT/...
+            sys.Checked("prctl(PR_SET_DUMPABLE, 0)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_DUMPABLE, 0);
+            WaitStatus end;
+            if (signal == 0)
+            {
+                var regs = tracer.GetRegs(pid);
+                regs.Rip = sys.SyscallInstruction;
+                regs.OrigRax = UserRegs.NoSyscall;
+                regs.Rax = (ulong)SyscallNumbers.ExitGroup;
+                regs.Rdi = (ulong)((status >> 8) & 0xff);
+                tracer.SetRegs(pid, regs);
+                end = tracer.RunToEnd(pid);
+            }
+            else
+            {
+                // Reset to SIG_DFL (the stub's copy may handle or ignore it), unblock, send it.
+                WithParentPage(process, page =>
+                {
+                    process.Memory.Write(page, new byte[32]); // struct sigaction with SIG_DFL
+                    sys.Checked($"rt_sigaction({signal}, SIG_DFL)", SyscallNumbers.RtSigaction, signal, (long)page, 0, InjectedCalls.SigsetSize);
+                    return 0;
+                });
+                tracer.SetSigMask(pid, 0);
+                if (Native.Kill(pid, signal) < 0)
+                    throw new SysCallException($"kill({signal})", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"zombie-to-be pid {pid}");
+                end = tracer.RunToEnd(pid);
+            }
+            int got = end.Exited ? end.ExitCode << 8 : end.TermSignal;
+            if ((got & 0xffff) != (status & 0xff7f))
+                throw new InvalidOperationException($"pid {pid}: recreating the zombie ended with {end}, the image has wait status {status}");
+            // The parent got a SIGCHLD for it now; take it back out of the parent's queue.
+            WithParentPage(parent, page =>
+            {
+                var set = new byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(set, 1UL << (Cryo.Interop.Signals.SIGCHLD - 1));
+                parent.Memory.Write(page, set);
+                parent.Memory.Write(page + 16, new byte[16]); // timespec {0, 0}: do not wait
+                parent.Syscalls.Invoke(SyscallNumbers.RtSigtimedwait, (long)page, 0, (long)page + 16, 8);
+                return 0;
+            });
+        });
+        session.CreatedPids.Remove(pid);
+        session.Zombies.Add((pid, parent.Pid));
+    }
+
+    /// <summary>Maps one private page in <paramref name="process"/> (the kernel picks the place), runs <paramref name="use"/>, unmaps it.</summary>
+    private static T WithParentPage<T>(RestoringProcess process, Func<ulong, T> use)
+    {
+        long page = process.Syscalls.Checked("mmap (clone scratch)", SyscallNumbers.Mmap, 0, Environment.SystemPageSize,
+            RemoteSyscall.PROT_READ | RemoteSyscall.PROT_WRITE, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS, -1, 0);
+        try { return use((ulong)page); }
+        finally
+        {
+            if (process.Tracer.IsTracerThread) process.Syscalls.Invoke(SyscallNumbers.Munmap, page, Environment.SystemPageSize);
+        }
     }
 
     /// <summary>Removes the stub's rseq registration (before anything is unmapped) and sets up session and group.</summary>
-    private static void PrepareChild(Tracer tracer, int child, ulong site, ProcessInfo info)
+    private static void PrepareChild(Tracer tracer, int child, ulong site, ProcessInfo info, RestoreSession? session = null)
     {
         var syscalls = new RemoteSyscall(tracer, child, site);
 
         // The child inherited the stub's rseq registration (clone without CLONE_VM keeps it). The
         // kernel writes the cpu id into that area on every return to user space, and kills the
         // task with SIGSEGV once the area is unmapped: unregister it first.
-        RseqConfiguration rseq;
-        try { rseq = tracer.GetRseqConfiguration(child); }
-        catch (SysCallException e) when (e.Errno == ErrnoNames.EIO)
-        {
-            throw new InvalidOperationException(
-                $"pid {child}: this kernel lacks PTRACE_GET_RSEQ_CONFIGURATION (5.13+), so the stub's rseq registration cannot be removed", e);
-        }
+        // Without PTRACE_GET_RSEQ_CONFIGURATION (KernelFeatures) it is found through glibc's __rseq_offset.
+        var rseq = RseqAccess.Read(tracer, child, child);
         if (rseq.Registered)
             syscalls.Checked("rseq(RSEQ_FLAG_UNREGISTER)", SyscallNumbers.Rseq, (long)rseq.AbiPointer, rseq.AbiSize,
                 MemoryCalls.RSEQ_FLAG_UNREGISTER, rseq.Signature);
 
-        // The child is in cryo's session and group. Process trees (children in their parent's
-        // session, groups led by others) are recreated by the tree logic; here: leaders.
+        // Session leaders first (a child born later inherits the session), then group leaders,
+        // then members of a group led by another process of the tree (now if that group exists
+        // already, else once every process is born: TreeFinish.JoinGroups).
         if (info.SessionId == info.Pid)
             syscalls.Checked("setsid", MemoryCalls.Setsid);
         else if (info.ProcessGroupId == info.Pid)
             syscalls.Checked("setpgid(0, 0)", MemoryCalls.Setpgid, 0, 0);
+        if (session is null) return;
+        var stat = ProcStat.Read(child);
+        if (info.SessionId != info.Pid && stat.Session != info.SessionId)
+            session.Warn($"pid {info.Pid} was in session {info.SessionId}, which no process of the image leads; it is restored in session {stat.Session}");
+        if (info.ProcessGroupId != info.Pid && stat.ProcessGroup != info.ProcessGroupId
+            && syscalls.Invoke(MemoryCalls.Setpgid, 0, info.ProcessGroupId) < 0)
+            session.DeferredGroups.Add((child, info.ProcessGroupId, site));
+    }
+
+    /// <summary>
+    /// A pid held by a zombie whose parent is init is about to be freed (init here reaps orphans
+    /// only after a second or so: e.g. the descendants of a tree killed by someone else just
+    /// before the restore): waited for, up to 10 s. True once it is free. A pid held by anything
+    /// else (a live process, a zombie of a live parent) is reported at once.
+    /// </summary>
+    private static bool WaitUntilReleased(int pid)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            ProcessStat stat;
+            try { stat = ProcStat.Read(pid); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProcFormatException) { return true; }
+            if (stat.State is not ('Z' or 'X') || stat.ParentPid != 1) return false;
+            Thread.Sleep(2);
+        }
+        return false;
     }
 
     private static string DescribeOwner(int pid)
@@ -183,8 +318,8 @@ internal static class ProcessBirth
 }
 
 /// <summary>The pid a process must be restored with is in use.</summary>
-internal sealed class PidTakenException(int pid, string owner)
-    : Exception($"cannot recreate pid {pid}: pid {pid} is taken by {owner} (see /proc/{pid}/status)")
+internal sealed class PidTakenException(int pid, string owner, string kind = "pid")
+    : Exception($"cannot recreate {kind} {pid}: pid {pid} is taken by {owner} (see /proc/{pid}/status)")
 {
     public int Pid { get; } = pid;
 }

@@ -23,6 +23,21 @@ internal sealed class RestoreSession(Tracer tracer, CheckpointHeader header, Res
     /// <summary>Pids created by this restore (processes and helper stubs): killed and reaped if it fails.</summary>
     public List<int> CreatedPids { get; } = [];
 
+    /// <summary>Zombies recreated (pid, parent pid): ended and left for their parents to reap.</summary>
+    public List<(int Pid, int Parent)> Zombies { get; } = [];
+
+    /// <summary>Processes whose process group did not exist yet when they were born: (pid, group, syscall site).</summary>
+    public List<(int Pid, int Group, ulong Site)> DeferredGroups { get; } = [];
+
+    /// <summary>What the restore could not recreate exactly, also printed on stderr.</summary>
+    public List<string> Warnings { get; } = [];
+
+    public void Warn(string message)
+    {
+        Warnings.Add(message);
+        Console.Error.WriteLine($"cryo: warning: {message}");
+    }
+
     public T State<T>() where T : class, new()
     {
         if (!_state.TryGetValue(typeof(T), out var state)) _state[typeof(T)] = state = new T();

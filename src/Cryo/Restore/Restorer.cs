@@ -31,26 +31,32 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             check.VerifyToEnd();
             phases.End("verify");
         }
-        using var reader = input == "-"
-            ? new CheckpointReader(Console.OpenStandardInput())
-            : CheckpointReader.OpenFile(input);
+        var stream = input == "-" ? new SpoolingStream(Console.OpenStandardInput()) : null;
+        using var reader = stream is not null ? new CheckpointReader(stream) : CheckpointReader.OpenFile(input);
         CheckCompatible(reader.Header);
         using var session = new RestoreSession(tracer, reader.Header, options);
         try
         {
-            ReadItems(reader, session, cancel);
+            ReadItems(reader, session, stream, cancel);
             phases.End("read+map");
+            if (session.Processes.Count == 0) throw new InvalidOperationException($"{input} holds no process");
+            JoinGroups(session);
+            var threads = ResourceKinds.Find<Threads>();
             foreach (var process in session.Processes)
                 foreach (var kind in ResourceKinds.FinishOrder)
                 {
                     cancel.ThrowIfCancellationRequested();
                     tracer.Run(() => kind.Finish(process, session));
+                    // Threads are created right after the memory is in place and before the
+                    // credentials change (clone3 with set_tid needs the privileges the image may drop).
+                    if (kind is Memory) tracer.Run(() => threads.CreateThreads(process, session));
                 }
             phases.End("finish");
-            if (session.Processes.Count == 0) throw new InvalidOperationException($"{input} holds no process");
-            foreach (var process in session.Processes) tracer.Detach(process.Pid);
+            // Children first, so that no restored parent runs before its children are complete.
+            foreach (var process in Enumerable.Reverse(session.Processes))
+                foreach (int tid in process.ThreadIds.Reverse<int>()) tracer.Detach(tid);
             phases.End("release");
-            return new RestoreReport(session.Processes[0].Pid, session.Processes.Count, reader.BytesRead, phases.Summary());
+            return new RestoreReport(session.Processes[0].Pid, session.Processes.Count + session.Zombies.Count, reader.BytesRead, phases.Summary());
         }
         catch
         {
@@ -59,7 +65,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         }
     }
 
-    private void ReadItems(CheckpointReader reader, RestoreSession session, CancellationToken cancel)
+    private void ReadItems(CheckpointReader reader, RestoreSession session, SpoolingStream? stream, CancellationToken cancel)
     {
         RestoringProcess? current = null;
         bool awaitingInfo = false;
@@ -75,10 +81,10 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
                     current = null;
                     break;
                 case ProcessInfo info when awaitingInfo:
-                    log.Info($"creating pid {info.Pid} ({ItemFieldFormatter.EscapeBytes(info.Comm)})");
-                    current = ProcessBirth.Create(info, session);
-                    session.Processes.Add(current);
                     awaitingInfo = false;
+                    current = BirthWhenFree(info, session, stream);
+                    if (current is null) break; // a zombie: nothing else to restore
+                    session.Processes.Add(current);
                     Dispatch(current, item, session, reader);
                     break;
                 case CheckpointStats stats:
@@ -94,6 +100,74 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Birth"/>, for streamed input also when the pid is still taken: on one machine,
+    /// `cryo checkpoint PID -o - | cryo restore -` frees the pids only after the last byte is
+    /// written, which a full pipe would stop. So the rest of the stream is read into a temporary
+    /// file, which lets the checkpoint finish and end the originals, and the pid is waited for.
+    /// </summary>
+    private RestoringProcess? BirthWhenFree(ProcessInfo info, RestoreSession session, SpoolingStream? stream)
+    {
+        try
+        {
+            return Birth(info, session);
+        }
+        catch (PidTakenException e) when (stream is { Spooled: false })
+        {
+            log.Info($"{e.Message}; reading the rest of the stream so the checkpoint writing it can finish");
+            long spooled = stream.SpoolRest();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Directory.Exists($"/proc/{info.Pid}") && clock.Elapsed < PidReleaseTimeout)
+                Thread.Sleep(5); // polling the pid: there is nothing to wait on for another process's end
+            log.Info($"spooled {spooled} bytes; pid {info.Pid} {(Directory.Exists($"/proc/{info.Pid}") ? "is still taken" : "is free")} after {clock.ElapsedMilliseconds} ms");
+            return Birth(info, session);
+        }
+    }
+
+    private static readonly TimeSpan PidReleaseTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Creates the process of a PINF: a child of its restored parent when the parent is in the
+    /// image (its PROC section came earlier: parents first), else a child of cryo. A zombie is
+    /// created and ended at once (null is returned: it has no further items).
+    /// </summary>
+    private RestoringProcess? Birth(ProcessInfo info, RestoreSession session)
+    {
+        var parent = session.Processes.FirstOrDefault(p => p.Pid == info.ParentPid);
+        if (session.Processes.Any(p => p.Pid == info.Pid) || session.Zombies.Any(z => z.Pid == info.Pid))
+            throw new InvalidDataException($"the image holds pid {info.Pid} twice");
+        if (info.State == ProcessState.Zombie)
+        {
+            if (parent is null)
+                throw new InvalidDataException($"zombie pid {info.Pid}: its parent {info.ParentPid} is not a live process of the image");
+            log.Info($"recreating zombie pid {info.Pid} (wait status {info.ExitStatus}) under pid {parent.Pid}");
+            ProcessBirth.CreateZombie(info, parent, session);
+            return null;
+        }
+        if (parent is null)
+        {
+            if (session.Processes.Count > 0)
+                log.Info($"pid {info.Pid}: its parent {info.ParentPid} is not in the image; it becomes a child of cryo");
+            log.Info($"creating pid {info.Pid} ({ItemFieldFormatter.EscapeBytes(info.Comm)})");
+            return ProcessBirth.Create(info, session);
+        }
+        log.Info($"creating pid {info.Pid} ({ItemFieldFormatter.EscapeBytes(info.Comm)}) as a child of pid {parent.Pid}");
+        return ProcessBirth.CreateChild(info, parent, session);
+    }
+
+    /// <summary>Members of a process group whose leader was born after them join it now that every process exists.</summary>
+    private void JoinGroups(RestoreSession session)
+    {
+        foreach (var (pid, group, site) in session.DeferredGroups)
+        {
+            long result = tracer.InjectSyscall(pid, site, new SyscallRequest(MemoryCalls.Setpgid, 0, group));
+            if (result < 0)
+                session.Warn($"pid {pid} was in process group {group}, which cannot be joined here ({ErrnoNames.Name((int)-result)}): " +
+                             "its leader is not in the image");
+        }
+        session.DeferredGroups.Clear();
     }
 
     private void Dispatch(RestoringProcess? process, CheckpointItem item, RestoreSession session, CheckpointReader reader)
@@ -116,16 +190,35 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             throw new InvalidOperationException($"the image was taken with {header.PageSize}-byte pages; this machine uses {Environment.SystemPageSize}");
     }
 
-    /// <summary>Kills and reaps every process this restore created, newest first.</summary>
+    /// <summary>
+    /// Kills and reaps every process this restore created. Parents go first, with cryo a child
+    /// subreaper meanwhile: their children (and recreated zombies) are then reparented to cryo,
+    /// which reaps them too, so no pid stays taken by a zombie waiting for init.
+    /// </summary>
     private void KillAll(RestoreSession session)
     {
-        foreach (int pid in Enumerable.Reverse(session.CreatedPids))
+        int wasSubreaper = Native.GetChildSubreaper();
+        Native.SetChildSubreaper(1);
+        try
         {
-            try { tracer.Kill(pid); }
-            catch (Exception e) when (e is SysCallException or TraceeGoneException or InvalidOperationException)
+            foreach (int pid in session.CreatedPids.ToList())
             {
-                log.Warn($"cleaning up pid {pid}: {e.Message}");
+                try
+                {
+                    var threads = session.Processes.FirstOrDefault(p => p.Pid == pid)?.ThreadIds ?? [pid];
+                    tracer.KillGroup(pid, threads);
+                }
+                catch (Exception e) when (e is SysCallException or TraceeGoneException or InvalidOperationException)
+                {
+                    log.Warn($"cleaning up pid {pid}: {e.Message}");
+                }
             }
+            foreach (var (pid, _) in session.Zombies)
+                Native.WaitPid(pid, out _, Native.WNOHANG | Native.WALL);
+        }
+        finally
+        {
+            Native.SetChildSubreaper(wasSubreaper);
         }
     }
 }

@@ -25,6 +25,9 @@ internal sealed class RestoringProcess(ProcessInfo info, Tracer tracer, RemoteMe
     /// <summary>The TINF of the THRD section being read, if any: thread-scoped items belong to it.</summary>
     public ThreadInfo? CurrentThread { get; set; }
 
+    /// <summary>Every thread that exists now, main thread first (Threads adds the others when it creates them).</summary>
+    public List<int> ThreadIds { get; } = [info.Pid];
+
     /// <summary>Per-process state of one resource kind, created on first use.</summary>
     public T State<T>() where T : class, new()
     {

@@ -90,6 +90,54 @@ internal sealed partial class Tracer
         }
     });
 
+    /// <summary>
+    /// Kills a multi-threaded process: SIGKILL to the group, then waits for every traced thread
+    /// (non-leaders first). A traced thread stays a zombie until its tracer has waited for it, and
+    /// the group leader is not reported before all of them, so each one must be collected here.
+    /// </summary>
+    public WaitStatus KillGroup(int pid, IReadOnlyCollection<int> threads) => Run(() =>
+    {
+        if (Native.Kill(pid, Signals.SIGKILL) < 0)
+            throw new SysCallException("kill(SIGKILL)", Marshal.GetLastPInvokeError(), $"pid {pid}");
+        foreach (int tid in threads)
+        {
+            if (tid == pid || !tracees.ContainsKey(tid)) continue;
+            while (true)
+            {
+                var status = WaitOnThread(tid, "SIGKILL of a thread");
+                if (status.Gone) { tracees.Remove(tid); break; }
+                Native.Ptrace(PtraceRequest.Cont, tid, 0, 0);
+            }
+        }
+        return Kill(pid);
+    });
+
+    /// <summary>Forgets a tracee that ended without this tracer's help (its exit was collected elsewhere).</summary>
+    public void Forget(int tid) => Run(() => { tracees.Remove(tid); });
+
+    /// <summary>
+    /// Resumes a stopped tracee and waits until it has ended (it was set up to end: an exit call
+    /// or a fatal signal pending); signal-delivery stops on the way are passed on. Returns the end.
+    /// </summary>
+    public WaitStatus RunToEnd(int tid) => Run(() =>
+    {
+        int deliver = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            Ptrace(PtraceRequest.Cont, tid, 0, deliver);
+            tracees[tid] = null;
+            var status = WaitOnThread(tid, "the end of a tracee");
+            if (status.Gone)
+            {
+                tracees.Remove(tid);
+                return status;
+            }
+            tracees[tid] = status;
+            deliver = status.IsSignalDeliveryStop ? status.StopSignal : 0;
+        }
+        throw new InvalidOperationException($"pid {tid} did not end");
+    });
+
     public UserRegs GetRegs(int tid) => Run(() => GetRegsOnThread(tid));
 
     public void SetRegs(int tid, UserRegs regs) => Run(() => SetRegsOnThread(tid, regs));
