@@ -23,9 +23,15 @@ internal sealed partial class Tracer
     /// suppress.
     /// </summary>
     public long InjectSyscall(int tid, ulong syscallInstruction, SyscallRequest call) =>
-        Run(() => InjectOnThread(tid, syscallInstruction, call));
+        Run(() => InjectOnThread(tid, syscallInstruction, call).Result);
 
-    private long InjectOnThread(int tid, ulong site, SyscallRequest call)
+    /// <summary>
+    /// The one injection path. A syscall that creates a process or thread (clone3, fork) in a
+    /// tracee seized with PTRACE_O_TRACEFORK/TRACECLONE stops its caller with a fork event inside
+    /// the syscall: the new child's pid is recorded, the step goes on, and the child, attached by
+    /// the kernel to this thread, is tracked from its first stop so it can be injected into at once.
+    /// </summary>
+    private ForkResult InjectOnThread(int tid, ulong site, SyscallRequest call)
     {
         if (StopOf(tid) is null)
             throw new InvalidOperationException($"inject syscall {call.Number} into pid {tid}: the thread is running; interrupt it first");
@@ -33,7 +39,7 @@ internal sealed partial class Tracer
         var saved = GetRegsOnThread(tid);
         ulong savedMask = GetSigMaskOnThread(tid);
         SetSigMaskOnThread(tid, ulong.MaxValue);
-        int deferredStop = 0;
+        int deferredStop = 0, child = 0;
         try
         {
             var regs = saved;
@@ -47,7 +53,9 @@ internal sealed partial class Tracer
             regs.R8 = (ulong)call.Arg5;
             regs.R9 = (ulong)call.Arg6;
             SetRegsOnThread(tid, regs);
-            return StepOverSyscall(tid, site, call, ref deferredStop);
+            long result = StepOverSyscall(tid, site, call, ref deferredStop, ref child);
+            if (child != 0) AdoptNewChild(child);
+            return new ForkResult(result, child);
         }
         finally
         {
@@ -61,7 +69,7 @@ internal sealed partial class Tracer
         }
     }
 
-    private long StepOverSyscall(int tid, ulong site, SyscallRequest call, ref int deferredStop)
+    private unsafe long StepOverSyscall(int tid, ulong site, SyscallRequest call, ref int deferredStop, ref int child)
     {
         string operation = $"injected syscall {call.Number}";
         for (int attempt = 0; attempt < MaxStepAttempts; attempt++)
@@ -76,10 +84,23 @@ internal sealed partial class Tracer
             }
             tracees[tid] = status;
 
+            if (status.Event is PtraceEvent.Fork or PtraceEvent.Vfork or PtraceEvent.Clone)
+            {
+                // The child exists now; its pid is the event message. Stepping on finishes the syscall.
+                ulong message;
+                Ptrace(PtraceRequest.GetEventMsg, tid, 0, (nint)(&message));
+                child = (int)message;
+                continue;
+            }
             if (status.IsSignalDeliveryStop && status.StopSignal == Signals.SIGTRAP)
             {
                 var after = GetRegsOnThread(tid);
                 if (after.Rip == site + SyscallInstructionLength) return (long)after.Rax;
+                // An mremap that moved the [vdso] holding the site: kernels from 7.x (matrix, Debian
+                // 7.2 and 7.3-rc) move the instruction pointer along with it (landing fix-up).
+                if (call.Number == SyscallNumbers.Mremap && site >= (ulong)call.Arg1 && site < (ulong)call.Arg1 + (ulong)call.Arg2
+                    && after.Rip == after.Rax + (site + SyscallInstructionLength - (ulong)call.Arg1))
+                    return (long)after.Rax;
                 throw new UnexpectedStopException($"{operation} in pid {tid}", status,
                     $"single step ended at rip {after.Rip:x}, expected {site + SyscallInstructionLength:x}");
             }
