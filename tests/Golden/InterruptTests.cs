@@ -54,6 +54,89 @@ public class InterruptTests(ITestOutputHelper output)
         Assert.Equal("PASS", program.Terminate());
     }
 
+    [Fact]
+    public async Task Killing_a_restore_leaves_no_half_restored_process()
+    {
+        using var dir = new TestDirectory("kill-restore");
+        string image = dir.File("image.cryo");
+        int pid;
+        using (var program = RunningProgram.Start("memhog", dir, "--mib=48"))
+        {
+            pid = program.Pid;
+            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
+            program.WaitForExit("checkpointed");
+        }
+        var clock = Stopwatch.StartNew();
+        using (Restored.Start(image, dir)) { } // kills the restored process and waits for cryo
+        double span = clock.Elapsed.TotalMilliseconds * 1.5;
+
+        var random = new Random(Environment.TickCount);
+        int gone = 0, complete = 0;
+        for (int trial = 0; trial < 12; trial++)
+        {
+            // The previous trial's process may still await its reaping by init: the pid must be free.
+            Support.Wait.Until(() => !Directory.Exists($"/proc/{pid}"), RunningProgram.Timeout, $"pid {pid} to be free", () => dir.Describe("restore"));
+            File.Delete(dir.OutFile);
+            int delay = random.Next((int)span);
+            using var cts = new CancellationTokenSource(CryoTool.Timeout);
+            var run = CryoTool.Cryo("restore", image, "--detach").ExecuteBufferedAsync(cts.Token);
+            Thread.Sleep(delay); // the random moment itself
+            Native.Kill(run.ProcessId, Signals.SIGKILL);
+            await run;
+            // Either the kernel killed the half-restored process with cryo (PTRACE_O_EXITKILL), or
+            // the restore had completed: then the process is whole and passes its own check. cryo
+            // has been reaped, so an EXITKILL SIGKILL is queued by now: exit_ptrace clears the
+            // tracer first and sends SIGKILL right after, so an untraced process alone proves nothing.
+            Support.Wait.Until(() => !Alive(pid) || !Traced(pid), RunningProgram.Timeout, $"pid {pid} to die or be released", () => dir.Describe("restore"));
+            if (!Alive(pid) || KillPending(pid)) { gone++; continue; }
+            complete++;
+            Native.Kill(pid, Signals.SIGTERM);
+            Support.Wait.Until(() => File.Exists(dir.OutFile) && !Alive(pid), RunningProgram.Timeout, $"restored pid {pid} (trial {trial}, SIGKILL after {delay} ms) to finish its check",
+                () => $"{ProcessState(pid)}\n{dir.Describe("restore")}");
+            Assert.Equal("PASS", dir.Verdict());
+        }
+        output.WriteLine($"12 SIGKILLs of cryo restore over {span:F0} ms: {gone} left nothing, {complete} completed and passed");
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2] is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>What a hung process is doing, for the failure message.</summary>
+    private static string ProcessState(int pid)
+    {
+        try
+        {
+            var status = File.ReadAllLines($"/proc/{pid}/status").Where(l => l.Split(':')[0] is "State" or "TracerPid" or "SigPnd" or "ShdPnd" or "SigBlk" or "SigIgn" or "SigCgt" or "PPid");
+            return $"pid {pid}: {string.Join(", ", status)}; syscall {File.ReadAllText($"/proc/{pid}/syscall").Trim()}; wchan {File.ReadAllText($"/proc/{pid}/wchan")}";
+        }
+        catch (IOException e) { return $"pid {pid}: {e.Message}"; }
+    }
+
+    /// <summary>SIGKILL (bit 8) in the thread's or the process's pending set: the process is on its way out.</summary>
+    private static bool KillPending(int pid)
+    {
+        try
+        {
+            return File.ReadAllLines($"/proc/{pid}/status")
+                .Where(l => l.StartsWith("SigPnd:") || l.StartsWith("ShdPnd:"))
+                .Any(l => (Convert.ToUInt64(l.Split('\t')[1].Trim(), 16) & (1UL << 8)) != 0);
+        }
+        catch (IOException) { return true; } // already gone
+    }
+
+    private static bool Traced(int pid)
+    {
+        try { return File.ReadAllLines($"/proc/{pid}/status").Any(l => l.StartsWith("TracerPid:") && l.Split('\t')[1].Trim() != "0"); }
+        catch (IOException) { return false; }
+    }
+
     /// <summary>A thread left in a ptrace or group stop would hang the program: check every thread runs.</summary>
     private static void AssertNotStopped(int pid, int trial)
     {

@@ -9,7 +9,9 @@ namespace Cryo.Tests.Golden.Support;
 /// </summary>
 public sealed class RunningProgram : IDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    // Generous: the programs fsync their pid and out files, and with other jobs writing large
+    // images to the same disk an ext4 journal commit can hold an fsync for many seconds.
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
     private bool _reaped;
 
