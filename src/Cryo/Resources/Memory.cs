@@ -636,11 +636,7 @@ internal sealed class Memory : IResourceKind
                 throw new InvalidOperationException(
                     $"cannot restore pid {process.Pid}: {path} (mapped at {area.Start:x}-{area.End:x}) is not the file of the checkpoint " +
                     $"(device 0x{area.Device:x}, inode {area.Inode}; now device 0x{file.Device:x}, inode {file.Inode}): it was replaced");
-            if (state.TargetPidfd < 0)
-                state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
-            int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
-            state.TargetFds[(path, shared)] = fd;
-            return fd;
+            return Install(process, state, local, (path, shared));
         }
         finally
         {
@@ -806,6 +802,16 @@ internal sealed class Memory : IResourceKind
                 $"args {layout.ArgStart:x}-{layout.ArgEnd:x}, env {layout.EnvStart:x}-{layout.EnvEnd:x}, exe fd {exeFd})");
     }
 
+    /// <summary>Gives the target a copy of cryo's fd <paramref name="local"/> (pidfd_getfd) and caches it under <paramref name="key"/>.</summary>
+    private static int Install(RestoringProcess process, RestoreState state, int local, (string Path, bool Writable) key)
+    {
+        if (state.TargetPidfd < 0)
+            state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
+        int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
+        state.TargetFds[key] = fd;
+        return fd;
+    }
+
     /// <summary>The target fd of the image's executable for PR_SET_MM_MAP, or -1 to keep the current exe link.</summary>
     private static int ExeFd(RestoringProcess process, RestoreState state)
     {
@@ -821,11 +827,7 @@ internal sealed class Memory : IResourceKind
         if (local < 0) throw new InvalidOperationException($"pid {process.Pid}: cannot open the executable {path}: {ErrnoNames.Name(errno)}");
         try
         {
-            if (state.TargetPidfd < 0)
-                state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
-            int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
-            state.TargetFds[(path, false)] = fd;
-            return fd;
+            return Install(process, state, local, (path, false));
         }
         finally
         {
