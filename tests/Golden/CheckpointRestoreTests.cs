@@ -21,18 +21,8 @@ public class CheckpointRestoreTests
 
     [Theory]
     [MemberData(nameof(Programs))]
-    public void Image_is_golden_and_restore_passes(string name, string[] args)
-    {
-        using var dir = new TestDirectory(name);
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start(name, dir, args))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-            GoldenFile.Verify(GoldenDirectory, name, Normalized(image, dir));
-        }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
-    }
+    public void Image_is_golden_and_restore_passes(string name, string[] args) =>
+        Assert.Equal("PASS", GoldenCycle.Run(name, args, (image, dir, _) => Normalized(image, dir)));
 
     [Fact]
     public void Leave_running_keeps_the_original_passing()
@@ -95,7 +85,7 @@ public class CheckpointRestoreTests
         Assert.Equal("PASS", dir.Verdict());
     }
 
-    internal static string GoldenDirectory => Path.Combine(GoldenFile.RepoRoot(), "tests", "Golden");
+    internal static string GoldenDirectory => GoldenCycle.Directory;
 
     internal static string Normalized(string image, TestDirectory dir)
     {

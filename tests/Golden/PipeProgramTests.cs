@@ -30,18 +30,8 @@ public class PipeProgramTests
 
     [Theory]
     [MemberData(nameof(Programs))]
-    public void Image_is_golden_and_restore_passes(string name, string[] args)
-    {
-        using var dir = new TestDirectory(name);
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start(name, dir, args))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-            GoldenFile.Verify(CheckpointRestoreTests.GoldenDirectory, name, Normalized(image, dir, program.Pid));
-        }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
-    }
+    public void Image_is_golden_and_restore_passes(string name, string[] args) =>
+        Assert.Equal("PASS", GoldenCycle.Run(name, args, Normalized));
 
     /// <summary>Drain and write-back produces the very same item stream as tee (the same golden file), and restores.</summary>
     [Theory]

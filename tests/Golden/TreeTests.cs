@@ -23,18 +23,8 @@ public class TreeTests
 
     [Theory]
     [MemberData(nameof(Programs))]
-    public void Image_is_golden_and_restore_passes(string name, string[] args)
-    {
-        using var dir = new TestDirectory(name);
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start(name, dir, args))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills the tree by default");
-            GoldenFile.Verify(CheckpointRestoreTests.GoldenDirectory, name, CheckpointRestoreTests.Normalized(image, dir));
-        }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
-    }
+    public void Image_is_golden_and_restore_passes(string name, string[] args) =>
+        Assert.Equal("PASS", GoldenCycle.Run(name, args, (image, dir, _) => CheckpointRestoreTests.Normalized(image, dir)));
 
     [Theory]
     [MemberData(nameof(Programs))]
