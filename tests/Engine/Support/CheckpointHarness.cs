@@ -103,18 +103,7 @@ internal sealed class TestProgram : IDisposable
         return $"{Name} pid {Pid}: stat [{state}] log [{Read(LogFile)}] out [{Read(OutFile)}]";
     }
 
-    private bool TryReap(out int exitCode)
-    {
-        exitCode = -1;
-        if (reaped) return true;
-        int result = Native.WaitPid(Pid, out int status, Native.WNOHANG | Native.WALL);
-        if (result != Pid) return false;
-        var decoded = new WaitStatus(Pid, status);
-        if (!decoded.Gone) return false;
-        exitCode = decoded.Exited ? decoded.ExitCode : 128 + decoded.TermSignal;
-        reaped = true;
-        return true;
-    }
+    private bool TryReap(out int exitCode) => Reaping.TryReap(Pid, ref reaped, out exitCode);
 
     public void Dispose() => Harness.KillAndReap(Pid, ref reaped);
 }

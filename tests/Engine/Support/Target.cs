@@ -112,16 +112,5 @@ internal sealed class Target : IDisposable
 
     private bool HasExited() => TryReap(out _);
 
-    private bool TryReap(out int exitCode)
-    {
-        exitCode = -1;
-        if (reaped) return true;
-        int result = Native.WaitPid(Pid, out int status, Native.WNOHANG | Native.WALL);
-        if (result != Pid) return false;
-        var decoded = new WaitStatus(Pid, status);
-        if (!decoded.Gone) return false; // a stop, not an exit
-        exitCode = decoded.Exited ? decoded.ExitCode : 128 + decoded.TermSignal;
-        reaped = true;
-        return true;
-    }
+    private bool TryReap(out int exitCode) => Reaping.TryReap(Pid, ref reaped, out exitCode);
 }
