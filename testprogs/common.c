@@ -702,3 +702,27 @@ int tp_check_roundtrip(int rfd, int wfd, const char *what, size_t len, uint64_t 
     }
     return 0;
 }
+
+size_t tp_read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+void tp_make_fifo(const char *path)
+{
+    if (mkfifo(path, 0600) == 0)
+        return;
+    if (errno != EEXIST)
+        tp_die_errno("mkfifo(%s)", path);
+    if (unlink(path) != 0)
+        tp_die_errno("unlink(%s) (a stale file)", path);
+    if (mkfifo(path, 0600) != 0)
+        tp_die_errno("mkfifo(%s)", path);
+}

@@ -72,6 +72,12 @@ int tp_failed(void);
 /* Write PASS / FAIL: reason to the outfile, exit 0 / 1. */
 __attribute__((noreturn)) void tp_finish(void);
 
+/* Read exactly len bytes (retrying on EINTR and short reads); returns how many arrived
+ * before EOF or an error. */
+size_t tp_read_full(int fd, void *buf, size_t len);
+/* mkfifo(path, 0600), replacing a stale file of that name; dies on failure. */
+void tp_make_fifo(const char *path);
+
 /* Atomically write a small file: PATH.tmp.PID, fsync, rename. 0 or -1 (errno). */
 int tp_write_file_atomic(const char *path, const char *content);
 

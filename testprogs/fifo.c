@@ -51,18 +51,6 @@ static void remove_fifos(void)
     made_a = made_b = 0;
 }
 
-static void make_fifo(const char *path)
-{
-    if (mkfifo(path, 0600) == 0)
-        return;
-    if (errno != EEXIST)
-        tp_die_errno("mkfifo(%s)", path);
-    if (unlink(path) != 0)
-        tp_die_errno("unlink(%s) (a stale file)", path);
-    if (mkfifo(path, 0600) != 0)
-        tp_die_errno("mkfifo(%s)", path);
-}
-
 struct fdrec {
     const char *what;
     int fd;
@@ -142,9 +130,9 @@ int main(int argc, char **argv)
         tp_die("--dir path too long");
     if (atexit(remove_fifos) != 0)
         tp_die("atexit failed");
-    make_fifo(path_a);
+    tp_make_fifo(path_a);
     made_a = 1;
-    make_fifo(path_b);
+    tp_make_fifo(path_b);
     made_b = 1;
 
     static uint8_t buf[RDWR_FILL];

@@ -182,13 +182,7 @@ static void check_and_collect(void)
     for (int i = 1; i < NODES; i++) {
         if (nodes[i].parent != me) continue;
         char verdict[VERDICT + 1] = {0};
-        size_t got = 0;
-        while (got < VERDICT) {
-            ssize_t n = read(verdict_pipe[i][0], verdict + got, VERDICT - got);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            got += (size_t)n;
-        }
+        size_t got = tp_read_full(verdict_pipe[i][0], verdict, VERDICT);
         if (got != VERDICT) fail("verdict of %s: %zu bytes", nodes[i].name, got);
         else if (strcmp(verdict, "PASS") != 0) fail("%s", verdict);
     }

@@ -311,18 +311,6 @@ static char *read_whole(const char *path)
 /* ------------------------------------------------------------------ */
 /* set-up                                                               */
 
-static void make_fifo(const char *path)
-{
-    if (mkfifo(path, 0600) == 0)
-        return;
-    if (errno != EEXIST)
-        tp_die_errno("mkfifo(%s)", path);
-    if (unlink(path) != 0)
-        tp_die_errno("unlink(%s) (a stale file)", path);
-    if (mkfifo(path, 0600) != 0)
-        tp_die_errno("mkfifo(%s)", path);
-}
-
 static int set_fl(int fd, int nonblock)
 {
     return tp_set_nonblock(fd, nonblock);
@@ -346,7 +334,7 @@ static void setup_pipe(struct pipe *p, const char *dir)
     } else {
         if (snprintf(p->path, sizeof p->path, "%s/fifo.%d", dir, p->index) >= (int)sizeof p->path)
             tp_die("pipe %d: --dir too long", p->index);
-        make_fifo(p->path);
+        tp_make_fifo(p->path);
         if (p->ends == RDWR) {
             r = w = open(p->path, O_RDWR | O_NONBLOCK);
             if (r < 0)

@@ -104,13 +104,7 @@ int main(int argc, char **argv)
 
     if (write(go[1], "g", 1) != 1) tp_fail("write(go): %s", strerror(errno));
     char answer[VERDICT + 1] = {0};
-    size_t got = 0;
-    while (got < VERDICT) {
-        ssize_t n = read(back[0], answer + got, VERDICT - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
+    size_t got = tp_read_full(back[0], answer, VERDICT);
     if (got != VERDICT) tp_fail("child verdict: %zu bytes", got);
     else if (strcmp(answer, "PASS") != 0) tp_fail("child: %s", answer);
     off_t at = lseek(file, 0, SEEK_CUR);
