@@ -14,7 +14,9 @@ public sealed class CheckpointReader : IDisposable
 {
     private const int InitialBuffer = 64 << 10;
 
-    private readonly Stream _stream;
+    private readonly Stream? _stream;
+    private readonly MappedImage? _image;
+    private HashSet<long>? _checkedFrames;
     private readonly bool _leaveOpen, _returnUnknownItems;
     private readonly Stack<(ItemTag Tag, bool Skipping)> _sections = new();
     private readonly byte[] _frame = new byte[FormatLimits.ItemFrameHeaderSize];
@@ -32,8 +34,36 @@ public sealed class CheckpointReader : IDisposable
         Header = ReadHeader();
     }
 
+    private CheckpointReader(MappedImage image, bool returnUnknownItems)
+    {
+        _image = image;
+        _returnUnknownItems = returnUnknownItems;
+        try
+        {
+            Header = ReadHeader();
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+    }
+
     public static CheckpointReader OpenFile(string path, bool returnUnknownItems = false) =>
         new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), false, returnUnknownItems);
+
+    /// <summary>
+    /// Opens a file through a read-only memory mapping where it can be mapped (else as
+    /// <see cref="OpenFile"/> does): payloads are slices of the mapping, never copied, and stay
+    /// valid until the reader is disposed, so items may be kept and used on another thread; and
+    /// <see cref="VerifyToEnd"/> checks the item checksums on every core. The file must not be
+    /// truncated while it is mapped (reading a page past the new end raises SIGBUS).
+    /// </summary>
+    public static CheckpointReader OpenMapped(string path, bool returnUnknownItems = false) =>
+        MappedImage.TryOpen(path) is { } image ? new CheckpointReader(image, returnUnknownItems) : OpenFile(path, returnUnknownItems);
+
+    /// <summary>True when payloads are slices of a mapping that outlive the next item (<see cref="OpenMapped"/>).</summary>
+    public bool PayloadsPersist => _image is not null;
 
     public CheckpointHeader Header { get; }
 
@@ -126,10 +156,14 @@ public sealed class CheckpointReader : IDisposable
             var payload = ReadPayload((int)length, name, frameOffset);
             Span<byte> crcBytes = stackalloc byte[4];
             ReadExactly(crcBytes, name);
-            var crc = new Crc32C();
-            crc.Append(_frame);
-            crc.Append(payload.Span);
-            uint stored = BinaryPrimitives.ReadUInt32LittleEndian(crcBytes), computed = crc.Current;
+            uint stored = BinaryPrimitives.ReadUInt32LittleEndian(crcBytes), computed = stored;
+            if (_checkedFrames?.Contains(frameOffset) != true)
+            {
+                var crc = new Crc32C();
+                crc.Append(_frame);
+                crc.Append(payload.Span);
+                computed = crc.Current;
+            }
             if (stored != computed)
                 throw new CheckpointFormatException(frameOffset, name, $"checksum mismatch: stored 0x{stored:x8}, computed 0x{computed:x8}");
 
@@ -203,7 +237,7 @@ public sealed class CheckpointReader : IDisposable
             throw new CheckpointFormatException(payloadOffset + 8, name,
                 $"chain checksum mismatch: stored 0x{trailer.ChainChecksum:x8}, computed 0x{_chain.Current:x8} (items dropped, repeated or reordered)");
         Span<byte> one = stackalloc byte[1];
-        if (_stream.Read(one) != 0)
+        if (_image is not null ? _offset < _image.Length : _stream!.Read(one) != 0)
             throw new CheckpointFormatException(_offset, name, "bytes follow the trailer");
         Trailer = trailer;
     }
@@ -223,6 +257,19 @@ public sealed class CheckpointReader : IDisposable
     /// </summary>
     private ReadOnlyMemory<byte> ReadPayload(int length, string name, long frameOffset)
     {
+        if (_image is not null)
+        {
+            long available = _image.Length - _offset;
+            if (available < length)
+            {
+                _offset = _image.Length;
+                throw new CheckpointFormatException(_offset, name,
+                    $"the file ends inside the payload ({available} of {length} bytes; item frame at byte {frameOffset})");
+            }
+            var slice = _image.Memory(_offset, length);
+            _offset += length;
+            return slice;
+        }
         int got = 0;
         while (got < length)
         {
@@ -232,7 +279,7 @@ public sealed class CheckpointReader : IDisposable
                 _buffer.AsSpan(0, got).CopyTo(bigger);
                 _buffer = bigger;
             }
-            int n = _stream.Read(_buffer, got, Math.Min(length, _buffer.Length) - got);
+            int n = _stream!.Read(_buffer, got, Math.Min(length, _buffer.Length) - got);
             if (n == 0)
                 throw new CheckpointFormatException(_offset, name,
                     $"the file ends inside the payload ({got} of {length} bytes; item frame at byte {frameOffset})");
@@ -244,10 +291,17 @@ public sealed class CheckpointReader : IDisposable
 
     private int ReadUpTo(byte[] buffer, int start, int count)
     {
+        if (_image is not null)
+        {
+            int available = (int)Math.Min(count, _image.Length - _offset);
+            _image.Span(_offset, available).CopyTo(buffer.AsSpan(start));
+            _offset += available;
+            return available;
+        }
         int got = 0;
         while (got < count)
         {
-            int n = _stream.Read(buffer, start + got, count - got);
+            int n = _stream!.Read(buffer, start + got, count - got);
             if (n == 0) break;
             got += n;
         }
@@ -257,10 +311,19 @@ public sealed class CheckpointReader : IDisposable
 
     private void ReadExactly(Span<byte> target, string name)
     {
+        if (_image is not null)
+        {
+            int available = (int)Math.Min(target.Length, _image.Length - _offset);
+            _image.Span(_offset, available).CopyTo(target);
+            _offset += available;
+            if (available < target.Length)
+                throw new CheckpointFormatException(_offset, name, $"the file ends early ({available} of {target.Length} bytes of a field)");
+            return;
+        }
         int got = 0;
         while (got < target.Length)
         {
-            int n = _stream.Read(target[got..]);
+            int n = _stream!.Read(target[got..]);
             if (n == 0)
                 throw new CheckpointFormatException(_offset, name, $"the file ends early ({got} of {target.Length} bytes of a field)");
             got += n;
@@ -271,13 +334,46 @@ public sealed class CheckpointReader : IDisposable
     /// <summary>Reads every remaining item, which checks every checksum and the trailer.</summary>
     public ulong VerifyToEnd()
     {
+        if (_image is not null) CheckFrameChecksumsInParallel();
         ulong count = 0;
         while (GetNextItem() is not null) count++;
         return count;
     }
 
+    /// <summary>
+    /// For a mapped file: walks the frames ahead of the current item and checks their checksums on
+    /// all cores, remembering the frames that passed; the sequential pass then skips their
+    /// checksums and still checks everything else, and reports every fault (a bad checksum
+    /// included) in file order with its usual message. The walk stops at the first frame that
+    /// does not fit in the file: the sequential pass reports it.
+    /// </summary>
+    private void CheckFrameChecksumsInParallel()
+    {
+        var frames = new List<(long Offset, int Length)>();
+        long offset = _offset, end = _image!.Length;
+        const int overhead = FormatLimits.ItemFrameHeaderSize + FormatLimits.ItemCrcSize;
+        while (end - offset >= overhead)
+        {
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(_image.Span(offset + 8, 4));
+            if (length > FormatLimits.MaxPayload || end - offset - overhead < length) break;
+            frames.Add((offset, (int)length));
+            offset += overhead + length;
+        }
+        var passed = new bool[frames.Count];
+        Parallel.For(0, frames.Count, i =>
+        {
+            var (start, length) = frames[i];
+            uint computed = Crc32C.Compute(_image.Span(start, FormatLimits.ItemFrameHeaderSize + length));
+            passed[i] = computed == BinaryPrimitives.ReadUInt32LittleEndian(_image.Span(start + FormatLimits.ItemFrameHeaderSize + length, 4));
+        });
+        _checkedFrames = [];
+        for (int i = 0; i < frames.Count; i++)
+            if (passed[i]) _checkedFrames.Add(frames[i].Offset);
+    }
+
     public void Dispose()
     {
-        if (!_leaveOpen) _stream.Dispose();
+        if (_image is not null) _image.Dispose();
+        else if (!_leaveOpen) _stream!.Dispose();
     }
 }

@@ -1,0 +1,106 @@
+using Cryo.Format;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Xunit;
+
+namespace Cryo.Tests.Format;
+
+/// <summary>
+/// A mapped reader (<see cref="CheckpointReader.OpenMapped"/>, used by restore) must read and
+/// reject exactly what a stream reader reads and rejects: the same items, and for damaged files
+/// the same first fault (offset, item, reason), also when <see cref="CheckpointReader.VerifyToEnd"/>
+/// checks the checksums on all cores first.
+/// </summary>
+public sealed class MappedReaderProperties : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cryo-mapped-").FullName;
+    private int _files;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Items as read (data copied out), or the fault that ended the read.</summary>
+    private static (List<CheckpointItem> Items, string? Fault) Outcome(Func<CheckpointReader> open, bool verifyFirst)
+    {
+        var items = new List<CheckpointItem>();
+        try
+        {
+            using var reader = open();
+            if (verifyFirst)
+            {
+                reader.VerifyToEnd();
+                return (items, null);
+            }
+            while (reader.GetNextItem() is { } item) items.Add(RawCheckpoint.Detach(item));
+            return (items, null);
+        }
+        catch (CheckpointFormatException e)
+        {
+            return (items, $"{e.Offset}: {e.Message}");
+        }
+    }
+
+    private void AssertSameOutcome(byte[] file)
+    {
+        string path = Path.Combine(_dir, $"{_files++}.cryo");
+        File.WriteAllBytes(path, file);
+        foreach (bool verifyFirst in new[] { false, true })
+        {
+            var expected = Outcome(() => new CheckpointReader(new MemoryStream(file), returnUnknownItems: true), verifyFirst);
+            var actual = Outcome(() => CheckpointReader.OpenMapped(path, returnUnknownItems: true), verifyFirst);
+            Assert.Equal(expected.Fault, actual.Fault);
+            Assert.Equal(expected.Items.Count, actual.Items.Count);
+            for (int i = 0; i < expected.Items.Count; i++)
+                Assert.True(ItemComparer.Difference(expected.Items[i], actual.Items[i]) is null,
+                    $"item {i}: {ItemComparer.Difference(expected.Items[i], actual.Items[i])}");
+        }
+        File.Delete(path);
+    }
+
+    private static Gen<byte[]> Files =>
+        ItemGenerators.Body.Where(items => items.Sum(i => i is PageData p ? p.Data.Length : i is PipeData d ? d.Data.Length : 64) < 4 << 20)
+            .Select(ItemGenerators.Write);
+
+    [Property(MaxTest = 40)]
+    public Property Intact_files_read_alike() =>
+        Prop.ForAll(Files.ToArbitrary(), AssertSameOutcome);
+
+    [Property(MaxTest = 150)]
+    public Property Flipped_bits_are_reported_alike() =>
+        Prop.ForAll(Files.ToArbitrary(), ArbMap.Default.GeneratorFor<int>().ToArbitrary(), (file, where) =>
+        {
+            long bit = (long)(uint)where % (file.Length * 8L);
+            file[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+            AssertSameOutcome(file);
+        });
+
+    [Property(MaxTest = 150)]
+    public Property Truncations_are_reported_alike() =>
+        Prop.ForAll(Files.ToArbitrary(), ArbMap.Default.GeneratorFor<int>().ToArbitrary(), (file, where) =>
+            AssertSameOutcome(file[..(int)((uint)where % file.Length)]));
+
+    [Fact]
+    public void Payloads_stay_valid_after_later_items_are_read()
+    {
+        byte[] file = SampleFiles.Build("process");
+        string path = Path.Combine(_dir, "process.cryo");
+        File.WriteAllBytes(path, file);
+        var copies = RawCheckpoint.ReadAll(file);
+        using var reader = CheckpointReader.OpenMapped(path);
+        Assert.True(reader.PayloadsPersist);
+        var kept = new List<CheckpointItem>();
+        while (reader.GetNextItem() is { } item) kept.Add(item);
+        Assert.Equal(copies.Count, kept.Count);
+        for (int i = 0; i < kept.Count; i++)
+            Assert.True(ItemComparer.Difference(copies[i], kept[i]) is null, $"item {i}: {ItemComparer.Difference(copies[i], kept[i])}");
+    }
+
+    [Fact]
+    public void An_empty_file_is_rejected_like_a_stream()
+    {
+        string path = Path.Combine(_dir, "empty.cryo");
+        File.WriteAllBytes(path, []);
+        var e = Assert.Throws<CheckpointFormatException>(() => CheckpointReader.OpenMapped(path));
+        Assert.Contains("ends inside the header", e.Message);
+    }
+}
