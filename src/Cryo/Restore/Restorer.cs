@@ -25,21 +25,24 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         if (input != "-")
         {
             // Streaming input cannot be read twice; a file can, and a corrupt one must be
-            // rejected before any process exists.
-            using var check = CheckpointReader.OpenFile(input);
+            // rejected before any process exists. Mapped, its checksums are checked on every core.
+            using var check = CheckpointReader.OpenMapped(input);
             CheckCompatible(check.Header);
             check.VerifyToEnd();
             phases.End("verify");
         }
         var stream = input == "-" ? new SpoolingStream(Console.OpenStandardInput()) : null;
-        using var reader = stream is not null ? new CheckpointReader(stream) : CheckpointReader.OpenFile(input);
+        // A file is mapped: its pages go from the page cache straight into the processes, and
+        // items are read ahead on another thread while the restore applies earlier ones.
+        using var reader = stream is not null ? new CheckpointReader(stream) : CheckpointReader.OpenMapped(input);
         CheckCompatible(reader.Header);
         using var session = new RestoreSession(tracer, reader.Header, options);
         try
         {
             // On the tracer thread as a whole: every item's restore runs there anyway, and one
             // hand-off per item (about 0.1 ms) would add up over thousands of PAGE items.
-            tracer.Run(() => ReadItems(reader, session, stream, cancel));
+            using (var items = new ItemSource(reader))
+                tracer.Run(() => ReadItems(items, session, stream, cancel));
             phases.End("read+map");
             if (session.Processes.Count == 0) throw new InvalidOperationException($"{input} holds no process");
             JoinGroups(session);
@@ -67,13 +70,14 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         }
     }
 
-    private void ReadItems(CheckpointReader reader, RestoreSession session, SpoolingStream? stream, CancellationToken cancel)
+    private void ReadItems(ItemSource items, RestoreSession session, SpoolingStream? stream, CancellationToken cancel)
     {
         RestoringProcess? current = null;
         bool awaitingInfo = false;
-        while (reader.GetNextItem() is { } item)
+        while (items.Next() is { } next)
         {
             cancel.ThrowIfCancellationRequested();
+            var item = next.Item;
             switch (item)
             {
                 case SectionBegin { Section: var s } when s == ItemKinds.Process:
@@ -87,7 +91,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
                     current = BirthWhenFree(info, session, stream);
                     if (current is null) break; // a zombie: nothing else to restore
                     session.Processes.Add(current);
-                    Dispatch(current, item, session, reader);
+                    Dispatch(current, next, session);
                     break;
                 case CheckpointStats stats:
                     log.Info($"the checkpoint kept the process frozen for {stats.FrozenNanoseconds / 1e6:F1} ms");
@@ -97,8 +101,8 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
                     break;
                 default:
                     if (awaitingInfo)
-                        throw new CheckpointFormatException(reader.ItemOffset, $"item #{reader.ItemIndex} '{item.Tag}'", "a PROC section must begin with PINF");
-                    Dispatch(current, item, session, reader);
+                        throw new CheckpointFormatException(next.Offset, $"item #{next.Index} '{item.Tag}'", "a PROC section must begin with PINF");
+                    Dispatch(current, next, session);
                     break;
             }
         }
@@ -172,17 +176,18 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         session.DeferredGroups.Clear();
     }
 
-    private void Dispatch(RestoringProcess? process, CheckpointItem item, RestoreSession session, CheckpointReader reader)
+    private void Dispatch(RestoringProcess? process, ImageItem next, RestoreSession session)
     {
+        var (item, index, offset) = next;
         var kind = ResourceKinds.DumpOrder.FirstOrDefault(k => k.Handles(item))
-            ?? throw new InvalidOperationException($"item #{reader.ItemIndex} '{item.Tag}' at byte {reader.ItemOffset}: no resource kind restores it");
+            ?? throw new InvalidOperationException($"item #{index} '{item.Tag}' at byte {offset}: no resource kind restores it");
         try
         {
             tracer.Run(() => kind.Restore(process, item, session));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new RestoreException(process?.Pid, kind.Name, $"item #{reader.ItemIndex} '{item.Tag}' at byte {reader.ItemOffset}", e);
+            throw new RestoreException(process?.Pid, kind.Name, $"item #{index} '{item.Tag}' at byte {offset}", e);
         }
     }
 
