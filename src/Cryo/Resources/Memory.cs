@@ -364,7 +364,7 @@ internal sealed class Memory : IResourceKind
                 BeginArea(state, area);
                 break;
             case PageData page:
-                WritePage(process, state, page);
+                WritePage(process, state, page, session.State<PageCopier>());
                 break;
         }
     }
@@ -675,7 +675,7 @@ internal sealed class Memory : IResourceKind
                                $"(run {state.RunIndex + 1} of {area.Runs.Length}) are missing");
     }
 
-    private static void WritePage(RestoringProcess process, RestoreState state, PageData page)
+    private static void WritePage(RestoringProcess process, RestoreState state, PageData page, PageCopier copier)
     {
         var area = state.Current;
         if (area is null || state.RunIndex >= area.Runs.Length)
@@ -683,7 +683,7 @@ internal sealed class Memory : IResourceKind
         ulong length = (ulong)page.Data.Length;
         if (page.Address != state.NextAddress || length > state.RunEnd - page.Address)
             throw Invalid(process, $"PAGE at {page.Address:x} (+{length:x}) does not continue the run at {state.NextAddress:x}-{state.RunEnd:x} of AREA {area.Start:x}-{area.End:x}");
-        WriteRemote(process, page.Address, page.Data.Span);
+        WriteRemote(process, copier, page.Address, page.Data);
         state.PagesWritten += length / (ulong)PageSize;
         state.NextAddress += length;
         if (state.NextAddress == state.RunEnd)
@@ -696,19 +696,14 @@ internal sealed class Memory : IResourceKind
     /// <summary>
     /// Writes pages into the target. Every area with pages is writable while it is filled (see
     /// <see cref="WritableWhileFilling"/>), so process_vm_writev, which copies straight into the
-    /// target's pages, can do it; /proc/PID/mem (a bounce page per 4 KiB) is the fallback.
+    /// target's pages, can do it, on two threads for large runs (<see cref="PageCopier"/>);
+    /// /proc/PID/mem (a bounce page per 4 KiB) is the fallback.
     /// </summary>
-    private static unsafe void WriteRemote(RestoringProcess process, ulong address, ReadOnlySpan<byte> data)
+    private static unsafe void WriteRemote(RestoringProcess process, PageCopier copier, ulong address, ReadOnlyMemory<byte> data)
     {
-        fixed (byte* buffer = data)
-        {
-            var local = new IoVec((ulong)buffer, (ulong)data.Length);
-            var remote = new IoVec(address, (ulong)data.Length);
-            nint written = Native.ProcessVmWritev(process.Pid, &local, 1, &remote, 1, 0);
-            if (written == data.Length) return;
-            int done = (int)Math.Max(0, written);
-            process.Memory.Write(address + (ulong)done, data[done..]);
-        }
+        using var pin = data.Pin();
+        long copied = copier.Copy(process.Pid, (byte*)pin.Pointer, address, data.Length);
+        if (copied < data.Length) process.Memory.Write(address + (ulong)copied, data.Span[(int)copied..]);
     }
 
     // -------------------------------------------------------------------------------- finish
