@@ -59,6 +59,12 @@ public sealed class CheckpointWriter : IDisposable
     }
 
     public long BytesWritten { get; private set; }
+
+    /// <summary>
+    /// The temporary file of <see cref="CreateFile"/> (null for a stream), e.g. to reserve its
+    /// space ahead of time. Space reserved beyond what is written is given back by <see cref="Complete"/>.
+    /// </summary>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? FileHandle => _file?.SafeFileHandle;
     public ulong ItemCount { get; private set; }
 
     /// <summary>Bytes of page data written so far (PAGE payloads without their address).</summary>
@@ -147,6 +153,7 @@ public sealed class CheckpointWriter : IDisposable
         WriteFrame(Trailer.TagValue, ItemFlags.Critical, [], _payload.Written, countsAsItem: false);
         _out.Flush();
         _inner.Flush();
+        if (_file is not null && _file.Length > _file.Position) _file.SetLength(_file.Position); // a reservation larger than the image
         _file?.Flush(flushToDisk: true);
         _completed = true;
         if (_tempPath is not null)

@@ -29,6 +29,10 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         var seized = new List<int>();
         var freezeClock = new Stopwatch();
         bool killed = false;
+        // The file exists before the freeze (and with --leave-running has its space reserved),
+        // so that the frozen window holds only the copy of the process.
+        using var writer = OpenOutput(output, cancel);
+        if (options.LeaveRunning) ImageReservation.Reserve(writer, rootPid, log);
         try
         {
             cancel.ThrowIfCancellationRequested();
@@ -48,7 +52,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             phases.End("plan");
 
             long estimate = frozen.Sum(p => p.Mappings.Sum(m => (long)m.Length));
-            var (bytes, pageBytes) = Write(output, plan, estimate, session, freezeClock, cancel);
+            var (bytes, pageBytes) = Write(writer, plan, estimate, session, freezeClock);
             phases.End("write");
 
             if (options.LeaveRunning) Thaw(seized);
@@ -242,14 +246,18 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         return resources;
     }
 
-    private (long Bytes, long PageBytes) Write(string output, List<(int Pid, List<IDumpedResource> Resources, int Threads)> plan,
-        long estimate, DumpSession session, Stopwatch freezeClock, CancellationToken cancel)
+    private static CheckpointWriter OpenOutput(string output, CancellationToken cancel)
     {
         var header = CheckpointHeader.Create(Native.KernelRelease(), $"cryo {typeof(Checkpointer).Assembly.GetName().Version}",
             (uint)Environment.SystemPageSize);
-        using var writer = output == "-"
+        return output == "-"
             ? new CheckpointWriter(new CancellableStream(Console.OpenStandardOutput(), cancel), header)
             : CheckpointWriter.CreateFile(output, header, file => new CancellableStream(file, cancel));
+    }
+
+    private (long Bytes, long PageBytes) Write(CheckpointWriter writer, List<(int Pid, List<IDumpedResource> Resources, int Threads)> plan,
+        long estimate, DumpSession session, Stopwatch freezeClock)
+    {
         using (new ProgressBar("checkpoint", estimate, () => writer.PageBytesWritten))
         {
             foreach (var (_, resources, _) in plan)
