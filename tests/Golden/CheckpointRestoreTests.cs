@@ -57,6 +57,32 @@ public class CheckpointRestoreTests
     }
 
     /// <summary>
+    /// A relative sleep stopped by the checkpoint goes on after the restore for the time it had
+    /// left: it neither fails with EINTR (no handler ran) nor ends early. napper sleeps in
+    /// nanosleep and clock_nanosleep in turn, so four cycles catch both.
+    /// </summary>
+    [Fact]
+    public void Interrupted_sleeps_go_on_for_their_remaining_time()
+    {
+        using var dir = new TestDirectory("naps");
+        string image = dir.File("image.cryo");
+        int pid;
+        using (var program = RunningProgram.Start("napper", dir, "--nap-ms=300"))
+        {
+            pid = program.Pid;
+            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
+            program.WaitForExit("checkpointed");
+        }
+        for (int cycle = 1; cycle < 4; cycle++)
+        {
+            using var restored = Restored.Start(image, dir);
+            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
+            restored.WaitForCryo($"cycle {cycle}: the restored process was checkpointed and killed", expectSuccess: false);
+        }
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    /// <summary>
     /// `cryo checkpoint PID -o - | cryo restore -` on one machine: the restore meets the pid while
     /// the original is still frozen, and an image larger than the pipe's buffers (memhog) can only
     /// get through if the restore keeps reading while it waits for the pid.

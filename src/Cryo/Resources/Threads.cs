@@ -65,8 +65,9 @@ internal sealed class Threads : IResourceKind
         // Without PTRACE_GET_RSEQ_CONFIGURATION (KernelFeatures) it is found through glibc's __rseq_offset.
         var rseq = RseqAccess.Read(tracer, tid, process.Pid);
 
-        var regs = thread.Normalized.Registers;
-        var restart = thread.Normalized.Restart switch
+        var normalized = InterruptedSyscall.ForImage(thread.Normalized);
+        var regs = normalized.Registers;
+        var restart = normalized.Restart switch
         {
             TracerRestart.None => ImageRestart.None,
             TracerRestart.RestartBlock => ImageRestart.RestartBlock,
@@ -262,7 +263,9 @@ internal sealed class Threads : IResourceKind
     /// continue through restart_syscall, which runs the task's in-kernel restart block; this
     /// task is new (a copy of the stub, whose block describes the stub's own sleep), so the call
     /// returns EINTR instead: what the kernel does itself when a handler interrupts such a call,
-    /// and what CRIU does. Re-executed calls need nothing: the registers already point at them.
+    /// and what CRIU does. Sleeps that reported their remaining time were already turned into
+    /// re-executed calls at checkpoint (<see cref="InterruptedSyscall.ForImage"/>). Re-executed
+    /// calls need nothing: the registers already point at them.
     /// </summary>
     internal static UserRegs ResumeRegisters(ThreadInfo info, Registers registers)
     {

@@ -57,4 +57,35 @@ internal static class InterruptedSyscall
         result.OrigRax = UserRegs.NoSyscall;
         return new NormalizedRegisters(result, restart, interrupted);
     }
+
+    private const long SysNanosleep = 35, SysClockNanosleep = 230;
+
+    /// <summary>
+    /// The registers an image stores for a thread, where they differ from the live thread's. A
+    /// relative nanosleep or clock_nanosleep stopped by the freeze returned
+    /// ERESTART_RESTARTBLOCK after writing its remaining time to the caller's rem argument; the
+    /// live thread resumes through its restart block, which a restored task does not have. So
+    /// when rem was given, the image re-executes the sleep with rem as its request: it sleeps
+    /// the time that was left, as the kernel would have. (Absolute sleeps are re-executed as
+    /// they are: the kernel gives them ERESTARTNOHAND.) Without rem the remaining time is
+    /// unknown and the restore returns EINTR (see Threads.ResumeRegisters).
+    /// </summary>
+    public static NormalizedRegisters ForImage(NormalizedRegisters live)
+    {
+        if (live.Restart != SyscallRestart.RestartBlock) return live;
+        var regs = live.Registers;
+        switch (live.InterruptedSyscall)
+        {
+            case SysNanosleep when regs.Rsi != 0: // nanosleep(req = rdi, rem = rsi)
+                regs.Rdi = regs.Rsi;
+                break;
+            case SysClockNanosleep when regs.R10 != 0: // clock_nanosleep(clock = rdi, flags = rsi, req = rdx, rem = r10)
+                regs.Rdx = regs.R10;
+                break;
+            default:
+                return live;
+        }
+        regs.Rax = (ulong)live.InterruptedSyscall;
+        return live with { Registers = regs, Restart = SyscallRestart.RestartNoHand };
+    }
 }
