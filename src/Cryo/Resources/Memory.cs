@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
@@ -193,76 +191,58 @@ internal sealed class Memory : IResourceKind
         private const int MaxRangesPerBatch = 512;
 
         /// <summary>
-        /// Writes MMST and every AREA with its pages. Two buffers overlap the two halves of the
-        /// work: a reader task fills one with the target's pages (process_vm_readv) while this thread
-        /// writes the other into the image, so a dump runs at about the slower of the two rates
-        /// instead of their sum. Only the reader touches the target, only this thread the writer.
+        /// Writes MMST and every AREA with its pages. Copying pages out of the target
+        /// (process_vm_readv) is the slow half of a dump and scales with threads, so reader
+        /// threads fill buffers ahead (<see cref="OrderedReads"/>) while this thread writes them
+        /// into the image in order: a dump runs at about the rate of the file system. Only the
+        /// readers touch the target, only this thread the writer.
         /// </summary>
         public void WriteTo(CheckpointWriter writer)
         {
             writer.Write(layout);
             var plan = areas.Select(area => (Area: area, Batches: Batches(area))).ToList();
-            using var stop = new CancellationTokenSource();
-            using var free = new BlockingCollection<byte[]>();
-            using var filled = new BlockingCollection<byte[]>();
-            free.Add(ArrayPool<byte>.Shared.Rent(ReadBufferSize));
-            free.Add(ArrayPool<byte>.Shared.Rent(ReadBufferSize));
-            Exception? readFailure = null;
-            var reader = Task.Run(() =>
-            {
-                int memFd = -1;
-                try
-                {
-                    foreach (var (area, batches) in plan)
-                    {
-                        if (batches.Count > 0 && !area.Readable && memFd < 0)
-                            memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
-                        foreach (var batch in batches)
-                        {
-                            byte[] buffer = free.Take(stop.Token);
-                            if (area.Readable) memory.ReadBatch(batch, buffer);
-                            // FOLL_FORCE reads (pages without PROT_READ) are only granted to the
-                            // tracing thread on 7.x kernels (docs/compat-matrix.md).
-                            else tracer.Run(() => ReadThroughMemFile(batch, buffer, memFd, area.Item));
-                            filled.Add(buffer);
-                        }
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-                catch (Exception e) { readFailure = e; }
-                finally
-                {
-                    if (memFd >= 0) Native.Close(memFd);
-                    filled.CompleteAdding();
-                }
-            });
+            var jobs = plan.SelectMany(p => p.Batches.Select(batch => (p.Area, Batch: batch))).ToList();
+            int memFd = -1; // /proc/PID/mem, opened on the tracer thread for the first area without PROT_READ
             try
             {
+                using var reads = new OrderedReads(jobs.Count, ReaderThreads, ReadBufferSize, (job, buffer) =>
+                {
+                    var (area, batch) = jobs[job];
+                    if (area.Readable) memory.ReadBatch(batch, buffer);
+                    // FOLL_FORCE reads (pages without PROT_READ) are only granted to the tracing
+                    // thread on 7.x kernels (docs/compat-matrix.md).
+                    else tracer.Run(() =>
+                    {
+                        if (memFd < 0) memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
+                        ReadThroughMemFile(batch, buffer, memFd, area.Item);
+                    });
+                });
+                int next = 0;
                 foreach (var (area, batches) in plan)
                 {
                     writer.Write(area.Item);
                     foreach (var batch in batches)
                     {
-                        if (!filled.TryTake(out byte[]? buffer, Timeout.Infinite))
-                            throw readFailure ?? new InvalidOperationException($"pid {pid}: reading pages stopped early");
+                        byte[] buffer = reads.Take(next++);
                         int offset = 0;
                         foreach (var range in batch)
                         {
                             writer.WritePages(range.Address, buffer.AsSpan(offset, (int)range.Length));
                             offset += (int)range.Length;
                         }
-                        free.Add(buffer);
+                        reads.Release(buffer);
                     }
                 }
             }
             finally
             {
-                // A failed or cancelled write: stop the reader before its buffers go back to the pool.
-                stop.Cancel();
-                reader.Wait();
-                foreach (byte[] buffer in free.Concat(filled)) ArrayPool<byte>.Shared.Return(buffer);
+                if (memFd >= 0) Native.Close(memFd);
             }
         }
+
+        // Two readers keep up with one writer on this machine's tmpfs (docs/benchmarks.md); more
+        // would only compete with the writer for the cores.
+        private static readonly int ReaderThreads = Math.Clamp(Environment.ProcessorCount, 1, 2);
 
         /// <summary>The area's runs split into batches of at most one buffer and <see cref="MaxRangesPerBatch"/> ranges.</summary>
         private static List<RemoteRange[]> Batches(DumpedArea area)
