@@ -98,24 +98,52 @@ public sealed class CheckpointWriter : IDisposable
         WriteFrame(item.Tag, item.IsCritical ? ItemFlags.Critical : ItemFlags.None, [], _payload.Written);
     }
 
-    /// <summary>Writes page contents starting at <paramref name="address"/> as one or more PAGE items.</summary>
-    public void WritePages(ulong address, ReadOnlySpan<byte> pages)
+    /// <summary>
+    /// Writes page contents starting at <paramref name="address"/> as one or more PAGE items.
+    /// <paramref name="checksums"/>, from <see cref="ChecksumPages"/> over the same bytes, saves
+    /// computing them here: a producer thread can checksum pages while this thread writes earlier ones.
+    /// </summary>
+    public void WritePages(ulong address, ReadOnlySpan<byte> pages, PageChecksums? checksums = null)
     {
         if (pages.Length == 0 || pages.Length % _pageSize != 0)
             throw new ArgumentException($"page data at 0x{address:x} is {pages.Length} bytes, not a positive multiple of the page size {_pageSize}");
+        if (checksums is not null && (checksums.Address != address || checksums.Length != pages.Length || checksums.PageSize != _pageSize))
+            throw new ArgumentException($"the checksums are of {checksums.Length} bytes at 0x{checksums.Address:x} ({checksums.PageSize}-byte pages), " +
+                                        $"not of these {pages.Length} bytes at 0x{address:x} ({_pageSize}-byte pages)");
         CheckPlacement(PageData.TagValue, expectSection: false);
-        int chunk = (int)(FormatLimits.DataChunk / _pageSize * _pageSize);
+        int chunk = PageChunk(_pageSize), index = 0;
         Span<byte> prefix = stackalloc byte[8];
         while (pages.Length > 0)
         {
             var part = pages[..Math.Min(chunk, pages.Length)];
             BinaryPrimitives.WriteUInt64LittleEndian(prefix, address);
-            WriteFrame(PageData.TagValue, ItemFlags.Critical, prefix, part);
+            WriteFrame(PageData.TagValue, ItemFlags.Critical, prefix, part, checksum: checksums?.Values[index++]);
             PageBytesWritten += part.Length;
             address += (ulong)part.Length;
             pages = pages[part.Length..];
         }
     }
+
+    /// <summary>
+    /// The checksums of the PAGE items that <see cref="WritePages"/> will write for these bytes.
+    /// Depends on nothing but its arguments, so it may run on any thread; the bytes must not
+    /// change before they are written.
+    /// </summary>
+    public static PageChecksums ChecksumPages(ulong address, ReadOnlySpan<byte> pages, uint pageSize)
+    {
+        int chunk = PageChunk(pageSize);
+        var values = new uint[(pages.Length + chunk - 1) / chunk];
+        Span<byte> head = stackalloc byte[FormatLimits.ItemFrameHeaderSize + 8];
+        for (int i = 0, at = 0; at < pages.Length; i++, at += chunk)
+        {
+            var part = pages.Slice(at, Math.Min(chunk, pages.Length - at));
+            BinaryPrimitives.WriteUInt64LittleEndian(head[FormatLimits.ItemFrameHeaderSize..], address + (ulong)at);
+            values[i] = FrameChecksum(FrameHead(head, PageData.TagValue, ItemFlags.Critical, 8 + part.Length), part);
+        }
+        return new PageChecksums(address, pages.Length, pageSize, values);
+    }
+
+    private static int PageChunk(uint pageSize) => (int)(FormatLimits.DataChunk / pageSize * pageSize);
 
     /// <summary>
     /// Writes a pipe's unread bytes as FBUF items. Packetized pipes take one call per packet (a
@@ -176,21 +204,15 @@ public sealed class CheckpointWriter : IDisposable
     }
 
     /// <summary>Writes one frame; <paramref name="prefix"/> (at most 8 bytes: an address or pipe id) and <paramref name="data"/> form the payload.</summary>
-    private void WriteFrame(ItemTag tag, ItemFlags flags, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, bool countsAsItem = true)
+    private void WriteFrame(ItemTag tag, ItemFlags flags, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, bool countsAsItem = true, uint? checksum = null)
     {
         int length = prefix.Length + data.Length;
         if (length > FormatLimits.MaxPayload)
             throw new ArgumentException($"item '{tag}' payload of {length} bytes exceeds the limit of {FormatLimits.MaxPayload}");
-        tag.WriteTo(_frame);
-        BinaryPrimitives.WriteUInt32LittleEndian(_frame.AsSpan(4), (uint)flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(_frame.AsSpan(8), (uint)length);
         prefix.CopyTo(_frame.AsSpan(FormatLimits.ItemFrameHeaderSize));
-        var head = _frame.AsSpan(0, FormatLimits.ItemFrameHeaderSize + prefix.Length);
-        var crc = new Crc32C();
-        crc.Append(head);
-        crc.Append(data);
+        var head = FrameHead(_frame.AsSpan(0, FormatLimits.ItemFrameHeaderSize + prefix.Length), tag, flags, length);
         Span<byte> crcBytes = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(crcBytes, crc.Current);
+        BinaryPrimitives.WriteUInt32LittleEndian(crcBytes, checksum ?? FrameChecksum(head, data));
         _out.Write(head);
         _out.Write(data);
         _out.Write(crcBytes);
@@ -200,6 +222,23 @@ public sealed class CheckpointWriter : IDisposable
             _chain.Append(crcBytes);
             ItemCount++;
         }
+    }
+
+    /// <summary>Fills in tag, flags and length before the prefix already in <paramref name="head"/>.</summary>
+    private static Span<byte> FrameHead(Span<byte> head, ItemTag tag, ItemFlags flags, int length)
+    {
+        tag.WriteTo(head);
+        BinaryPrimitives.WriteUInt32LittleEndian(head[4..], (uint)flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(head[8..], (uint)length);
+        return head;
+    }
+
+    private static uint FrameChecksum(ReadOnlySpan<byte> head, ReadOnlySpan<byte> data)
+    {
+        var crc = new Crc32C();
+        crc.Append(head);
+        crc.Append(data);
+        return crc.Current;
     }
 
     public void Dispose()
@@ -218,4 +257,16 @@ public sealed class CheckpointWriter : IDisposable
         if (_completed) _out.Flush();
         if (!_leaveOpen) _inner.Dispose();
     }
+}
+
+/// <summary>The checksums of PAGE items computed ahead of writing (<see cref="CheckpointWriter.ChecksumPages"/>).</summary>
+public sealed class PageChecksums
+{
+    internal PageChecksums(ulong address, int length, uint pageSize, uint[] values) =>
+        (Address, Length, PageSize, Values) = (address, length, pageSize, values);
+
+    internal ulong Address { get; }
+    internal int Length { get; }
+    internal uint PageSize { get; }
+    internal uint[] Values { get; }
 }

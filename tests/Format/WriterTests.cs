@@ -10,6 +10,60 @@ public sealed class WriterTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public void Pages_checksummed_ahead_are_written_exactly_as_without()
+    {
+        var random = new Random(7);
+        var runs = new[] { 1, 3, 256, 257, 700 }.Select(pages => (Address: (ulong)random.Next(1, 1 << 20) << 12, Data: new byte[pages * 4096])).ToList();
+        foreach (var run in runs) random.NextBytes(run.Data);
+        byte[] Write(bool ahead)
+        {
+            var stream = new MemoryStream();
+            using var writer = new CheckpointWriter(stream, SampleFiles.Header(), leaveOpen: true);
+            writer.BeginSection(ItemKinds.Process);
+            foreach (var (address, data) in runs)
+                writer.WritePages(address, data, ahead ? CheckpointWriter.ChecksumPages(address, data, 4096) : null);
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+            return stream.ToArray();
+        }
+        byte[] plain = Write(ahead: false);
+        Assert.Equal(plain, Write(ahead: true));
+        using (var reader = CheckpointReader.OpenFile(WriteTemp(plain)))
+            Assert.Equal((ulong)(runs.Sum(r => (r.Data.Length + (1 << 20) - 1) >> 20) + 2), reader.VerifyToEnd());
+
+        using var other = new CheckpointWriter(new MemoryStream(), SampleFiles.Header());
+        other.BeginSection(ItemKinds.Process);
+        var sums = CheckpointWriter.ChecksumPages(0x1000, runs[1].Data, 4096);
+        Assert.Throws<ArgumentException>(() => other.WritePages(0x2000, runs[1].Data, sums));
+        Assert.Throws<ArgumentException>(() => other.WritePages(0x1000, runs[0].Data, sums));
+    }
+
+    [Fact]
+    public void A_reservation_larger_than_the_image_is_given_back()
+    {
+        string path = Path.Combine(_dir, "reserved.cryo");
+        long written;
+        using (var writer = CheckpointWriter.CreateFile(path, SampleFiles.Header()))
+        {
+            RandomAccess.SetLength(writer.FileHandle!, 8 << 20);
+            writer.BeginSection(ItemKinds.Fifo);
+            writer.EndSection(ItemKinds.Fifo);
+            writer.Complete();
+            written = writer.BytesWritten;
+        }
+        Assert.Equal(written, new FileInfo(path).Length);
+        using var reader = CheckpointReader.OpenFile(path);
+        Assert.Equal(2UL, reader.VerifyToEnd());
+    }
+
+    private string WriteTemp(byte[] file)
+    {
+        string path = Path.Combine(_dir, $"{Guid.NewGuid():N}.cryo");
+        File.WriteAllBytes(path, file);
+        return path;
+    }
+
+    [Fact]
     public void A_file_appears_only_when_complete_and_only_for_its_owner()
     {
         string path = Path.Combine(_dir, "job.cryo");

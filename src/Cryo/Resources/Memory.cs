@@ -202,6 +202,8 @@ internal sealed class Memory : IResourceKind
             writer.Write(layout);
             var plan = areas.Select(area => (Area: area, Batches: Batches(area))).ToList();
             var jobs = plan.SelectMany(p => p.Batches.Select(batch => (p.Area, Batch: batch))).ToList();
+            // The readers also checksum what they read, while it is in their cache, so the writer only writes.
+            var checksums = new PageChecksums[jobs.Count][];
             int memFd = -1; // /proc/PID/mem, opened on the tracer thread for the first area without PROT_READ
             try
             {
@@ -216,6 +218,10 @@ internal sealed class Memory : IResourceKind
                         if (memFd < 0) memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
                         ReadThroughMemFile(batch, buffer, memFd, area.Item);
                     });
+                    var sums = new PageChecksums[batch.Length];
+                    for (int i = 0, offset = 0; i < batch.Length; offset += (int)batch[i].Length, i++)
+                        sums[i] = CheckpointWriter.ChecksumPages(batch[i].Address, buffer.AsSpan(offset, (int)batch[i].Length), (uint)PageSize);
+                    checksums[job] = sums;
                 });
                 int next = 0;
                 foreach (var (area, batches) in plan)
@@ -223,13 +229,10 @@ internal sealed class Memory : IResourceKind
                     writer.Write(area.Item);
                     foreach (var batch in batches)
                     {
-                        byte[] buffer = reads.Take(next++);
-                        int offset = 0;
-                        foreach (var range in batch)
-                        {
-                            writer.WritePages(range.Address, buffer.AsSpan(offset, (int)range.Length));
-                            offset += (int)range.Length;
-                        }
+                        byte[] buffer = reads.Take(next);
+                        var sums = checksums[next++];
+                        for (int i = 0, offset = 0; i < batch.Length; offset += (int)batch[i].Length, i++)
+                            writer.WritePages(batch[i].Address, buffer.AsSpan(offset, (int)batch[i].Length), sums[i]);
                         reads.Release(buffer);
                     }
                 }
