@@ -170,10 +170,10 @@ public sealed class CheckTests(CheckResults check, ITestOutputHelper output) : I
     [Fact]
     public void Execute_ANeededProbeMissing_ExitsOneNamingItAndWhatIsLost()
     {
-        // Real probes, except pidfd_getfd, whose result is faked as a kernel without it would give.
+        // Real probes, except clone3-set-tid, whose result is faked as a kernel without it (5.4) would give.
         var probes = Probes.All.Where(p => p.Name is "pipe-fionread" or "pipe-tee" or "vdso-layout").ToList();
-        var real = Probes.All.Single(p => p.Name == "pidfd_getfd");
-        probes.Add(real with { Test = () => ProbeOutcome.Missing("pidfd_getfd: ENOSYS (faked)") });
+        var real = Probes.All.Single(p => p.Name == "clone3-set-tid");
+        probes.Add(real with { Test = () => ProbeOutcome.Missing("clone3: ENOSYS (faked)") });
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var before = KernelFeatures.Current;
@@ -181,19 +181,52 @@ public sealed class CheckTests(CheckResults check, ITestOutputHelper output) : I
         {
             int code = CheckCommand.Execute(probes, json: true, stdout, stderr);
             Assert.Equal(1, code);
-            Assert.Contains("missing what cryo needs: pidfd_getfd", stderr.ToString());
-            Assert.Contains("descriptor restore", stderr.ToString());
+            Assert.Contains("missing what cryo needs: clone3-set-tid", stderr.ToString());
+            Assert.Contains("pid restore", stderr.ToString());
             using var document = JsonDocument.Parse(stdout.ToString());
             Assert.False(document.RootElement.GetProperty("ok").GetBoolean());
             Assert.Equal(1, document.RootElement.GetProperty("exitCode").GetInt32());
-            Assert.Equal(["pidfd_getfd"], document.RootElement.GetProperty("missingNeeded").EnumerateArray().Select(e => e.GetString()));
-            Assert.Contains("file mapping restore", document.RootElement.GetProperty("unavailable").EnumerateArray().Select(e => e.GetString()));
-            Assert.False(KernelFeatures.Current.PidfdGetfd);
+            Assert.Equal(["clone3-set-tid"], document.RootElement.GetProperty("missingNeeded").EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains("pid restore", document.RootElement.GetProperty("unavailable").EnumerateArray().Select(e => e.GetString()));
+            Assert.False(KernelFeatures.Current.Clone3SetTid);
         }
         finally
         {
             KernelFeatures.Learn(before);
         }
+    }
+
+    /// <summary>
+    /// CRYO_ASSUME_MISSING (for testing fallbacks on a kernel that has the feature): the named probes
+    /// are reported missing without being run, the features the engine goes by say false, a name
+    /// that is no probe is warned about. pidfd_getfd has a fallback now, so cryo check still exits 0.
+    /// </summary>
+    [Fact]
+    public async Task Cli_AssumeMissing_ReportsTheProbesMissing()
+    {
+        string cryo = typeof(Cryo.Program).Assembly.Location;
+        var result = await CliWrap.Cli.Wrap("dotnet").WithArguments([cryo, "check", "--json"])
+            .WithEnvironmentVariables(e => e.Set(KernelFeatures.AssumeMissingVariable, "pidfd_getfd, ptrace-rseq-config,no-such-probe"))
+            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
+        output.WriteLine(result.StandardError);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("CRYO_ASSUME_MISSING names 'no-such-probe', which is no probe of cryo check", result.StandardError);
+        using var document = JsonDocument.Parse(result.StandardOutput);
+        var root = document.RootElement;
+        Assert.True(root.GetProperty("ok").GetBoolean());
+        var probes = root.GetProperty("probes").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        foreach (string name in new[] { "pidfd_getfd", "ptrace-rseq-config" })
+        {
+            Assert.Equal("missing", probes[name].GetProperty("status").GetString());
+            Assert.False(probes[name].GetProperty("needed").GetBoolean());
+            Assert.Contains("(assumed by CRYO_ASSUME_MISSING)", probes[name].GetProperty("detail").GetString());
+        }
+        Assert.Equal("ok", probes["pidfd_open"].GetProperty("status").GetString());
+        Assert.Contains("file descriptions shared across processes (restore; reopened apart)",
+            root.GetProperty("unavailable").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(root.GetProperty("features").GetProperty("pidfdGetfd").GetBoolean());
+        Assert.False(root.GetProperty("features").GetProperty("rseqConfiguration").GetBoolean());
+        Assert.True(root.GetProperty("features").GetProperty("clone3SetTid").GetBoolean());
     }
 
     [Fact]

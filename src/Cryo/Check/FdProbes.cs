@@ -6,11 +6,16 @@ namespace Cryo.Check;
 /// <summary>Probes of the descriptor calls: pidfd_open, pidfd_getfd, kcmp.</summary>
 internal static class FdProbes
 {
+    // What restore does without pidfd_getfd (pidfd_open serves only it): Resources/FdTransfer.cs.
+    private const string Fallback = "fallback: restore reopens descriptors through /proc/PID/fd, as new open file descriptions: " +
+        "descriptions shared across processes are split (offset and status flags no longer shared), anonymous pipe ends gain " +
+        "O_LARGEFILE (and lose O_DIRECT where F_SETFL cannot set it); --pipe-dump drain refuses packet-mode pipes";
+
     public static ProbeOutcome PidfdOpen()
     {
         using var target = ProbeTarget.Start();
         long fd = Native.Syscall(SyscallNumbers.PidfdOpen, target.Pid, 0);
-        if (fd < 0) return ProbeOutcome.Missing($"pidfd_open: {CheckNative.LastError()}");
+        if (fd < 0) return ProbeOutcome.Missing($"pidfd_open: {CheckNative.LastError()}; {Fallback}");
         using var holder = new FdHolder((int)fd);
         return ProbeOutcome.Ok($"pidfd_open of a helper: {CheckNative.Readlink($"/proc/self/fd/{fd}")}");
     }
@@ -20,11 +25,11 @@ internal static class FdProbes
     {
         using var target = ProbeTarget.Start();
         long pidfd = Native.Syscall(SyscallNumbers.PidfdOpen, target.Pid, 0);
-        if (pidfd < 0) return ProbeOutcome.Missing($"pidfd_open (needed first): {CheckNative.LastError()}");
+        if (pidfd < 0) return ProbeOutcome.Missing($"pidfd_open (needed first): {CheckNative.LastError()}; {Fallback}");
         using var pidfdHolder = new FdHolder((int)pidfd);
         long fd = Native.Syscall(SyscallNumbers.PidfdGetFd, pidfd, 1, 0);
         if (fd < 0)
-            return ProbeOutcome.Missing($"pidfd_getfd: {CheckNative.LastError()}; no fallback: restore cannot install descriptors or map files");
+            return ProbeOutcome.Missing($"pidfd_getfd: {CheckNative.LastError()}; {Fallback}");
         using var holder = new FdHolder((int)fd);
         string link = CheckNative.Readlink($"/proc/self/fd/{fd}");
         return link == "/dev/null"

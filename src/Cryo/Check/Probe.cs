@@ -36,9 +36,14 @@ internal sealed record ProbeResult(string Name, ProbeStatus Status, bool Needed,
 /// <summary>A probe: its name, whether cryo needs it, what depends on it and the test itself.</summary>
 internal sealed record Probe(string Name, bool Needed, IReadOnlyList<string> Affects, Func<ProbeOutcome> Test)
 {
-    /// <summary>Runs the test; an exception is reported as "missing" with its message, never thrown.</summary>
+    /// <summary>
+    /// Runs the test; an exception is reported as "missing" with its message, never thrown. A probe
+    /// named in CRYO_ASSUME_MISSING is not run and reported missing.
+    /// </summary>
     public ProbeResult Run()
     {
+        if (KernelFeatures.AssumedMissing.Contains(Name))
+            return new ProbeResult(Name, ProbeStatus.Missing, Needed, $"not probed (assumed by {KernelFeatures.AssumeMissingVariable})", Affects);
         var clock = Stopwatch.StartNew();
         ProbeOutcome outcome;
         try

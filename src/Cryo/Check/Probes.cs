@@ -10,11 +10,14 @@ internal static class Probes
     // The cryo features probes name in "affects" (stable strings, listed in docs/cryo-check.md).
     public const string Checkpoint = "checkpoint", Restore = "restore", PipeDump = "pipe contents (checkpoint)",
         PipeTee = "pipe dump by tee (default; drain remains)", PacketPipes = "packet-mode pipes", PipeRestore = "pipe restore",
-        FdRestore = "descriptor restore", FileMappings = "file mapping restore", PidRestore = "pid restore",
-        MmRestore = "memory layout restore", Rseq = "rseq registration (checkpoint and stub)", SharedFiles = "shared file descriptions (checkpoint)",
+        PidRestore = "pid restore", MmRestore = "memory layout restore", Rseq = "rseq registration (checkpoint and stub)",
+        SharedFiles = "shared file descriptions (checkpoint)",
         PageWrite = "page write-back (restore; /proc/PID/mem remains)", SparseScan = "sparse memory scan (planned)",
         Incremental = "incremental/pre-dump (planned)", Memfd = "memfd (planned)", LargePipes = "pipes above pipe-max-size (restore)",
-        RaiseLimits = "raising hard rlimits (restore)", OtherUsers = "processes of other users", CheckpointRestoreCap = "pid and mm restore without CAP_SYS_ADMIN";
+        RaiseLimits = "raising hard rlimits (restore)", OtherUsers = "processes of other users", CheckpointRestoreCap = "pid and mm restore without CAP_SYS_ADMIN",
+        // What the /proc/PID/fd reopen fallback of pidfd_getfd loses (docs/engine-files.md).
+        SharedDescriptions = "file descriptions shared across processes (restore; reopened apart)",
+        PipeEndFlags = "exact pipe end status flags (restore; reopened ends gain O_LARGEFILE)", PacketDrain = "drain of packet-mode pipes (checkpoint)";
 
     public static IReadOnlyList<Probe> All { get; } =
     [
@@ -26,8 +29,8 @@ internal static class Probes
         new("proc-pid-mem", true, [Restore], MemoryProbes.ProcPidMem),
         new("pagemap", true, [Checkpoint], MemoryProbes.Pagemap),
         new("vdso-layout", true, [Checkpoint, Restore], MemoryProbes.VdsoLayout),
-        new("pidfd_open", true, [FdRestore, FileMappings, Restore], FdProbes.PidfdOpen),
-        new("pidfd_getfd", true, [FdRestore, FileMappings, Restore], FdProbes.PidfdGetfd),
+        new("pidfd_open", false, [SharedDescriptions, PipeEndFlags, PacketDrain], FdProbes.PidfdOpen),
+        new("pidfd_getfd", false, [SharedDescriptions, PipeEndFlags, PacketDrain], FdProbes.PidfdGetfd),
         new("kcmp", true, [SharedFiles, Checkpoint], FdProbes.Kcmp),
         new("clone3-set-tid", true, [PidRestore, Restore], PtraceProbes.Clone3SetTid),
         new("prctl-mm-map", true, [MmRestore, Restore], PtraceProbes.PrSetMmMap),

@@ -26,6 +26,9 @@ internal static class CheckCommand
     /// </summary>
     internal static int Execute(IEnumerable<Probe> probes, bool json, TextWriter output, TextWriter errors)
     {
+        // A misspelt name would silently assume nothing.
+        foreach (string name in KernelFeatures.AssumedMissing.Where(n => Probes.All.All(p => p.Name != n)).Order())
+            errors.WriteLine($"cryo: warning: {KernelFeatures.AssumeMissingVariable} names '{name}', which is no probe of cryo check");
         var results = Probes.RunAll(probes);
         var report = new CheckReport(results, Native.KernelRelease());
         var features = KernelFeatures.FromResults(results);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cryo.Check;
 using Cryo.Checkpoint;
 using Cryo.Tracing;
 
@@ -22,6 +23,7 @@ internal static class CheckpointCommand
         {
             using var log = Log.Open(parsed.GetValue(verbose), parsed.GetValue(logFile));
             using var cancel = CancelOnSignals.Create(log);
+            if (KernelFeatures.AssumptionNote() is { } note) log.Warn(note);
             int target = parsed.GetValue(pid);
             string file = parsed.GetValue(output)!;
             return Errors.Guard(log, $"checkpoint of pid {target}", () =>

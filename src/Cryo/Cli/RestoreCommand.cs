@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Cryo.Check;
 using Cryo.Interop;
 using Cryo.Restore;
 using Cryo.Tracing;
@@ -22,6 +23,7 @@ internal static class RestoreCommand
         {
             using var log = Log.Open(parsed.GetValue(verbose), parsed.GetValue(logFile));
             using var cancel = CancelOnSignals.Create(log);
+            if (KernelFeatures.AssumptionNote() is { } note) log.Warn(note);
             string file = parsed.GetValue(input)!;
             int rootPid = 0;
             int status = Errors.Guard(log, $"restore of {file}", () =>

@@ -9,7 +9,7 @@ internal static class InjectedCalls
 {
     public const long Chdir = 80, Umask = 95, Setgroups = 116, Setresuid = 117, Setresgid = 119,
         Setfsuid = 122, Setfsgid = 123, Capget = 125, Capset = 126, RtSigqueueinfo = 129,
-        Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302;
+        Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302, Lseek = 8, Openat = 257;
 
     public const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
         PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_CAPBSET_DROP = 24,

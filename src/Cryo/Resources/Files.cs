@@ -18,8 +18,8 @@ internal sealed record OpenFile(int Fd, FileKind Kind, byte[] Link, FileStatus S
 /// character devices (/dev/null, /dev/zero, /dev/urandom, ...), pipes and FIFOs (with
 /// <see cref="Pipes"/>); everything else is refused before anything is written. Descriptors that
 /// share an open file description (dup, fork) get one description id (kcmp). Restore: every
-/// description is opened in cryo, then installed at its exact numbers inside the process with an
-/// injected pidfd_open(cryo) + pidfd_getfd + dup3 (docs/engine-files.md).
+/// description is opened in cryo, then installed at its exact numbers inside the process: a copy
+/// through <see cref="FdTransfer"/> (pidfd_getfd, or a reopen through /proc) + dup3 (docs/engine-files.md).
 /// </summary>
 internal sealed class Files : IResourceKind
 {
@@ -171,6 +171,9 @@ internal sealed class Files : IResourceKind
         public List<string> Warnings { get; } = [];
         public bool Prepared { get; set; }
 
+        /// <summary>Descriptions whose reopening (no pidfd_getfd) lost something, warned once each.</summary>
+        public HashSet<ulong> ReopenWarned { get; } = [];
+
         /// <summary>Records a restore warning (also printed on stderr: the kinds have no log of their own).</summary>
         public void Warn(string message)
         {
@@ -249,7 +252,7 @@ internal sealed class Files : IResourceKind
     {
         var table = session.State<FileTable>();
         PrepareAll(table, session);
-        Install(process, process.State<ProcessFiles>().Items, table);
+        Install(process, process.State<ProcessFiles>().Items, table, session);
     }
 
     /// <summary>
@@ -310,28 +313,26 @@ internal sealed class Files : IResourceKind
     }
 
     /// <summary>
-    /// Makes the process's descriptor table exactly the image's. Inside the process: pidfd_open(cryo),
-    /// moved above every wanted number (F_DUPFD_CLOEXEC); close every fd the image does not have
-    /// (the stub's 0-2, leftovers); then per descriptor pidfd_getfd(cryo's fd), which lands
-    /// close-on-exec at the lowest free number, dup3 onto the wanted number (O_CLOEXEC only if the
-    /// image says so) and close the temporary. A further descriptor of a description already
-    /// installed in this process is a dup3 of the first. cryo's copy of a description is closed
-    /// after its last install.
+    /// Makes the process's descriptor table exactly the image's: close every fd the image does not
+    /// have (the stub's 0-2, leftovers); then per description a copy of cryo's
+    /// (<see cref="FdTransfer"/>: pidfd_getfd, or a reopen through /proc), which lands close-on-exec
+    /// at the lowest free number, dup3 onto the wanted number (O_CLOEXEC only if the image says so)
+    /// and close the temporary. A further descriptor of a description already installed in this
+    /// process is a dup3 of the first. cryo's copy of a description is closed after its last install.
     /// </summary>
-    internal static void Install(RestoringProcess process, IReadOnlyList<FileDescriptor> items, FileTable table)
+    internal static void Install(RestoringProcess process, IReadOnlyList<FileDescriptor> items, FileTable table, RestoreSession session)
     {
         int pid = process.Pid;
         var sys = process.Syscalls;
         var wanted = items.Select(i => i.Fd).ToHashSet();
-        int high = wanted.Count == 0 ? 3 : wanted.Max() + 1;
-
-        long opened = sys.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
-        int pidfd = (int)sys.Checked("fcntl(F_DUPFD_CLOEXEC)", SyscallNumbers.Fcntl, opened, Native.F_DUPFD_CLOEXEC, high);
-        sys.Checked("close", SyscallNumbers.Close, opened);
+        var transfer = FdTransfer.Of(process);
+        transfer.Release(process);
+        // The pidfd of cryo that pidfd_getfd needs must not take a number the image wants.
+        transfer.PidfdFloor = wanted.Count == 0 ? 3 : wanted.Max() + 1;
         try
         {
             foreach (int stale in OpenFds(pid))
-                if (!wanted.Contains(stale) && stale != pidfd)
+                if (!wanted.Contains(stale))
                     sys.Checked($"close(fd {stale} not in the image)", SyscallNumbers.Close, stale);
 
             var installedAt = new Dictionary<ulong, int>();
@@ -345,7 +346,8 @@ internal sealed class Files : IResourceKind
                 else
                 {
                     if (description.Fd < 0) throw new InvalidOperationException($"pid {pid} {what}: its description was not prepared");
-                    int temporary = (int)sys.Checked($"pidfd_getfd for {what}", SyscallNumbers.PidfdGetFd, pidfd, description.Fd, 0);
+                    int temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened);
+                    if (reopened is not null) WarnReopened(table, session, item, reopened);
                     if (temporary == item.Fd)
                         sys.Checked($"fcntl(F_SETFD) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFD, cloexec ? Native.FD_CLOEXEC : 0);
                     else
@@ -360,13 +362,33 @@ internal sealed class Files : IResourceKind
         }
         finally
         {
-            sys.Invoke(SyscallNumbers.Close, pidfd);
+            transfer.Release(process);
+            transfer.PidfdFloor = 0;
         }
 
         var now = OpenFds(pid);
         if (!now.ToHashSet().SetEquals(wanted))
             throw new InvalidOperationException(
                 $"pid {pid}: after installing, its descriptors are [{string.Join(' ', now)}], the image has [{string.Join(' ', wanted.Order())}]");
+    }
+
+    /// <summary>
+    /// What a reopened copy (a new open file description) loses, said once per description:
+    /// where the image shares the description between processes, each now has its own, so the
+    /// offset and status flags are no longer shared (within a process the dup3 above still shares
+    /// it); and status flags a reopen cannot give (O_LARGEFILE on a pipe2 end, O_DIRECT on a pipe).
+    /// </summary>
+    private static void WarnReopened(FileTable table, RestoreSession session, FileDescriptor item, FdTransfer.Reopening reopened)
+    {
+        var holders = table.All.Where(e => e.Item.DescriptionId == item.DescriptionId).ToList();
+        var lost = new List<string>();
+        if (holders.Select(h => h.Pid).Distinct().Count() > 1)
+            lost.Add("the processes shared one open file description and now each has its own: the file offset and status flags are no longer shared between them");
+        if (reopened.StatusFlags != reopened.OriginalFlags)
+            lost.Add($"status flags are 0{Convert.ToString(reopened.StatusFlags, 8)}, were 0{Convert.ToString(reopened.OriginalFlags, 8)}");
+        if (lost.Count == 0 || !table.ReopenWarned.Add(item.DescriptionId)) return;
+        session.Warn($"{string.Join(", ", holders.Select(h => $"pid {h.Pid} fd {h.Item.Fd}"))} ({item.Kind} {Encoding.UTF8.GetString(item.Path)}): " +
+                     $"without pidfd_getfd reopened through {reopened.Path}: {string.Join("; ", lost)}");
     }
 
     private static List<int> OpenFds(int pid) =>

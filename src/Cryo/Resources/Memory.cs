@@ -323,8 +323,6 @@ internal sealed class Memory : IResourceKind
         public List<(ulong Start, ulong Length, uint Protection)> DeferredProtections = [];
         /// <summary>Files opened for mapping, installed in the target: (path, read-write) to target fd.</summary>
         public Dictionary<(string Path, bool Writable), int> TargetFds = [];
-        /// <summary>A pidfd of cryo inside the target (pidfd_getfd source), -1 until needed.</summary>
-        public int TargetPidfd = -1;
         public ulong PagesWritten;
     }
 
@@ -485,7 +483,7 @@ internal sealed class Memory : IResourceKind
                 prot = WritableWhileFilling(state, area, prot);
                 if (area.Inode != 0 && session.State<SharedObjects>().First.TryGetValue((area.Device, area.Inode), out var first))
                 {
-                    MapSharedObject(process, state, area, prot, first);
+                    MapSharedObject(process, area, prot, first);
                     return;
                 }
                 Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
@@ -514,11 +512,11 @@ internal sealed class Memory : IResourceKind
 
     /// <summary>
     /// Maps the shmem object that an earlier area (of this or another restored process) created:
-    /// cryo opens it through /proc/PID/map_files of that area, installs the fd with pidfd_getfd and
+    /// cryo opens it through /proc/PID/map_files of that area, gives the target a copy (<see cref="FdTransfer"/>) and
     /// maps it MAP_SHARED at the offset relative to the first area (whose object starts at its
     /// own offset), growing the object if this area reaches beyond it.
     /// </summary>
-    private static void MapSharedObject(RestoringProcess process, RestoreState state, MemoryArea area, long prot, (int Pid, MemoryArea Area) first)
+    private static void MapSharedObject(RestoringProcess process, MemoryArea area, long prot, (int Pid, MemoryArea Area) first)
     {
         string source = $"/proc/{first.Pid}/map_files/{first.Area.Start:x}-{first.Area.End:x}";
         int local = Native.OpenBytes(Encoding.UTF8.GetBytes(source), Native.O_RDWR | Native.O_CLOEXEC, 0, out int errno);
@@ -534,9 +532,9 @@ internal sealed class Memory : IResourceKind
             var status = Native.Fstat(local, source);
             if ((ulong)status.Size < needed && Native.Ftruncate(local, (long)needed) < 0)
                 throw new SysCallException("ftruncate", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{source} to {needed} bytes");
-            if (state.TargetPidfd < 0)
-                state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
-            int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
+            // A reopened copy is another description of the same shmem object: the memory is shared all the same.
+            string what = $"pid {process.Pid}: the shared memory of pid {first.Pid} ({source}) for area {area.Start:x}-{area.End:x}";
+            int fd = FdTransfer.Of(process).Copy(process, local, what, out _);
             try
             {
                 Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_FIXED_NOREPLACE, fd, (long)offset);
@@ -598,9 +596,9 @@ internal sealed class Memory : IResourceKind
     }
 
     /// <summary>
-    /// An fd of the backing file inside the target: opened by cryo (no path has to be written into
-    /// the target, which has no memory to spare yet), checked to be the file that was mapped, and
-    /// installed with pidfd_getfd. Cached per path; closed in Finish.
+    /// An fd of the backing file inside the target: opened by cryo (the target has no scratch
+    /// memory for a path yet), checked to be the file that was mapped, and given to it
+    /// (<see cref="FdTransfer"/>). Cached per path; closed in Finish.
     /// </summary>
     private static int TargetFd(RestoringProcess process, RestoreState state, MemoryArea area, string path, bool shared)
     {
@@ -619,7 +617,7 @@ internal sealed class Memory : IResourceKind
                 throw new InvalidOperationException(
                     $"cannot restore pid {process.Pid}: {path} (mapped at {area.Start:x}-{area.End:x}) is not the file of the checkpoint " +
                     $"(device 0x{area.Device:x}, inode {area.Inode}; now device 0x{file.Device:x}, inode {file.Inode}): it was replaced");
-            return Install(process, state, local, (path, shared));
+            return Install(process, state, local, (path, shared), $"pid {process.Pid}: {path} for the area {area.Start:x}-{area.End:x}");
         }
         finally
         {
@@ -714,8 +712,7 @@ internal sealed class Memory : IResourceKind
             SetMmFields(process, state, state.Layout, scratch);
             foreach (int fd in state.TargetFds.Values) process.Syscalls.Checked("close", SyscallNumbers.Close, fd);
             state.TargetFds.Clear();
-            if (state.TargetPidfd >= 0) process.Syscalls.Checked("close", SyscallNumbers.Close, state.TargetPidfd);
-            state.TargetPidfd = -1;
+            FdTransfer.Of(process).Release(process);
             process.Scratch = scratch;
         });
     }
@@ -780,12 +777,11 @@ internal sealed class Memory : IResourceKind
                 $"args {layout.ArgStart:x}-{layout.ArgEnd:x}, env {layout.EnvStart:x}-{layout.EnvEnd:x}, exe fd {exeFd})");
     }
 
-    /// <summary>Gives the target a copy of cryo's fd <paramref name="local"/> (pidfd_getfd) and caches it under <paramref name="key"/>.</summary>
-    private static int Install(RestoringProcess process, RestoreState state, int local, (string Path, bool Writable) key)
+    /// <summary>Gives the target a copy of cryo's fd <paramref name="local"/> (<see cref="FdTransfer"/>) and caches it under <paramref name="key"/>.</summary>
+    private static int Install(RestoringProcess process, RestoreState state, int local, (string Path, bool Writable) key, string what)
     {
-        if (state.TargetPidfd < 0)
-            state.TargetPidfd = (int)process.Syscalls.Checked("pidfd_open(cryo)", SyscallNumbers.PidfdOpen, Environment.ProcessId, 0);
-        int fd = (int)process.Syscalls.Checked("pidfd_getfd", SyscallNumbers.PidfdGetFd, state.TargetPidfd, local, 0);
+        // Only mapped (or handed to PR_SET_MM_MAP) and closed: a reopened copy's flags and offset do not matter.
+        int fd = FdTransfer.Of(process).Copy(process, local, what, out _);
         state.TargetFds[key] = fd;
         return fd;
     }
@@ -805,7 +801,7 @@ internal sealed class Memory : IResourceKind
         if (local < 0) throw new InvalidOperationException($"pid {process.Pid}: cannot open the executable {path}: {ErrnoNames.Name(errno)}");
         try
         {
-            return Install(process, state, local, (path, false));
+            return Install(process, state, local, (path, false), $"pid {process.Pid}: the executable {path}");
         }
         finally
         {

@@ -21,7 +21,7 @@ internal sealed class Pipes : IResourceKind
 {
     // Status flags F_SETFL can change (fs/fcntl.c SETFL_MASK). O_DIRECT is accepted on a pipe but
     // ignored (seen here): packet mode comes from pipe2(O_DIRECT) only.
-    private const int SettableFlags = Native.O_APPEND | Native.O_NONBLOCK | 0x2000 /* O_ASYNC */ | Native.O_DIRECT | 0x40000 /* O_NOATIME */;
+    internal const int SettableFlags = Native.O_APPEND | Native.O_NONBLOCK | Native.O_ASYNC | Native.O_DIRECT | Native.O_NOATIME;
 
     public string Name => "Pipes";
 
@@ -158,8 +158,10 @@ internal sealed class Pipes : IResourceKind
     /// pipe is then empty, write everything back, check the count again. Packet boundaries can
     /// only be written back through an O_DIRECT description (F_SETFL cannot set it on a pipe and
     /// an open of /proc/PID/fd/N with O_DIRECT fails with EINVAL, seen here), so a packet pipe is
-    /// written back through a copy (pidfd_getfd) of the process's own O_DIRECT write end. Without
-    /// one, a pipe holding packets is refused before anything is read (<see cref="TeeCopy"/> tells).
+    /// written back through a copy (pidfd_getfd, <see cref="FdTransfer.FromProcess"/>) of the
+    /// process's own O_DIRECT write end, taken before anything is read. Without one (no such end,
+    /// or no pidfd_getfd), a pipe holding packets is refused before anything is read
+    /// (<see cref="TeeCopy"/> tells).
     /// </summary>
     private static PipeSnapshot Drain(FrozenProcess process, OpenFile end, IReadOnlyList<OpenFile> all, ulong pipeId, bool writerHasODirect)
     {
@@ -172,10 +174,17 @@ internal sealed class Pipes : IResourceKind
             int capacity = Native.FcntlOrThrow(source, Native.F_GETPIPE_SZ, 0, where);
             if (count == 0) return Snapshot(pipeId, end, capacity, [], writerHasODirect);
 
-            // Packets can only be written back through the process's own O_DIRECT write end.
-            // Without one, find out before anything is consumed (a tee copy) whether there are any.
+            // Packets can only be written back through the process's own O_DIRECT write end, copied
+            // with pidfd_getfd (a reopen cannot be O_DIRECT): take it before anything is consumed.
+            // Without such an end, find out first (a tee copy) whether there are any packets.
             // A FIFO never holds packets: open() refuses O_DIRECT, so no writer can be in packet mode.
-            if (!writerHasODirect && end.Kind == FileKind.Pipe && TeeCopy(process.Pid, end, source, count, capacity, where).Packets)
+            var writer = all.FirstOrDefault(f => SamePipe(f, end) && (f.OpenFlags & Native.O_DIRECT) != 0 && (f.OpenFlags & Native.O_ACCMODE) != Native.O_RDONLY);
+            if (writer is not null) sink = FdTransfer.FromProcess(process.Pid, writer.Fd);
+            if (writer is not null && sink < 0)
+                throw new UnsupportedResourceException(process.Pid, Describe(end),
+                    $"the pipe is in packet mode (fd {writer.Fd} is an O_DIRECT write end) and pidfd_getfd is missing, so cryo cannot " +
+                    "write the packets back through that end (a reopen through /proc cannot be O_DIRECT); nothing was drained: use --pipe-dump tee");
+            if (writer is null && end.Kind == FileKind.Pipe && TeeCopy(process.Pid, end, source, count, capacity, where).Packets)
                 throw new UnsupportedResourceException(process.Pid, Describe(end),
                     $"the pipe holds {count} bytes in packets (O_DIRECT) and the process has no O_DIRECT write end to write them " +
                     "back with their boundaries; nothing was drained: use --pipe-dump tee");
@@ -185,16 +194,10 @@ internal sealed class Pipes : IResourceKind
             {
                 int left = Native.BytesQueued(source, where);
                 if (left != 0) throw new InvalidOperationException($"{where}: {left} bytes remained after reading the {count} counted");
-                if (packets)
-                {
-                    var writer = all.FirstOrDefault(f => SamePipe(f, end) && (f.OpenFlags & Native.O_DIRECT) != 0 && (f.OpenFlags & Native.O_ACCMODE) != Native.O_RDONLY)
-                        ?? throw new InvalidOperationException(
-                            $"{where}: the drained packets cannot be written back with their boundaries (no O_DIRECT write end in pid {process.Pid}); use the tee strategy");
-                    int pidfd = Native.PidfdOpen(process.Pid);
-                    try { sink = Native.PidfdGetFd(pidfd, writer.Fd); }
-                    finally { Native.Close(pidfd); }
-                }
-                else sink = OpenProcFd(process.Pid, end, Native.O_WRONLY); // we hold a reader: no ENXIO
+                if (packets && sink < 0)
+                    throw new InvalidOperationException(
+                        $"{where}: the drained packets cannot be written back with their boundaries (no O_DIRECT write end in pid {process.Pid}); use the tee strategy");
+                if (sink < 0) sink = OpenProcFd(process.Pid, end, Native.O_WRONLY); // we hold a reader: no ENXIO
                 // One write per packet; a stream in one write, so it lands in whole pages.
                 foreach (var chunk in chunks) WriteAll(sink, chunk, packets, where);
             }

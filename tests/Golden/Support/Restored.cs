@@ -23,12 +23,14 @@ public sealed class Restored : IDisposable
 
     public int Pid { get; }
 
-    public static Restored Start(string image, TestDirectory dir)
+    /// <summary>Starts `cryo restore`, with <paramref name="environment"/> added to its environment if given, and waits for the restored pid.</summary>
+    public static Restored Start(string image, TestDirectory dir, IReadOnlyDictionary<string, string?>? environment = null)
     {
         string pidFile = dir.File("restored.pid");
         File.Delete(pidFile);
         var timeout = new CancellationTokenSource(CryoTool.Timeout);
         var task = CryoTool.Cryo("restore", image, "--pidfile", pidFile, "--log-file", dir.File("cryo-restore.log"), "-v")
+            .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())
             .ExecuteBufferedAsync(timeout.Token);
         Wait.Until(() => File.Exists(pidFile) || task.Task.IsCompleted, RunningProgram.Timeout, "the restored pidfile",
             () => dir.Describe("restore"));
@@ -50,12 +52,13 @@ public sealed class Restored : IDisposable
         return dir.Verdict();
     }
 
-    /// <summary>Waits for `cryo restore` to end (the restored process ended); checks its exit code if asked.</summary>
-    public void WaitForCryo(string why, bool expectSuccess)
+    /// <summary>Waits for `cryo restore` to end (the restored process ended); checks its exit code if asked; returns what it printed.</summary>
+    public BufferedCommandResult WaitForCryo(string why, bool expectSuccess)
     {
         var result = _cryo.Task.GetAwaiter().GetResult();
         if (expectSuccess && result.ExitCode != 0)
             throw new InvalidOperationException($"cryo restore exited {result.ExitCode} ({why}): {result.StandardError}\n{_dir.Describe("restored")}");
+        return result;
     }
 
     public void Dispose()
