@@ -35,26 +35,8 @@ public class CheckpointRestoreTests
     }
 
     [Fact]
-    public void Three_cycles_in_a_row_pass()
-    {
-        using var dir = new TestDirectory("cycles");
-        string image = dir.File("image.cryo");
-        int pid;
-        using (var program = RunningProgram.Start("pipe", dir, "--size=7000"))
-        {
-            pid = program.Pid;
-            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
-            program.WaitForExit("checkpointed");
-        }
-        for (int cycle = 1; cycle < 3; cycle++)
-        {
-            using var restored = Restored.Start(image, dir);
-            Assert.Equal(pid, restored.Pid);
-            CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
-            restored.WaitForCryo($"cycle {cycle}: the restored process was checkpointed and killed", expectSuccess: false);
-        }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
-    }
+    public void Three_cycles_in_a_row_pass() =>
+        Assert.Equal("PASS", Cycles("cycles", 3, "pipe", "--size=7000"));
 
     /// <summary>
     /// A relative sleep stopped by the checkpoint goes on after the restore for the time it had
@@ -62,24 +44,29 @@ public class CheckpointRestoreTests
     /// nanosleep and clock_nanosleep in turn, so four cycles catch both.
     /// </summary>
     [Fact]
-    public void Interrupted_sleeps_go_on_for_their_remaining_time()
+    public void Interrupted_sleeps_go_on_for_their_remaining_time() =>
+        Assert.Equal("PASS", Cycles("naps", 4, "napper", "--nap-ms=300"));
+
+    /// <summary>Checkpoint (kill) and restore <paramref name="count"/> times in a row; the verdict of the last restore.</summary>
+    private static string Cycles(string name, int count, string program, params string[] args)
     {
-        using var dir = new TestDirectory("naps");
+        using var dir = new TestDirectory(name);
         string image = dir.File("image.cryo");
         int pid;
-        using (var program = RunningProgram.Start("napper", dir, "--nap-ms=300"))
+        using (var running = RunningProgram.Start(program, dir, args))
         {
-            pid = program.Pid;
+            pid = running.Pid;
             CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
-            program.WaitForExit("checkpointed");
+            running.WaitForExit("checkpointed");
         }
-        for (int cycle = 1; cycle < 4; cycle++)
+        for (int cycle = 1; cycle < count; cycle++)
         {
             using var restored = Restored.Start(image, dir);
+            Assert.Equal(pid, restored.Pid);
             CryoTool.Must(dir, "checkpoint", pid.ToString(), "-o", image);
             restored.WaitForCryo($"cycle {cycle}: the restored process was checkpointed and killed", expectSuccess: false);
         }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+        return Restored.RunToVerdict(image, dir);
     }
 
     /// <summary>
