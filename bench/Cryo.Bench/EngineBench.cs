@@ -18,20 +18,34 @@ public static partial class EngineBench
 
     public static int Run(BenchOptions o, string cryo, string testprogs)
     {
-        Console.WriteLine("| program | checkpoint (kill) | checkpoint --leave-running | frozen | restore | image | dirty memory |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        // With a baseline, both builds are measured in the same runs, in alternating order, each
+        // on a fresh program: their ratios hold even when the machine's speed drifts.
+        var builds = new List<(string Label, string Path)> { ("cryo", cryo) };
+        if (o.Baseline is not null) builds.Add(("baseline", o.Baseline));
+        Console.WriteLine("| program | build | checkpoint (kill) | checkpoint --leave-running | frozen | restore | image | dirty memory |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var (name, args, dirty) in Programs(o))
         {
-            var runs = new List<Sample>();
+            var runs = builds.ToDictionary(b => b.Label, _ => new List<Sample>());
             for (int i = 0; i <= o.Runs; i++)
             {
-                var r = Once(cryo, testprogs, name, args, o.Directory);
-                if (i > 0) runs.Add(r);
-                Console.Error.WriteLine($"{name} {string.Join(' ', args)} run {i}: kill {r.Kill:F3} s, leave {r.Leave:F3} s (frozen {r.Frozen:F3} s), restore {r.Restore:F3} s, {r.ImageBytes >> 20} MiB");
+                foreach (var (label, path) in i % 2 == 0 ? builds : Enumerable.Reverse(builds))
+                {
+                    var r = Once(path, testprogs, name, args, o.Directory);
+                    if (i > 0) runs[label].Add(r);
+                    Console.Error.WriteLine($"{name} {string.Join(' ', args)} {label} run {i}: kill {r.Kill:F3} s, leave {r.Leave:F3} s (frozen {r.Frozen:F3} s), restore {r.Restore:F3} s, {r.ImageBytes >> 20} MiB");
+                }
             }
-            long image = runs[0].ImageBytes;
-            Console.WriteLine($"| {name} {string.Join(' ', args)} | {Median(runs, r => r.Kill):F3} s | {Median(runs, r => r.Leave):F3} s | {Median(runs, r => r.Frozen):F3} s | " +
-                              $"{Median(runs, r => r.Restore):F3} s | {image / 1048576.0:F1} MiB | {(dirty == 0 ? "-" : $"{dirty} MiB ({(image - (dirty << 20)) * 100.0 / (dirty << 20):+0.00;-0.00} %)")} |");
+            foreach (var (label, _) in builds)
+            {
+                var m = runs[label];
+                long image = m[0].ImageBytes;
+                Console.WriteLine($"| {name} {string.Join(' ', args)} | {label} | {Median(m, r => r.Kill):F3} s | {Median(m, r => r.Leave):F3} s | {Median(m, r => r.Frozen):F3} s | " +
+                                  $"{Median(m, r => r.Restore):F3} s | {image / 1048576.0:F1} MiB | {(dirty == 0 ? "-" : $"{dirty} MiB ({(image - (dirty << 20)) * 100.0 / (dirty << 20):+0.00;-0.00} %)")} |");
+            }
+            if (o.Baseline is null) continue;
+            double Ratio(Func<Sample, double> pick) => Median(runs["cryo"], pick) / Median(runs["baseline"], pick);
+            Console.WriteLine($"| {name} {string.Join(' ', args)} | cryo / baseline | {Ratio(r => r.Kill):P0} | {Ratio(r => r.Leave):P0} | {Ratio(r => r.Frozen):P0} | {Ratio(r => r.Restore):P0} | | |");
         }
         Console.WriteLine($"median of {o.Runs} runs after one warm-up; wall-clock times of the cryo command, runtime start-up included; {DateTime.UtcNow:yyyy-MM-dd}");
         return 0;

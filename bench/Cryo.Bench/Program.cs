@@ -7,7 +7,7 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048]");
+            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048] [--dir D] [--baseline CRYO]");
             return args.Length == 0 ? 2 : 0;
         }
         var options = BenchOptions.Parse(args.AsSpan(1));
@@ -35,13 +35,15 @@ public static class Program
     }
 }
 
-public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes)
+/// <param name="Baseline">another `cryo` executable (e.g. an older build) measured in the same runs, for ratios.</param>
+public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes, string? Baseline)
 {
     public static BenchOptions Parse(ReadOnlySpan<string> args)
     {
         int gib = 1, runs = 7;
         string dir = Path.GetTempPath();
         int[] sizes = [64, 512, 2048];
+        string? baseline = null;
         for (int i = 0; i < args.Length; i++)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -51,9 +53,10 @@ public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Siz
                 case "--runs": runs = int.Parse(value); i++; break;
                 case "--dir": dir = value; i++; break;
                 case "--sizes": sizes = value.Split(',').Select(int.Parse).ToArray(); i++; break;
+                case "--baseline": baseline = Path.GetFullPath(value); i++; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        return new BenchOptions(gib, runs, dir, sizes);
+        return new BenchOptions(gib, runs, dir, sizes, baseline);
     }
 }

@@ -5,21 +5,29 @@ namespace Cryo.Restore;
 /// <summary>
 /// Copies large runs of pages into a process with process_vm_writev on two threads at once: the
 /// caller's and a helper of the session. Almost all of a restore's time is the kernel faulting in
-/// fresh pages of the target, and faults on different pages of one process run in parallel, so
-/// two copiers nearly halve it on a machine with two cores (docs/benchmarks.md). Small writes
-/// stay on the caller's thread. One instance per restore session (see
+/// fresh pages of the target, and faults on different pages of one process run in parallel.
+/// The run is cut into chunks that both threads take from a shared counter, so a helper that
+/// the scheduler keeps waiting (a busy machine) costs nothing: the caller copies every chunk
+/// itself and closes the job, and a helper that wakes up late finds it closed. Small writes stay
+/// on the caller's thread. One instance per restore session (see
 /// <see cref="RestoreSession.State{T}"/>); the session disposes it.
 /// </summary>
 internal sealed class PageCopier : IDisposable
 {
     // Below this a hand-off to the helper costs more than it saves.
     private const int SplitAbove = 256 << 10;
+    private const int Chunk = 128 << 10;
+
+    // Job states: the helper may join an open job; once the caller has closed it, it may not.
+    private const int Open = 0, Joined = 1, Closed = 2;
 
     private readonly Thread _helper;
     private readonly SemaphoreSlim _start = new(0), _done = new(0);
-    private (int Pid, nint Local, ulong Remote, int Length) _job;
-    private long _helperCopied;
+    private int _state = Closed;
     private volatile bool _stopping;
+    private (int Pid, nint Local, ulong Remote, int Length) _job;
+    private int _nextChunk;
+    private long _firstShort; // offset of the first byte a chunk could not copy; the job length if none
 
     public PageCopier()
     {
@@ -29,19 +37,42 @@ internal sealed class PageCopier : IDisposable
 
     /// <summary>
     /// Copies <paramref name="length"/> bytes at <paramref name="local"/> to <paramref name="remote"/>
-    /// in process <paramref name="pid"/>. Returns how many bytes from the start were copied:
-    /// less than <paramref name="length"/> when process_vm_writev stopped early (e.g. at a page
-    /// it may not write); the caller then writes the rest another way.
+    /// in process <paramref name="pid"/>. Returns how many bytes from the start were certainly
+    /// copied: less than <paramref name="length"/> when process_vm_writev stopped early (e.g. at a
+    /// page it may not write); the caller then writes the rest another way.
     /// </summary>
     public unsafe long Copy(int pid, byte* local, ulong remote, int length)
     {
         if (length < SplitAbove) return Write(pid, (nint)local, remote, length);
-        int firstHalf = length / 2 & ~(Environment.SystemPageSize - 1);
-        _job = (pid, (nint)(local + firstHalf), remote + (ulong)firstHalf, length - firstHalf);
+        _job = (pid, (nint)local, remote, length);
+        _nextChunk = 0;
+        _firstShort = length;
+        Volatile.Write(ref _state, Open);
         _start.Release();
-        var first = Write(pid, (nint)local, remote, firstHalf);
-        _done.Wait();
-        return first < firstHalf ? first : firstHalf + _helperCopied; // the caller rewrites the rest
+        CopyChunks();
+        if (Interlocked.CompareExchange(ref _state, Closed, Open) != Open)
+        {
+            _done.Wait(); // the helper joined: wait until it has finished its chunks
+            Volatile.Write(ref _state, Closed);
+        }
+        return Interlocked.Read(ref _firstShort);
+    }
+
+    /// <summary>Takes chunks until none is left; records the lowest offset a chunk fell short at.</summary>
+    private void CopyChunks()
+    {
+        var (pid, local, remote, length) = _job;
+        int chunks = (length + Chunk - 1) / Chunk;
+        for (int i = Interlocked.Increment(ref _nextChunk) - 1; i < chunks; i = Interlocked.Increment(ref _nextChunk) - 1)
+        {
+            int offset = i * Chunk, size = Math.Min(Chunk, length - offset);
+            long copied = Write(pid, local + offset, remote + (ulong)offset, size);
+            if (copied < size)
+            {
+                long shortAt = offset + copied, seen;
+                while (shortAt < (seen = Interlocked.Read(ref _firstShort)) && Interlocked.CompareExchange(ref _firstShort, shortAt, seen) != seen) { }
+            }
+        }
     }
 
     private void HelperLoop()
@@ -50,8 +81,8 @@ internal sealed class PageCopier : IDisposable
         {
             _start.Wait();
             if (_stopping) return;
-            var (pid, local, remote, length) = _job;
-            _helperCopied = Write(pid, local, remote, length);
+            if (Interlocked.CompareExchange(ref _state, Joined, Open) != Open) continue; // closed before this wake-up
+            CopyChunks();
             _done.Release();
         }
     }
