@@ -11,7 +11,11 @@ namespace Cryo.Tracing;
 /// design.md describes: the area sits at fs_base + glibc's exported <c>__rseq_offset</c> (a
 /// data symbol of ld.so, read from the tracee's memory), with glibc's length 32 and signature
 /// 0x53053053 (glibc reports <c>__rseq_size</c> 20, but unregistering with 20 gives EINVAL). The
-/// area counts as registered when the kernel has written a cpu id (≥ 0) into it.
+/// area counts as registered when the kernel has written a cpu id (≥ 0) into it, and as not
+/// registered when nothing is mapped there: a restore's new child is a copy of its restored parent,
+/// the image's memory (its ld.so) with the stub's registers, and fs_base still points into the
+/// stub's TLS, gone with the stub's memory, whose registration was removed before that memory
+/// was (5.10: every child of a restored tree failed here with EFAULT).
 /// Which path is taken comes from <see cref="KernelFeatures.Current"/> (probe results), never
 /// from the kernel version; an EIO on first use records the feature as missing.
 /// </summary>
@@ -55,7 +59,10 @@ internal static class RseqAccess
             if (symbols.TryGetValue("__rseq_size", out ulong sizeSymbol) && memory.Read<uint>(bias + sizeSymbol) == 0)
                 return default; // glibc did not register (tunable off, or the kernel refused)
             ulong area = regs.FsBase + (ulong)offset;
-            int cpuId = memory.Read<int>(area + 4);
+            int cpuId;
+            try { cpuId = memory.Read<int>(area + 4); }
+            catch (SysCallException e) when (e.Errno == ErrnoNames.EFAULT) { return default; }
+            catch (RemoteMemoryException) { return default; }
             return cpuId >= 0 ? new RseqConfiguration(area, GlibcRseqLength, GlibcRseqSignature, 0) : default;
         }
         return default; // no glibc ld.so with __rseq_offset (static or another libc): nothing known to undo
