@@ -7,11 +7,13 @@ namespace Cryo.Dump;
 /// The readable tree (default) and, with a <see cref="Normalizer"/>, the golden form. In the
 /// golden form an area's PAGE items become one line with their total size (how the data was cut
 /// into items is the writer's business), consecutive anonymous areas the kernel may or may not have
-/// merged are shown merged, and kernel mappings are one line.
+/// merged are shown merged, and the kernel mappings are one line after the process's last area:
+/// which ones a process has and where they sit depend on the kernel (only some list [vsyscall];
+/// the vDSO sits above the stack in 5.10 and 6.1, in the mmap area in later kernels).
 /// </summary>
 public sealed class TreePrinter(TextWriter output, IReadOnlySet<string>? tags, Normalizer? normalizer)
 {
-    private bool _inKernelMappings;
+    private string? _kernelMappingsIndent; // golden form: kernel mappings seen, their line not printed yet
     private MemoryArea? _area;      // golden form: the area whose pages are being summed
     private string _areaIndent = "";
     private long _areaPageBytes;
@@ -24,7 +26,12 @@ public sealed class TreePrinter(TextWriter output, IReadOnlySet<string>? tags, N
 
     public void Item(CheckpointItem item, int depth, CheckpointReader reader)
     {
-        if (tags is not null && !tags.Contains(item.Tag.ToString())) return;
+        if (tags is not null && !tags.Contains(item.Tag.ToString()))
+        {
+            // The golden form's pending area and kernel-mappings line end where the areas end, shown or not.
+            if (normalizer is not null && item is not (MemoryArea or PageData)) { FlushArea(); FlushKernelMappings(); }
+            return;
+        }
         string indent = new(' ', 2 * depth);
         if (normalizer is not null && Golden(item, indent)) return;
         switch (item)
@@ -59,17 +66,23 @@ public sealed class TreePrinter(TextWriter output, IReadOnlySet<string>? tags, N
         FlushArea();
         if (Normalizer.IsKernelMapping(item))
         {
-            if (!_inKernelMappings) output.WriteLine($"{indent}AREA kernel-mappings");
-            _inKernelMappings = true;
+            _kernelMappingsIndent = indent;
             return true;
         }
-        _inKernelMappings = false;
         if (item is MemoryArea area)
         {
             (_area, _areaIndent, _areaPageBytes) = (area, indent, 0);
             return true;
         }
+        FlushKernelMappings();
         return false;
+    }
+
+    private void FlushKernelMappings()
+    {
+        if (_kernelMappingsIndent is null) return;
+        output.WriteLine($"{_kernelMappingsIndent}AREA kernel-mappings");
+        _kernelMappingsIndent = null;
     }
 
     /// <summary>
@@ -111,6 +124,7 @@ public sealed class TreePrinter(TextWriter output, IReadOnlySet<string>? tags, N
     public void Trailer(Trailer trailer)
     {
         FlushArea();
+        FlushKernelMappings();
         if (tags is not null && !tags.Contains("TRLR")) return;
         output.WriteLine(normalizer is null ? $"TRLR {Fields(trailer.Describe())}" : "TRLR");
     }
