@@ -8,11 +8,19 @@ public static class CryoTool
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>The apphost of a tool built next to the test assembly (the projects are referenced).</summary>
+    /// <summary>
+    /// A directory holding other builds of `cryo` and `cryo-dump` to test instead of those next to
+    /// the test assembly: the kernel matrix points it at the NativeAOT ones (tests/matrix/README.md).
+    /// </summary>
+    public const string BinDirVariable = "CRYO_BIN_DIR";
+
+    /// <summary>The tool in $CRYO_BIN_DIR if set, else the apphost built next to the test assembly (the projects are referenced).</summary>
     public static string Executable(string name)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, name);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{name} was not built next to the tests", path);
+        string? dir = Environment.GetEnvironmentVariable(BinDirVariable);
+        string path = Path.Combine(string.IsNullOrEmpty(dir) ? AppContext.BaseDirectory : dir, name);
+        if (!File.Exists(path))
+            throw new FileNotFoundException(string.IsNullOrEmpty(dir) ? $"{name} was not built next to the tests" : $"no {name} in ${BinDirVariable} ({dir})", path);
         return path;
     }
 

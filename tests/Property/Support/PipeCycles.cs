@@ -46,16 +46,23 @@ public static class PipeCycles
         return result.StandardError;
     }
 
-    /// <summary>Waits until the program's only thread sleeps in write() on a pipe (/proc/PID/syscall starts with "1 ", wchan [anon_]pipe_write).</summary>
+    /// <summary>
+    /// Waits until the program's only thread sleeps in write() on a pipe: /proc/PID/syscall starts
+    /// with "1 ", and wchan is [anon_]pipe_write, or, where wchan is always 0 (kernels before 5.16
+    /// built with the ORC unwinder, Debian's 5.10), the kernel stack (/proc/PID/stack) has pipe_write.
+    /// </summary>
     public static void WaitUntilBlockedInWrite(int pid, Func<string> describe) =>
         Wait.Until(() =>
         {
             try
             {
-                return File.ReadAllText($"/proc/{pid}/syscall").StartsWith("1 ", StringComparison.Ordinal)
-                    && File.ReadAllText($"/proc/{pid}/wchan").Contains("pipe_write", StringComparison.Ordinal); // anon_pipe_write on 6.18
+                if (!File.ReadAllText($"/proc/{pid}/syscall").StartsWith("1 ", StringComparison.Ordinal)) return false;
+                string wchan = File.ReadAllText($"/proc/{pid}/wchan");
+                return wchan != "0"
+                    ? wchan.Contains("pipe_write", StringComparison.Ordinal) // anon_pipe_write on 6.18
+                    : File.ReadAllText($"/proc/{pid}/stack").Contains("pipe_write", StringComparison.Ordinal);
             }
-            catch (IOException) { return false; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
         }, RunningProgram.Timeout, $"pid {pid} to block in write() on its full pipe", describe);
 
     /// <summary>

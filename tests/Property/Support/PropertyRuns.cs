@@ -10,11 +10,14 @@ namespace Cryo.Tests.Property.Support;
 /// Runs a property over real processes with FsCheck: the default counts keep tests/Property at
 /// about two minutes; CRYO_PROPERTY_RUNS=N runs every property N times instead (soak runs). A
 /// failure is shrunk (each step is a real checkpoint/restore, so shrinking takes a while) and
-/// reported with FsCheck's replay seed and the minimal case's full message.
+/// reported with FsCheck's replay seed and the minimal case's full message; CRYO_PROPERTY_SHRINK=0
+/// reports the failing case as generated instead (the kernel matrix: under emulation a shrink can
+/// take hours).
 /// </summary>
 public static class PropertyRuns
 {
     public const string Variable = "CRYO_PROPERTY_RUNS";
+    public const string ShrinkVariable = "CRYO_PROPERTY_SHRINK";
 
     public static int Count(int defaultRuns) =>
         int.TryParse(Environment.GetEnvironmentVariable(Variable), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : defaultRuns;
@@ -22,6 +25,7 @@ public static class PropertyRuns
     public static void Run<T>(ITestOutputHelper output, string name, Arbitrary<T> cases, int defaultRuns, Action<T> property, Func<T, string>? classify = null)
     {
         int runs = Count(defaultRuns);
+        if (Environment.GetEnvironmentVariable(ShrinkVariable) == "0") cases = Arb.From(cases.Generator);
         var clock = Stopwatch.StartNew();
         var classes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int executed = 0;
