@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # /init of the matrix initramfs (busybox-static): load the virtio/9p/overlay modules in
 # dependency order, mount the host's root (9p, read-only) under a tmpfs overlay, mount the
-# results share, run the suite chrooted into the overlay, power off.
+# results share, run the suite (guest-suite.py, copied to the share as run.py) chrooted into
+# the overlay, power off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -11,9 +12,11 @@ echo "cryo-matrix: kernel $(uname -r) up after $(cut -d' ' -f1 /proc/uptime) s"
 for m in $(cat /modules/order); do
   insmod "/modules/$m" || echo "cryo-matrix: insmod $m failed"
 done
-# cryo.root=overlay (kernel command line): the host root read-only under a tmpfs overlay;
-# otherwise (direct) the 9p mount itself is the root, with tmpfs wherever the suite writes.
-root=direct
+# cryo.root=overlay (kernel command line, the default): the host root read-only under a tmpfs
+# overlay, writable everywhere, /tmp included (so the programs' files and binaries are on one
+# device, as on the host); cryo.root=direct: the 9p mount itself is the root, with tmpfs
+# wherever the suite writes.
+root=overlay
 for word in $(cat /proc/cmdline); do
   case "$word" in cryo.root=*) root=${word#cryo.root=} ;; esac
 done
@@ -25,20 +28,22 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /out || echo "cryo
 if [ "$root" = overlay ]; then
   mount -t tmpfs -o size=768m tmpfs /rw
   mkdir -p /rw/upper /rw/work
-  mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /root \
+  mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work,xino=on /root \
     || { echo "cryo-matrix: overlay mount failed"; poweroff -f; }
 else
   mount -t tmpfs run /root/run
   mount -t tmpfs vartmp /root/var/tmp
+  mount -t tmpfs tmp /root/tmp
 fi
 echo "cryo-matrix: root $root"
+# The loopback interface (vstest talks to its test host over 127.0.0.1); no other network.
+ip link set lo up || echo "cryo-matrix: no loopback interface"
 mount -t proc proc /root/proc
 mount -t sysfs sys /root/sys
 mount -t devtmpfs dev /root/dev
-mount -t tmpfs tmp /root/tmp
 # /mnt exists (empty) on every Debian root: the results share goes there.
 mount -o bind /out /root/mnt
-chroot /root /bin/bash /mnt/run.sh /mnt
+HOME=/root chroot /root /usr/bin/python3 /mnt/run.py /mnt
 echo "cryo-matrix: suite done"
 sync
 poweroff -f

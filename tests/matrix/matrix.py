@@ -5,11 +5,12 @@ Fetches Debian kernels with `apt-get download` under a private apt configuration
 sources are never touched), caches them outside the repo, builds a busybox-static initramfs that
 loads the virtio/9p/overlay modules in dependency order, boots each kernel under
 qemu-system-x86_64 with the host's root filesystem shared read-only (9p) under a writable tmpfs
-overlay, runs guest-suite.sh inside (`cryo check --json` and a lean C/R suite with the NativeAOT
-cryo), runs the same suite natively on the host kernel, and writes docs/compat-matrix.md and
-docs/compat-matrix.json.
+overlay, runs guest-suite.py inside (`cryo check --json`, every test program through checkpoint,
+golden comparison and restore, the refusal cases, the pipe properties P1-P5 with reduced counts;
+NativeAOT cryo and cryo-dump), runs the same suite natively on the host kernel, and writes
+docs/compat-matrix.md and docs/compat-matrix.json.
 """
-import argparse, glob, json, lzma, os, re, shutil, subprocess, sys, time
+import argparse, glob, json, lzma, os, re, resource, shutil, subprocess, sys, time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MIRROR = "http://deb.debian.org/debian"
@@ -189,19 +190,36 @@ def build_initramfs(cache, label, busybox, modules_dir):
     return out
 
 
-def prepare_out(out, cryo, progs):
+def host_limits():
+    """This process's resource limits (all 16, by number): the guest suite reproduces them (the goldens hold them)."""
+    return {str(r): list(resource.getrlimit(r)) for r in range(16)}  # RLIMIT_CPU (0) .. RLIMIT_RTTIME (15)
+
+
+def host_bounding_set():
+    for line in open("/proc/self/status"):
+        if line.startswith("CapBnd:"):
+            return int(line.split()[1], 16)
+    return None
+
+
+def prepare_out(args, out, tools):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    shutil.copy(os.path.join(REPO, "tests", "matrix", "guest-suite.sh"), os.path.join(out, "run.sh"))
-    with open(os.path.join(out, "env.sh"), "w") as f:
-        f.write(f"CRYO={cryo}\nPROGS={progs}\nOUT={out}\n")
+    shutil.copy(os.path.join(REPO, "tests", "matrix", "guest-suite.py"), os.path.join(out, "run.py"))
+    config = {"cryo": tools["cryo"], "cryoDump": tools["cryo-dump"], "progs": tools["progs"], "repo": REPO,
+              "limits": host_limits(), "capBnd": host_bounding_set(), "only": args.only.split(",") if args.only else []}
+    if tools.get("property"):
+        config["property"] = {"dll": tools["property"], "vstest": tools["vstest"], "runs": args.property_runs,
+                              "timeout": args.property_timeout}
+    with open(os.path.join(out, "env.json"), "w") as f:
+        json.dump(config, f, indent=2)
 
 
-def boot(label, vmlinuz, initramfs, out, accel, timeout, memory, root):
+def boot(label, vmlinuz, initramfs, out, accel, timeout, memory, root, cpu):
     """Boots once; returns (accel used, seconds, console text)."""
     console = os.path.join(out, "console.log")
     command = [
-        "qemu-system-x86_64", "-accel", accel, "-cpu", "host" if accel == "kvm" else "max", "-smp", "1", "-m", str(memory),
+        "qemu-system-x86_64", "-accel", accel, "-cpu", "host" if accel == "kvm" else cpu, "-smp", "1", "-m", str(memory),
         "-nographic", "-no-reboot", "-kernel", vmlinuz, "-initrd", initramfs,
         "-append", f"console=ttyS0 panic=-1 quiet loglevel=4 cryo.root={root}",
         "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
@@ -217,14 +235,31 @@ def boot(label, vmlinuz, initramfs, out, accel, timeout, memory, root):
     return accel, time.time() - start, text
 
 
-def run_guest(args, label, vmlinuz, initramfs, cryo, progs):
+# CPU features that add xsave components, as /proc/cpuinfo and qemu's -cpu name them
+XSAVE_FEATURES = ["mpx", "pku", "avx512f", "amx-tile"]
+
+
+def guest_cpu():
+    """`max` without the xsave components the host CPU lacks: the guests' xstate (size and XCR0)
+    is the host's, so are the stack depths that depend on it (ld.so's lazy-binding trampoline and
+    signal frames save the xstate on the stack: a thread stack of `threads` holds one more page
+    with `-cpu max`'s MPX and PKRU), and the golden item streams recorded on the host apply."""
+    flags = set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    return ",".join(["max"] + [f"{f}=off" for f in XSAVE_FEATURES if f.replace("-", "_") not in flags])
+
+
+def run_guest(args, label, vmlinuz, initramfs, tools):
     out = os.path.join(args.cache, "results", label)
     accels = [args.accel] if args.accel != "auto" else ["kvm", "tcg"]
     for accel in accels:
-        prepare_out(out, cryo, progs)
+        prepare_out(args, out, tools)
         if accel == "kvm" and not os.access("/dev/kvm", os.W_OK):
             continue
-        used, seconds, text = boot(label, vmlinuz, initramfs, out, accel, args.timeout if accel == "tcg" else args.kvm_timeout, args.memory, args.root)
+        used, seconds, text = boot(label, vmlinuz, initramfs, out, accel, args.timeout if accel == "tcg" else args.kvm_timeout, args.memory, args.root, args.cpu)
         if "cryo-matrix: suite done" in text:
             log(f"{label}: suite ran under {used} in {seconds:.0f} s")
             return out, used, seconds
@@ -233,11 +268,13 @@ def run_guest(args, label, vmlinuz, initramfs, cryo, progs):
     return out, accels[-1], None
 
 
-def run_native(args, cryo, progs):
+def run_native(args, tools):
     out = os.path.join(args.cache, "results", "host")
-    prepare_out(out, cryo, progs)
+    prepare_out(args, out, tools)
     start = time.time()
-    run(["bash", os.path.join(out, "run.sh"), out])
+    code = subprocess.run(["python3", os.path.join(out, "run.py"), out]).returncode
+    if code != 0:
+        log(f"host: the suite exited {code}")
     return out, time.time() - start
 
 
@@ -247,6 +284,8 @@ def collect(label, out, accel, seconds):
         path = os.path.join(out, name)
         return open(path).read().strip() if os.path.exists(path) else None
     entry["uname"] = read("uname")
+    for key, name in (("programSeconds", "programs.seconds"), ("propertySeconds", "property.seconds")):
+        entry[key] = float(read(name)) if read(name) else None
     check = read("check.json")
     try:
         entry["check"] = json.loads(check) if check else None
@@ -255,37 +294,71 @@ def collect(label, out, accel, seconds):
         entry["checkError"] = (read("check.err") or "")[-500:]
     entry["checkExit"] = int(read("check.rc")) if read("check.rc") else None
     entry["tests"] = {}
-    for line in (read("results.tsv") or "").splitlines():
-        name, result, detail = (line.split("\t") + ["", ""])[:3]
-        entry["tests"][name] = {"result": result, "detail": detail}
+    for line in (read("results.jsonl") or "").splitlines():
+        r = json.loads(line)
+        entry["tests"].setdefault(r.pop("group"), {})[r.pop("name")] = r
     return entry
+
+
+# report sections: group in results.jsonl, title, what a row is
+GROUPS = [
+    ("cr", "Checkpoint/restore of the test programs",
+     "Each program started as the golden tests start it, `cryo checkpoint` (kills it), `cryo restore`, SIGTERM, "
+     "the program's own check (PASS/FAIL) and cryo's exit status."),
+    ("golden", "Golden item streams",
+     "`cryo-dump --normalize` of each checkpoint above against `tests/Golden/NAME.verified.txt` (recorded on the host)."),
+    ("refusal", "Refusals",
+     "`cryo checkpoint` must exit 1 naming pid, fd and kind, write no file, and leave the program passing."),
+    ("property", "Pipe properties (tests/Property, reduced counts)",
+     "The FsCheck properties P1-P5 run by vstest from the test assembly built on the host, with the NativeAOT cryo "
+     "(`CRYO_BIN_DIR`) and `CRYO_PROPERTY_RUNS` cases each."),
+]
 
 
 def write_report(entries, path_md, path_json):
     with open(path_json, "w") as f:
-        json.dump({"schema": "cryo-compat-matrix/1", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        json.dump({"schema": "cryo-compat-matrix/2", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    "kernels": entries}, f, indent=2)
         f.write("\n")
     kernels = [e["kernel"] for e in entries]
     lines = ["# Kernel compatibility matrix", "",
              f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tests/matrix/run` "
              "(see tests/matrix/README.md); raw data in `docs/compat-matrix.json`.", "",
-             "## Runs", "", "| kernel | uname -r | how | seconds | `cryo check` exit |", "|---|---|---|---|---|"]
+             "## Runs", "",
+             "| kernel | uname -r | how | seconds in all | programs, refusals (s) | properties (s) | `cryo check` exit |",
+             "|---|---|---|---|---|---|---|"]
     for e in entries:
-        lines.append(f"| {e['kernel']} | {e.get('uname') or '—'} | {e['accel']} | {e['seconds'] or '—'} | {e['checkExit'] if e['checkExit'] is not None else '—'} |")
-    tests = sorted({t for e in entries for t in e["tests"]})
-    if tests:
-        lines += ["", "## Checkpoint/restore of the test programs", "",
-                  "| test | " + " | ".join(kernels) + " |", "|---" * (len(kernels) + 1) + "|"]
-        for t in tests:
+        how = f"{e['accel']} (`-cpu {e['cpu']}`)" if e.get("cpu") and e["accel"] == "tcg" else e["accel"]
+        lines.append(f"| {e['kernel']} | {e.get('uname') or '—'} | {how} | {e['seconds'] or '—'} | "
+                     f"{e.get('programSeconds') or '—'} | {e.get('propertySeconds') or '—'} | "
+                     f"{e['checkExit'] if e['checkExit'] is not None else '—'} |")
+    failures = []
+    for group, title, what in GROUPS:
+        names = []
+        for e in entries:
+            for name in e["tests"].get(group, {}):
+                if name not in names:
+                    names.append(name)
+        if not names:
+            continue
+        lines += ["", f"## {title}", "", what, "", "| test | " + " | ".join(kernels) + " |", "|---" * (len(kernels) + 1) + "|"]
+        for name in names:
             cells = []
             for e in entries:
-                r = e["tests"].get(t)
+                r = e["tests"].get(group, {}).get(name)
                 cells.append("—" if r is None else ("pass" if r["result"] == "pass" else f"**{r['result']}**"))
-            lines.append(f"| {t} | " + " | ".join(cells) + " |")
-        failures = [(e["kernel"], t, r["detail"]) for e in entries for t, r in e["tests"].items() if r["result"] != "pass"]
-        if failures:
-            lines += ["", "Failures:", ""] + [f"- {k} / {t}: {d}" for k, t, d in failures]
+                if r is not None and r["result"] != "pass":
+                    failures.append((e["kernel"], title, name, r["detail"]))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        if group == "property":
+            lines += ["", "Cases run and their classes, per kernel:", ""]
+            for e in entries:
+                for name, r in e["tests"].get(group, {}).items():
+                    if r["result"] == "pass":
+                        lines.append(f"- {e['kernel']}: {r['detail']}")
+    if failures:
+        lines += ["", "## Failures (what the program and cryo said)", ""]
+        lines += [f"- {k} / {t} / {n}: {d}" for k, t, n, d in failures]
     probes = []
     for e in entries:
         for p in (e["check"] or {}).get("probes", []):
@@ -310,30 +383,59 @@ def write_report(entries, path_md, path_json):
         f.write("\n".join(lines) + "\n")
 
 
+def build_tools(args):
+    """NativeAOT cryo and cryo-dump (CACHE/aot), the test programs, and the property test assembly."""
+    aot = os.path.join(args.cache, "aot")
+    tools = {"cryo": args.cryo or os.path.join(aot, "cryo"), "cryo-dump": os.path.join(os.path.dirname(args.cryo or os.path.join(aot, "cryo")), "cryo-dump"),
+             "progs": os.path.join(REPO, "testprogs", "bin")}
+    if not args.cryo:
+        for project in ("Cryo", "Cryo.Dump"):
+            log(f"dotnet publish src/{project} -p:PublishAot=true (NativeAOT)")
+            run(["dotnet", "publish", os.path.join(REPO, "src", project), "-c", "Release", "-r", "linux-x64",
+                 "-p:PublishAot=true", "-o", aot, "--nologo", "-v", "q"])
+    run(["make", "-s", "-C", os.path.join(REPO, "testprogs")])
+    # The golden tests run the programs from their output directory, and the goldens hold that cwd.
+    os.makedirs(os.path.join(REPO, "tests", "Golden", "bin", "Debug", "net10.0"), exist_ok=True)
+    if args.property_runs > 0:
+        # Its own output directory (under the repo: the tests find the repository by Cryo.sln above them).
+        out = os.path.join(REPO, "artifacts", "matrix", "property")
+        log("dotnet build tests/Property (the property tests, run in each guest by vstest)")
+        run(["dotnet", "build", os.path.join(REPO, "tests", "Property"), "-c", "Debug", "-o", out, "--nologo", "-v", "q"])
+        tools["property"] = os.path.join(out, "Cryo.Tests.Property.dll")
+        sdk = run(["dotnet", "--version"], capture_output=True).stdout.strip()
+        base = os.path.join(os.path.dirname(os.path.realpath(shutil.which("dotnet"))), "sdk", sdk, "vstest.console.dll")
+        if not os.path.exists(base):
+            raise RuntimeError(f"no vstest.console.dll in the SDK ({base})")
+        tools["vstest"] = base
+    return tools
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kernels", default=",".join(["host"] + [k[0] for k in KERNELS]),
                         help="comma-separated labels: host," + ",".join(k[0] for k in KERNELS))
     parser.add_argument("--cache", default="/var/cache/cryo-matrix")
     parser.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
-    parser.add_argument("--timeout", type=int, default=1500, help="seconds per TCG boot")
+    parser.add_argument("--timeout", type=int, default=2400, help="seconds per TCG boot")
     parser.add_argument("--kvm-timeout", type=int, default=90)
-    parser.add_argument("--root", choices=["direct", "overlay"], default="direct",
-                        help="guest root: the read-only 9p mount itself (default), or under a tmpfs overlay "
-                             "(cryo refuses file mappings there: see docs/compat-matrix.md)")
-    parser.add_argument("--memory", type=int, default=1536, help="guest MiB")
-    parser.add_argument("--cryo", help="a NativeAOT cryo (default: publish one into CACHE/aot)")
+    parser.add_argument("--root", choices=["overlay", "direct"], default="overlay",
+                        help="guest root: the host's root read-only (9p) under a writable tmpfs overlay (default), "
+                             "or the read-only 9p mount itself with tmpfs on /tmp, /run, /var/tmp (the golden "
+                             "comparison then differs: the programs' files are on another device than their binaries)")
+    parser.add_argument("--memory", type=int, default=2048, help="guest MiB")
+    parser.add_argument("--cpu", help="qemu -cpu under TCG (default: max without the xsave features the host lacks, "
+                                      f"here {guest_cpu()})")
+    parser.add_argument("--only", help="comma-separated labels of the suite's rows to run (programs, 'refusal', 'property'): for debugging")
+    parser.add_argument("--property-runs", type=int, default=3,
+                        help="CRYO_PROPERTY_RUNS: cases per property P1-P5 (0: skip the properties)")
+    parser.add_argument("--property-timeout", type=int, default=1200, help="seconds for the property run in one kernel")
+    parser.add_argument("--cryo", help="a NativeAOT cryo with cryo-dump beside it (default: publish both into CACHE/aot)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the docs from the cached results")
     args = parser.parse_args()
     labels = args.kernels.split(",")
-    cryo = args.cryo or os.path.join(args.cache, "aot", "cryo")
-    progs = os.path.join(REPO, "testprogs", "bin")
+    args.cpu = args.cpu or guest_cpu()
     if not args.report_only:
-        if not args.cryo:
-            log("dotnet publish -p:PublishAot=true (NativeAOT cryo)")
-            run(["dotnet", "publish", os.path.join(REPO, "src", "Cryo"), "-c", "Release", "-r", "linux-x64",
-                 "-p:PublishAot=true", "-o", os.path.join(args.cache, "aot"), "--nologo", "-v", "q"])
-        run(["make", "-s", "-C", os.path.join(REPO, "testprogs")])
+        tools = build_tools(args)
         apt = Apt(args.cache)
         apt.update()
         busybox = fetch_busybox(apt, args.cache)
@@ -343,14 +445,15 @@ def main():
         if args.report_only:
             break
         if label == "host":
-            out, seconds = run_native(args, cryo, progs)
+            out, seconds = run_native(args, tools)
             entries["host"] = collect(f"host ({os.uname().release})", out, "native", seconds)
         else:
             spec = next(k for k in KERNELS if k[0] == label)
             vmlinuz, modules_dir, version = fetch_kernel(apt, args.cache, *spec)
             initramfs = build_initramfs(args.cache, label, busybox, modules_dir)
-            out, accel, seconds = run_guest(args, label, vmlinuz, initramfs, cryo, progs)
+            out, accel, seconds = run_guest(args, label, vmlinuz, initramfs, tools)
             entries[label] = collect(f"{label} ({version})", out, accel, seconds)
+            entries[label]["cpu"] = args.cpu if accel == "tcg" else "host"
         os.makedirs(os.path.dirname(entries_path), exist_ok=True)
         with open(entries_path, "w") as f:
             json.dump(entries, f, indent=2)
