@@ -13,6 +13,7 @@ namespace Cryo.Format;
 public sealed class CheckpointReader : IDisposable
 {
     private const int InitialBuffer = 64 << 10;
+    private const long ParallelChecksumsAbove = 4 << 20;
 
     private readonly Stream? _stream;
     private readonly MappedImage? _image;
@@ -334,7 +335,8 @@ public sealed class CheckpointReader : IDisposable
     /// <summary>Reads every remaining item, which checks every checksum and the trailer.</summary>
     public ulong VerifyToEnd()
     {
-        if (_image is not null) CheckFrameChecksumsInParallel();
+        // Small files are checked faster on one core than the thread pool starts.
+        if (_image is not null && _image.Length - _offset >= ParallelChecksumsAbove) CheckFrameChecksumsInParallel();
         ulong count = 0;
         while (GetNextItem() is not null) count++;
         return count;

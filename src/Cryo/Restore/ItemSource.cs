@@ -24,10 +24,15 @@ internal sealed class ItemSource : IDisposable
     private readonly Thread? _thread;
     private ExceptionDispatchInfo? _failure;
 
-    public ItemSource(CheckpointReader reader)
+    // Below this a thread costs more than it saves (a `sleep` image is about 100 KiB).
+    private const long ReadAheadAbove = 4 << 20;
+
+    /// <param name="reader">the image.</param>
+    /// <param name="imageBytes">its size, when known: small images are read without a thread.</param>
+    public ItemSource(CheckpointReader reader, long imageBytes)
     {
         _reader = reader;
-        if (!reader.PayloadsPersist) return;
+        if (!reader.PayloadsPersist || imageBytes < ReadAheadAbove) return;
         _ready = new BlockingCollection<ImageItem>(ReadAhead);
         _thread = new Thread(ReadAll) { IsBackground = true, Name = "cryo image read-ahead" };
         _thread.Start();

@@ -21,19 +21,13 @@ internal sealed class PageCopier : IDisposable
     // Job states: the helper may join an open job; once the caller has closed it, it may not.
     private const int Open = 0, Joined = 1, Closed = 2;
 
-    private readonly Thread _helper;
+    private Thread? _helper; // started at the first large copy: small images never need it
     private readonly SemaphoreSlim _start = new(0), _done = new(0);
     private int _state = Closed;
     private volatile bool _stopping;
     private (int Pid, nint Local, ulong Remote, int Length) _job;
     private int _nextChunk;
     private long _firstShort; // offset of the first byte a chunk could not copy; the job length if none
-
-    public PageCopier()
-    {
-        _helper = new Thread(HelperLoop) { IsBackground = true, Name = "cryo page copier" };
-        _helper.Start();
-    }
 
     /// <summary>
     /// Copies <paramref name="length"/> bytes at <paramref name="local"/> to <paramref name="remote"/>
@@ -44,6 +38,11 @@ internal sealed class PageCopier : IDisposable
     public unsafe long Copy(int pid, byte* local, ulong remote, int length)
     {
         if (length < SplitAbove) return Write(pid, (nint)local, remote, length);
+        if (_helper is null)
+        {
+            _helper = new Thread(HelperLoop) { IsBackground = true, Name = "cryo page copier" };
+            _helper.Start();
+        }
         _job = (pid, (nint)local, remote, length);
         _nextChunk = 0;
         _firstShort = length;
@@ -98,7 +97,7 @@ internal sealed class PageCopier : IDisposable
     {
         _stopping = true;
         _start.Release();
-        _helper.Join();
+        _helper?.Join();
         _start.Dispose();
         _done.Dispose();
     }

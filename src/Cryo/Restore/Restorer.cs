@@ -41,7 +41,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         {
             // On the tracer thread as a whole: every item's restore runs there anyway, and one
             // hand-off per item (about 0.1 ms) would add up over thousands of PAGE items.
-            using (var items = new ItemSource(reader))
+            using (var items = new ItemSource(reader, stream is null ? new FileInfo(input).Length : 0))
                 tracer.Run(() => ReadItems(items, session, stream, cancel));
             phases.End("read+map");
             if (session.Processes.Count == 0) throw new InvalidOperationException($"{input} holds no process");
