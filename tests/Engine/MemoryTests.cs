@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Cryo.Checkpoint;
 using Cryo.Format;
+using Cryo.Interop;
 using Cryo.Proc;
 using Cryo.Resources;
 using Cryo.Restore;
@@ -29,6 +30,56 @@ public sealed class MemoryTests(TestProgs progs, ITestOutputHelper output) : ICl
         while (reader.GetNextItem() is { } item)
             items.Add(item is PageData page ? page with { Data = page.Data.ToArray() } : item);
         return items;
+    }
+
+    [Fact]
+    public void Pages_without_PROT_READ_are_stored_as_they_were_and_restored()
+    {
+        using var program = TestProgram.Start(progs, "memhog", "--mib=9");
+        string exe = progs.PathOf("memhog");
+        using var tracer = new Tracer();
+        var session = new RestoreSession(tracer, Harness.Header(), new RestoreOptions(Detach: true));
+        try
+        {
+            var frozen = Harness.Freeze(tracer, program.Pid);
+            // process_vm_readv refuses these pages; they are read through /proc/PID/mem on the tracer thread.
+            var hog = frozen.Mappings.Single(m => m.Length >= 9UL << 20 && m.Path.Length == 0);
+            ulong hidden = hog.Start + (3UL << 20);
+            var expected = new byte[1 << 20];
+            frozen.Memory.Read(hidden, expected);
+            frozen.Syscalls.Checked("mprotect", SyscallNumbers.Mprotect, (long)hidden, 1 << 20, 0);
+            frozen = new FrozenProcess(frozen.Pid, tracer, frozen.Memory, ProcMaps.Read(program.Pid), frozen.Threads, frozen.Syscalls);
+            var dumpSession = new DumpSession(new CheckpointOptions(false, PipeDumpStrategy.Tee));
+            var image = new MemoryStream();
+            Harness.WriteImage(image, Harness.InfoOf(program.Pid, exe), new Memory().Dump(frozen, dumpSession), new Threads().Dump(frozen, dumpSession));
+            var items = new List<CheckpointItem>();
+            using (var reader = new CheckpointReader(new MemoryStream(image.ToArray())))
+                while (reader.GetNextItem() is { } item)
+                    items.Add(item is PageData page ? page with { Data = page.Data.ToArray() } : item);
+
+            var area = Assert.Single(items.OfType<MemoryArea>(), a => a.Start == hidden);
+            Assert.Equal(0u, area.Protection);
+            var stored = items.OfType<PageData>().Where(p => p.Address >= hidden && p.Address < area.End).SelectMany(p => p.Data.ToArray()).ToArray();
+            Assert.True(expected.AsSpan().SequenceEqual(stored), $"{stored.Length} bytes stored for the area without PROT_READ, not as they were");
+
+            tracer.Kill(program.Pid);
+            program.MarkReaped();
+            var process = Harness.Restore(new MemoryStream(image.ToArray()), session, new Memory(), new Threads());
+            var restoredArea = ProcMaps.Containing(ProcMaps.Read(process.Pid), hidden);
+            Assert.True(restoredArea is { Protection: MappingProtection.None, Start: var start } && start == hidden, $"restored as {restoredArea}");
+            // Readable again, the program's own check reads every page back.
+            process.Syscalls.Checked("mprotect", SyscallNumbers.Mprotect, (long)hidden, 1 << 20, RemoteSyscall.PROT_READ | RemoteSyscall.PROT_WRITE);
+            tracer.Detach(process.Pid);
+            program.MarkAlive();
+            session.CreatedPids.Clear(); // the program owns the pid again
+            var (code, text) = program.Terminate(TimeSpan.FromSeconds(60));
+            Assert.True(code == 0 && text == "PASS", $"exit {code}: {text}; {program.Describe()}");
+        }
+        finally
+        {
+            tracer.Dispose();
+            Harness.KillCreated(session);
+        }
     }
 
     [Fact]
