@@ -34,6 +34,29 @@ public class CheckpointRestoreTests
         Assert.Equal("PASS", program.Terminate());
     }
 
+    /// <summary>
+    /// --leave-running onto tmpfs: the reserved image is touched before the freeze, so that the
+    /// frozen window holds only the copy (docs/benchmarks.md); what was reserved but not
+    /// written is given back, and both the original and the restored copy pass.
+    /// </summary>
+    [Fact]
+    public void Leave_running_onto_tmpfs_touches_the_reservation_before_the_freeze()
+    {
+        using var dir = new TestDirectory("leave-tmpfs");
+        using var tmpfs = new TmpfsMount(dir.File("shm"), "size=64m");
+        string image = Path.Combine(tmpfs.Path, "image.cryo");
+        using (var program = RunningProgram.Start("memhog", dir, "--mib=16"))
+        {
+            var result = CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", image, "--leave-running", "--verbose");
+            Assert.Matches(@"touched the 1[6-9] MiB reserved on tmpfs in \d+ ms", result.StandardError);
+            Assert.Matches(@"frozen [0-9.]+ ms; left running; reserve [0-9.]+ ms, freeze", result.StandardError);
+            Assert.Equal("PASS", program.Terminate());
+        }
+        var verify = CryoTool.Dump("--verify", image);
+        Assert.True(verify.ExitCode == 0, $"cryo-dump --verify: {verify.StandardOutput}{verify.StandardError}");
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
     [Fact]
     public void Three_cycles_in_a_row_pass() =>
         Assert.Equal("PASS", Cycles("cycles", 3, "pipe", "--size=7000"));

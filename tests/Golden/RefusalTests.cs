@@ -61,37 +61,16 @@ public class RefusalTests
     public void A_full_file_system_fails_the_checkpoint_and_the_target_runs_on(bool leaveRunning)
     {
         using var dir = new TestDirectory($"full-{(leaveRunning ? "leave" : "kill")}");
-        string small = Directory.CreateDirectory(dir.File("small")).FullName;
-        Mount("tmpfs", small, "size=4m");
-        try
-        {
-            using var program = RunningProgram.Start("memhog", dir, "--mib=16");
-            string image = Path.Combine(small, "image.cryo");
-            string[] args = ["checkpoint", program.Pid.ToString(), "-o", image, .. leaveRunning ? new[] { "--leave-running" } : []];
-            var result = CryoTool.Run(args);
-            Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
-            if (leaveRunning) Assert.Contains($"cannot reserve 16 MiB for the image of pid {program.Pid}: ENOSPC; nothing was frozen", result.StandardError);
-            Assert.Empty(Directory.GetFiles(small));
-            Assert.False(program.HasExited(), $"the target died. cryo said: {result.StandardError}\n{program.Describe()}");
-            Assert.Equal("PASS", program.Terminate());
-        }
-        finally
-        {
-            Mount(null, small, null);
-        }
-    }
-
-    /// <summary>mount -t TYPE -o OPTIONS none PATH, or umount PATH when <paramref name="type"/> is null.</summary>
-    private static void Mount(string? type, string path, string? options)
-    {
-        var start = type is null
-            ? new System.Diagnostics.ProcessStartInfo("umount", [path])
-            : new System.Diagnostics.ProcessStartInfo("mount", ["-t", type, "-o", options!, "none", path]);
-        start.RedirectStandardError = true;
-        using var process = System.Diagnostics.Process.Start(start)!;
-        string error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{start.FileName} {string.Join(' ', start.ArgumentList)}: {error}");
+        using var small = new TmpfsMount(dir.File("small"), "size=4m");
+        using var program = RunningProgram.Start("memhog", dir, "--mib=16");
+        string image = Path.Combine(small.Path, "image.cryo");
+        string[] args = ["checkpoint", program.Pid.ToString(), "-o", image, .. leaveRunning ? new[] { "--leave-running" } : []];
+        var result = CryoTool.Run(args);
+        Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
+        if (leaveRunning) Assert.Contains($"cannot reserve 16 MiB for the image of pid {program.Pid}: ENOSPC; nothing was frozen", result.StandardError);
+        Assert.Empty(Directory.GetFiles(small.Path));
+        Assert.False(program.HasExited(), $"the target died. cryo said: {result.StandardError}\n{program.Describe()}");
+        Assert.Equal("PASS", program.Terminate());
     }
 
     [Fact]

@@ -32,7 +32,11 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         // The file exists before the freeze (and with --leave-running has its space reserved),
         // so that the frozen window holds only the copy of the process.
         using var writer = OpenOutput(output, cancel);
-        if (options.LeaveRunning) ImageReservation.Reserve(writer, rootPid, log);
+        if (options.LeaveRunning)
+        {
+            ImageReservation.Reserve(writer, rootPid, log);
+            phases.End("reserve");
+        }
         try
         {
             cancel.ThrowIfCancellationRequested();

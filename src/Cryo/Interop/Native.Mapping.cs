@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+
+namespace Cryo.Interop;
+
+/// <summary>Mappings in cryo's own address space, and the file system type of an open file.</summary>
+internal static unsafe partial class Native
+{
+    public const int PROT_READ = 1, PROT_WRITE = 2;
+    public const int MAP_SHARED = 1;
+
+    /// <summary>Faults pages in writable, as writes would, but reports a failure as an error instead of SIGBUS (5.14+).</summary>
+    public const int MADV_POPULATE_WRITE = 23;
+
+    /// <summary>statfs f_type of tmpfs (and of shmem: /dev/shm, memfd).</summary>
+    public const long TMPFS_MAGIC = 0x01021994;
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(nint address, nuint length, int advice);
+
+    // x86-64 struct statfs is 120 bytes; f_type is its first field (a long).
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static partial int FstatfsRaw(int fd, byte* buffer);
+
+    /// <summary>The type of the file system holding <paramref name="fd"/> (statfs f_type), or -1 with errno set.</summary>
+    public static long FileSystemType(int fd)
+    {
+        byte* buffer = stackalloc byte[120];
+        return FstatfsRaw(fd, buffer) == 0 ? *(long*)buffer : -1;
+    }
+}
