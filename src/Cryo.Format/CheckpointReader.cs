@@ -23,7 +23,8 @@ public sealed class CheckpointReader : IDisposable
     private readonly byte[] _frame = new byte[FormatLimits.ItemFrameHeaderSize];
     private byte[] _buffer = new byte[InitialBuffer];
     private Crc32C _chain = new();
-    private long _offset;
+    private Crc32C _chainAfterHeader;
+    private long _offset, _firstItemOffset;
     private ulong _itemIndex;
     private int _skippingDepth;
 
@@ -121,6 +122,8 @@ public sealed class CheckpointReader : IDisposable
         if (stored != computed)
             throw new CheckpointFormatException(length, where, $"header checksum mismatch: stored 0x{stored:x8}, computed 0x{computed:x8}");
         _chain.Append(crcBytes);
+        _chainAfterHeader = _chain;
+        _firstItemOffset = _offset;
         var reader = new PayloadReader(head.AsSpan(0, length), 0, where);
         var header = CheckpointHeader.Decode(ref reader);
         reader.End();
@@ -164,6 +167,7 @@ public sealed class CheckpointReader : IDisposable
                 crc.Append(_frame);
                 crc.Append(payload.Span);
                 computed = crc.Current;
+                if (stored == computed && _image is not null) (_checkedFrames ??= []).Add(frameOffset); // not again after a Rewind
             }
             if (stored != computed)
                 throw new CheckpointFormatException(frameOffset, name, $"checksum mismatch: stored 0x{stored:x8}, computed 0x{computed:x8}");
@@ -331,6 +335,33 @@ public sealed class CheckpointReader : IDisposable
             _offset += n;
         }
     }
+
+    /// <summary>
+    /// Starts again at the first item, for a second pass over a mapped file (e.g. verify it whole,
+    /// then apply it). Every check runs again except the checksums of the frames already found
+    /// good: the mapping is of the same file, and hashing gigabytes of pages twice would be the
+    /// larger part of such a pass. Whether the file was written to meanwhile is for
+    /// <see cref="CheckUnchanged"/> to say.
+    /// </summary>
+    public void Rewind()
+    {
+        if (_image is null) throw new InvalidOperationException("only a mapped reader (OpenMapped of a regular file) can be read again");
+        _offset = _firstItemOffset;
+        _chain = _chainAfterHeader;
+        _sections.Clear();
+        _itemIndex = 0;
+        _skippingDepth = 0;
+        Trailer = null;
+        ItemIndex = 0;
+        ItemOffset = 0;
+    }
+
+    /// <summary>
+    /// Throws when the mapped file's length or modification time is no longer what it was when
+    /// it was opened: a cheap guard for a second pass that trusts the first pass's checksums
+    /// (<see cref="Rewind"/>). A stream reader has nothing to check.
+    /// </summary>
+    public void CheckUnchanged() => _image?.CheckUnchanged();
 
     /// <summary>Reads every remaining item, which checks every checksum and the trailer.</summary>
     public ulong VerifyToEnd()

@@ -10,15 +10,19 @@ namespace Cryo.Format;
 /// </summary>
 internal sealed unsafe class MappedImage : IDisposable
 {
+    private readonly FileStream _stream;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
+    private readonly DateTime _modified;
 
-    private MappedImage(MemoryMappedFile file, MemoryMappedViewAccessor view, long length)
+    private MappedImage(FileStream stream, MemoryMappedFile file, MemoryMappedViewAccessor view, long length)
     {
+        _stream = stream;
         _file = file;
         _view = view;
         Length = length;
+        _modified = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         _base = pointer + view.PointerOffset;
@@ -34,11 +38,12 @@ internal sealed unsafe class MappedImage : IDisposable
         {
             if (!stream.CanSeek || stream.Length == 0) return null;
             long length = stream.Length;
-            var file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            stream = null; // owned by the mapping now
+            var file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
             try
             {
-                return new MappedImage(file, file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read), length);
+                var image = new MappedImage(stream, file, file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read), length);
+                stream = null; // owned by the image now
+                return image;
             }
             catch
             {
@@ -62,11 +67,22 @@ internal sealed unsafe class MappedImage : IDisposable
     public ReadOnlyMemory<byte> Memory(long offset, int length) =>
         length == 0 ? ReadOnlyMemory<byte>.Empty : new Slice(_base + offset, length).Memory;
 
+    /// <summary>Throws when the file's length or modification time changed since it was mapped.</summary>
+    public void CheckUnchanged()
+    {
+        long length = RandomAccess.GetLength(_stream.SafeFileHandle);
+        DateTime modified = File.GetLastWriteTimeUtc(_stream.SafeFileHandle);
+        if (length != Length || modified != _modified)
+            throw new IOException($"the checkpoint file changed while it was read: {Length} bytes modified at {_modified:O} when opened, " +
+                                  $"now {length} bytes modified at {modified:O}");
+    }
+
     public void Dispose()
     {
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
+        _stream.Dispose();
     }
 
     /// <summary>A Memory&lt;byte&gt; over part of the mapping (the mapping is never moved, so pinning is a no-op).</summary>

@@ -47,14 +47,42 @@ public sealed class MappedReaderProperties : IDisposable
         foreach (bool verifyFirst in new[] { false, true })
         {
             var expected = Outcome(() => new CheckpointReader(new MemoryStream(file), returnUnknownItems: true), verifyFirst);
-            var actual = Outcome(() => CheckpointReader.OpenMapped(path, returnUnknownItems: true), verifyFirst);
-            Assert.Equal(expected.Fault, actual.Fault);
-            Assert.Equal(expected.Items.Count, actual.Items.Count);
-            for (int i = 0; i < expected.Items.Count; i++)
-                Assert.True(ItemComparer.Difference(expected.Items[i], actual.Items[i]) is null,
-                    $"item {i}: {ItemComparer.Difference(expected.Items[i], actual.Items[i])}");
+            AssertSame(expected, Outcome(() => CheckpointReader.OpenMapped(path, returnUnknownItems: true), verifyFirst));
         }
+        // Verified, then read again (Rewind: what a restore does): the fault of the first pass,
+        // or, for a good file, every item again as a stream reader reads it.
+        var verified = Outcome(() => new CheckpointReader(new MemoryStream(file), returnUnknownItems: true), verifyFirst: true);
+        AssertSame(verified.Fault is null ? Outcome(() => new CheckpointReader(new MemoryStream(file), returnUnknownItems: true), verifyFirst: false) : verified,
+            VerifiedThenRead(path));
         File.Delete(path);
+    }
+
+    private static void AssertSame((List<CheckpointItem> Items, string? Fault) expected, (List<CheckpointItem> Items, string? Fault) actual)
+    {
+        Assert.Equal(expected.Fault, actual.Fault);
+        Assert.Equal(expected.Items.Count, actual.Items.Count);
+        for (int i = 0; i < expected.Items.Count; i++)
+            Assert.True(ItemComparer.Difference(expected.Items[i], actual.Items[i]) is null,
+                $"item {i}: {ItemComparer.Difference(expected.Items[i], actual.Items[i])}");
+    }
+
+    private static (List<CheckpointItem> Items, string? Fault) VerifiedThenRead(string path)
+    {
+        var items = new List<CheckpointItem>();
+        try
+        {
+            using var reader = CheckpointReader.OpenMapped(path, returnUnknownItems: true);
+            reader.VerifyToEnd();
+            reader.Rewind();
+            while (reader.GetNextItem() is { } item) items.Add(RawCheckpoint.Detach(item));
+            Assert.NotNull(reader.Trailer);
+            reader.CheckUnchanged();
+            return (items, null);
+        }
+        catch (CheckpointFormatException e)
+        {
+            return (items, $"{e.Offset}: {e.Message}");
+        }
     }
 
     private static Gen<byte[]> Files =>
@@ -122,6 +150,30 @@ public sealed class MappedReaderProperties : IDisposable
         Assert.Equal(copies.Count, kept.Count);
         for (int i = 0; i < kept.Count; i++)
             Assert.True(ItemComparer.Difference(copies[i], kept[i]) is null, $"item {i}: {ItemComparer.Difference(copies[i], kept[i])}");
+    }
+
+    [Fact]
+    public void A_file_written_to_after_it_was_mapped_is_reported_as_changed()
+    {
+        string path = Path.Combine(_dir, "changed.cryo");
+        File.WriteAllBytes(path, SampleFiles.Build("process"));
+        using (var reader = CheckpointReader.OpenMapped(path))
+        {
+            reader.VerifyToEnd();
+            reader.CheckUnchanged();
+            using (var other = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) other.Write([0x55], 0, 1);
+            // The write's own timestamp may fall in the same clock tick as the first: set one that cannot.
+            File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(1));
+            var e = Assert.Throws<IOException>(reader.CheckUnchanged);
+            Assert.Contains("changed while it was read", e.Message);
+        }
+        File.WriteAllBytes(path, SampleFiles.Build("process"));
+        using var grown = CheckpointReader.OpenMapped(path);
+        File.AppendAllText(path, "x");
+        Assert.Throws<IOException>(grown.CheckUnchanged);
+
+        using var stream = new CheckpointReader(new MemoryStream(SampleFiles.Build("minimal")));
+        Assert.Throws<InvalidOperationException>(stream.Rewind);
     }
 
     [Fact]

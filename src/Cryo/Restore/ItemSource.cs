@@ -9,9 +9,9 @@ internal readonly record struct ImageItem(CheckpointItem Item, ulong Index, long
 
 /// <summary>
 /// The items of an image in order. A mapped reader's items stay valid after the next one is
-/// read, so they are read (and their checksums computed) on a thread of their own, ahead of the
-/// restore that applies them; a stream reader's payload lives in a buffer reused by the next
-/// item, so its items are read one at a time by the caller.
+/// read, so they are read (parsed, and any checksum not verified by a first pass computed) on a
+/// thread of their own, ahead of the restore that applies them; a stream reader's payload lives
+/// in a buffer reused by the next item, so its items are read one at a time by the caller.
 /// </summary>
 internal sealed class ItemSource : IDisposable
 {

@@ -22,19 +22,9 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
     public RestoreReport Run(string input, CancellationToken cancel)
     {
         var phases = new PhaseTimer();
-        if (input != "-")
-        {
-            // Streaming input cannot be read twice; a file can, and a corrupt one must be
-            // rejected before any process exists. Mapped, its checksums are checked on every core.
-            using var check = CheckpointReader.OpenMapped(input);
-            CheckCompatible(check.Header);
-            check.VerifyToEnd();
-            phases.End("verify");
-        }
         var stream = input == "-" ? new SpoolingStream(Console.OpenStandardInput()) : null;
-        // A file is mapped: its pages go from the page cache straight into the processes, and
-        // items are read ahead on another thread while the restore applies earlier ones.
-        using var reader = stream is not null ? new CheckpointReader(stream) : CheckpointReader.OpenMapped(input);
+        using var reader = stream is not null ? new CheckpointReader(stream) : VerifiedFile(input);
+        if (stream is null) phases.End("verify");
         CheckCompatible(reader.Header);
         using var session = new RestoreSession(tracer, reader.Header, options);
         try
@@ -43,6 +33,8 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             // hand-off per item (about 0.1 ms) would add up over thousands of PAGE items.
             using (var items = new ItemSource(reader, stream is null ? new FileInfo(input).Length : 0))
                 tracer.Run(() => ReadItems(items, session, stream, cancel));
+            // The second pass trusted the first pass's checksums: the file must not have changed.
+            reader.CheckUnchanged();
             phases.End("read+map");
             if (session.Processes.Count == 0) throw new InvalidOperationException($"{input} holds no process");
             JoinGroups(session);
@@ -68,6 +60,35 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             KillAll(session);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A file is read twice: a corrupt one must be rejected before any process exists. It is
+    /// mapped, and the first pass checks every checksum on all cores; the second pass, which
+    /// applies the items, reads the same mapping again (pages go from the page cache straight
+    /// into the processes) without hashing the pages a second time. A file that cannot be
+    /// mapped is opened again for the second pass.
+    /// </summary>
+    private static CheckpointReader VerifiedFile(string input)
+    {
+        var reader = CheckpointReader.OpenMapped(input);
+        try
+        {
+            CheckCompatible(reader.Header);
+            reader.VerifyToEnd();
+            if (reader.PayloadsPersist)
+            {
+                reader.Rewind();
+                return reader;
+            }
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+        reader.Dispose();
+        return CheckpointReader.OpenMapped(input);
     }
 
     private void ReadItems(ItemSource items, RestoreSession session, SpoolingStream? stream, CancellationToken cancel)
