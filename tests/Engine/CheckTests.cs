@@ -127,7 +127,7 @@ public sealed class CheckTests(CheckResults check, ITestOutputHelper output) : I
             Assert.True(probe.GetProperty("elapsedMs").GetDouble() >= 0);
         }
         var features = root.GetProperty("features");
-        Assert.Equal(["rseqConfiguration", "pidfdGetfd", "clone3SetTid", "pipeTee", "processVmWritev", "pagemapScan", "uffdWpAsync",
+        Assert.Equal(["rseqConfiguration", "pidfdGetfd", "clone3SetTid", "pipeTee", "processVmWritev", "uffdCopy", "pagemapScan", "uffdWpAsync",
             "softDirty", "vdsoLayout", "pipeMaxSize"], features.EnumerateObject().Select(p => p.Name));
         Assert.True(features.GetProperty("rseqConfiguration").GetBoolean());
         Assert.True(features.GetProperty("pidfdGetfd").GetBoolean());

@@ -43,6 +43,19 @@ public class FallbackTests
     }
 
     /// <summary>
+    /// Without userfaultfd (a kernel without it, a seccomp policy, or here the knob) large
+    /// anonymous areas are filled with process_vm_writev, as before UFFDIO_COPY was used.
+    /// </summary>
+    [Fact]
+    public void Restore_without_userfaultfd_fills_memory_with_process_vm_writev()
+    {
+        using var dir = new TestDirectory("fallback-uffd");
+        var (_, verdict, cryo) = Cycle("memhog", ["--mib=24", "--full-check"], dir, new Dictionary<string, string?> { ["CRYO_ASSUME_MISSING"] = "uffd-copy" });
+        Assert.True(verdict == "PASS", $"memhog: {verdict}\n{cryo.StandardError}\n{dir.Describe("memhog")}");
+        Assert.Contains("CRYO_ASSUME_MISSING is set: treating uffd-copy as missing", cryo.StandardError);
+    }
+
+    /// <summary>
     /// shared: parent and child share one open file description of a file (offset 100; the child
     /// reads 10 bytes, the parent must then see 110). Reopened apart, each has its own offset: cryo
     /// warns naming both pids, the fd and the path, and the parent's check reports exactly that,
@@ -203,7 +216,8 @@ public class FallbackTests
     }
 
     /// <summary>Checkpoints the program (normally), restores it without pidfd_getfd, sends SIGTERM: its pid, verdict and what the restoring cryo printed.</summary>
-    private static (int Pid, string Verdict, BufferedCommandResult Cryo) Cycle(string name, string[] args, TestDirectory dir)
+    private static (int Pid, string Verdict, BufferedCommandResult Cryo) Cycle(string name, string[] args, TestDirectory dir,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         string image = dir.File("image.cryo");
         int pid;
@@ -214,7 +228,7 @@ public class FallbackTests
             program.WaitForExit("cryo checkpoint kills it by default");
         }
         File.Delete(dir.OutFile);
-        using var restored = Restored.Start(image, dir, WithoutPidfdGetfd);
+        using var restored = Restored.Start(image, dir, environment ?? WithoutPidfdGetfd);
         Assert.Equal(pid, restored.Pid);
         Native.Kill(restored.Pid, Signals.SIGTERM);
         var cryo = restored.WaitForCryo("after SIGTERM", expectSuccess: false);

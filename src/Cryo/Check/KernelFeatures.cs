@@ -28,6 +28,9 @@ internal sealed record KernelFeatures
     /// <summary>process_vm_writev into the target. Without: /proc/PID/mem.</summary>
     public bool? ProcessVmWritev { get; init; }
 
+    /// <summary>UFFDIO_COPY into anonymous memory through a userfaultfd. Without: restore writes pages with process_vm_writev (Restore/UffdFill.cs).</summary>
+    public bool? UffdCopy { get; init; }
+
     /// <summary>PAGEMAP_SCAN (6.7+).</summary>
     public bool? PagemapScan { get; init; }
 
@@ -62,6 +65,7 @@ internal sealed record KernelFeatures
         ("clone3-set-tid", (f, v) => f with { Clone3SetTid = v }),
         ("pipe-tee", (f, v) => f with { PipeTee = v }),
         ("process_vm_writev", (f, v) => f with { ProcessVmWritev = v }),
+        ("uffd-copy", (f, v) => f with { UffdCopy = v }),
         ("pagemap-scan", (f, v) => f with { PagemapScan = v }),
         ("uffd-wp-async", (f, v) => f with { UffdWpAsync = v }),
         ("soft-dirty", (f, v) => f with { SoftDirty = v }),
@@ -131,7 +135,7 @@ internal sealed record KernelFeatures
     public IEnumerable<(string Name, object? Value)> Entries() =>
     [
         ("rseqConfiguration", RseqConfiguration), ("pidfdGetfd", PidfdGetfd), ("clone3SetTid", Clone3SetTid),
-        ("pipeTee", PipeTee), ("processVmWritev", ProcessVmWritev), ("pagemapScan", PagemapScan),
+        ("pipeTee", PipeTee), ("processVmWritev", ProcessVmWritev), ("uffdCopy", UffdCopy), ("pagemapScan", PagemapScan),
         ("uffdWpAsync", UffdWpAsync), ("softDirty", SoftDirty), ("vdsoLayout", VdsoLayout), ("pipeMaxSize", PipeMaxSize),
     ];
 

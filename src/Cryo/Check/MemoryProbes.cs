@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Cryo.Interop;
+using Cryo.Restore;
 using Cryo.Proc;
 using Cryo.Tracing;
 
@@ -38,6 +39,46 @@ internal static class MemoryProbes
             if (written != 64) return ProbeOutcome.Degraded($"process_vm_writev: {(written < 0 ? CheckNative.LastError() : $"{written} bytes")}; restore writes pages through /proc/PID/mem");
         }
         return ProbeOutcome.Ok("wrote 64 bytes (unchanged) into the helper's stack");
+    }
+
+    /// <summary>
+    /// userfaultfd with UFFDIO_COPY, as restore fills anonymous memory (Restore/UffdFill.cs): a
+    /// page of a fresh anonymous mapping of cryo's own, registered for missing pages, gets a
+    /// pattern copied in; reading it back must show the pattern.
+    /// </summary>
+    public static unsafe ProbeOutcome UffdCopy()
+    {
+        const string fallback = "restore writes pages with process_vm_writev";
+        long fd = Native.Syscall(UffdFill.UserfaultfdCall, UffdFill.UserfaultfdFlags);
+        if (fd < 0) return ProbeOutcome.Missing($"userfaultfd: {CheckNative.LastError()}; {fallback}");
+        try
+        {
+            if (!UffdFill.Handshake((int)fd)) return ProbeOutcome.Missing($"UFFDIO_API: {CheckNative.LastError()}; {fallback}");
+            int page = Environment.SystemPageSize;
+            nint area = CheckNative.MapAnonymous((nuint)page * 2);
+            try
+            {
+                if (!UffdFill.RegisterRange((int)fd, (ulong)area, (ulong)page * 2))
+                    return ProbeOutcome.Missing($"UFFDIO_REGISTER (missing mode, anonymous memory): {CheckNative.LastError()}; {fallback}");
+                var pattern = new byte[page];
+                for (int i = 0; i < page; i++) pattern[i] = (byte)(i * 13 + 5);
+                long copied;
+                fixed (byte* source = pattern) copied = UffdFill.Copy((int)fd, (nint)source, (ulong)area, page);
+                if (copied != page) return ProbeOutcome.Missing($"UFFDIO_COPY copied {copied} of {page} bytes: {CheckNative.LastError()}; {fallback}");
+                UffdFill.Unregister(Environment.ProcessId, (int)fd, (ulong)area, (ulong)page * 2);
+                if (!new ReadOnlySpan<byte>((void*)area, page).SequenceEqual(pattern))
+                    return ProbeOutcome.Degraded($"UFFDIO_COPY reported {page} bytes, but the page does not hold them; {fallback}");
+                return ProbeOutcome.Ok("copied a page into registered anonymous memory and read it back");
+            }
+            finally
+            {
+                CheckNative.Munmap(area, (nuint)page * 2);
+            }
+        }
+        finally
+        {
+            Native.Close((int)fd);
+        }
     }
 
     /// <summary>

@@ -12,7 +12,8 @@ internal static class Probes
         PipeTee = "pipe dump by tee (default; drain remains)", PacketPipes = "packet-mode pipes", PipeRestore = "pipe restore",
         PidRestore = "pid restore", MmRestore = "memory layout restore", Rseq = "rseq registration (checkpoint and stub)",
         SharedFiles = "shared file descriptions (checkpoint)",
-        PageWrite = "page write-back (restore; /proc/PID/mem remains)", SparseScan = "sparse memory scan (planned)",
+        PageWrite = "page write-back (restore; /proc/PID/mem remains)",
+        PageFill = "filling anonymous memory by UFFDIO_COPY (restore; process_vm_writev remains)", SparseScan = "sparse memory scan (planned)",
         Incremental = "incremental/pre-dump (planned)", Memfd = "memfd (planned)", LargePipes = "pipes above pipe-max-size (restore)",
         RaiseLimits = "raising hard rlimits (restore)", OtherUsers = "processes of other users", CheckpointRestoreCap = "pid and mm restore without CAP_SYS_ADMIN",
         // What the /proc/PID/fd reopen fallback of pidfd_getfd loses (docs/engine-files.md).
@@ -26,6 +27,7 @@ internal static class Probes
         new("ptrace-rseq-config", false, [Rseq], PtraceProbes.RseqConfiguration),
         new("process_vm_readv", true, [Checkpoint], MemoryProbes.ProcessVmReadv),
         new("process_vm_writev", false, [PageWrite], MemoryProbes.ProcessVmWritev),
+        new("uffd-copy", false, [PageFill], MemoryProbes.UffdCopy),
         new("proc-pid-mem", true, [Restore], MemoryProbes.ProcPidMem),
         new("pagemap", true, [Checkpoint], MemoryProbes.Pagemap),
         new("vdso-layout", true, [Checkpoint, Restore], MemoryProbes.VdsoLayout),

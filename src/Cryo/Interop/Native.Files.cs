@@ -50,6 +50,10 @@ internal static partial class Native
         return fd;
     }
 
+    /// <summary>ioctl with a pointer argument (userfaultfd's calls).</summary>
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static unsafe partial int Ioctl(int fd, ulong request, void* argument);
+
     [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int Ftruncate(int fd, long length);
 

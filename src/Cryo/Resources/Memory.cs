@@ -324,6 +324,9 @@ internal sealed class Memory : IResourceKind
         /// <summary>Files opened for mapping, installed in the target: (path, read-write) to target fd.</summary>
         public Dictionary<(string Path, bool Writable), int> TargetFds = [];
         public ulong PagesWritten;
+        /// <summary>The area being filled with UFFDIO_COPY (<see cref="UffdFill"/>) and cryo's userfaultfd of this process.</summary>
+        public MemoryArea? FillArea;
+        public int FillFd = -1;
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
@@ -472,6 +475,7 @@ internal sealed class Memory : IResourceKind
             case MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.Heap:
                 prot = WritableWhileFilling(state, area, prot);
                 Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
+                BeginFill(process, state, area, session);
                 return;
             case MemoryAreaKind.Stack:
                 prot = WritableWhileFilling(state, area, prot);
@@ -625,6 +629,27 @@ internal sealed class Memory : IResourceKind
         }
     }
 
+    /// <summary>A large fresh anonymous area is filled with UFFDIO_COPY where that can be had (<see cref="UffdFill"/>).</summary>
+    private static void BeginFill(RestoringProcess process, RestoreState state, MemoryArea area, RestoreSession session)
+    {
+        if ((long)area.StoredPages * PageSize < UffdFill.FillAbove) return;
+        int fd = session.State<UffdFill>().Register(process, area.Start, area.End - area.Start);
+        if (fd < 0) return;
+        state.FillArea = area;
+        state.FillFd = fd;
+    }
+
+    /// <summary>
+    /// Unregisters the area being filled. Before anything else writes into it: a write through
+    /// /proc/PID/mem into a registered page that is missing would wait for cryo to resolve it.
+    /// </summary>
+    private static void EndFill(RestoringProcess process, RestoreState state)
+    {
+        if (state.FillArea is not { } area) return;
+        state.FillArea = null;
+        UffdFill.Unregister(process.Pid, state.FillFd, area.Start, area.End - area.Start);
+    }
+
     private static void BeginArea(RestoreState state, MemoryArea area)
     {
         state.Current = area;
@@ -650,6 +675,7 @@ internal sealed class Memory : IResourceKind
     /// <summary>Every run of the previous area must have had its pages.</summary>
     private static void CompleteArea(RestoringProcess process, RestoreState state)
     {
+        EndFill(process, state);
         var area = state.Current;
         if (area is null || state.RunIndex >= area.Runs.Length) return;
         throw Invalid(process, $"AREA {area.Start:x}-{area.End:x}: the pages from {state.NextAddress:x} to {state.RunEnd:x} " +
@@ -664,7 +690,7 @@ internal sealed class Memory : IResourceKind
         ulong length = (ulong)page.Data.Length;
         if (page.Address != state.NextAddress || length > state.RunEnd - page.Address)
             throw Invalid(process, $"PAGE at {page.Address:x} (+{length:x}) does not continue the run at {state.NextAddress:x}-{state.RunEnd:x} of AREA {area.Start:x}-{area.End:x}");
-        WriteRemote(process, copier, page.Address, page.Data);
+        WriteRemote(process, state, copier, page.Address, page.Data);
         state.PagesWritten += length / (ulong)PageSize;
         state.NextAddress += length;
         if (state.NextAddress == state.RunEnd)
@@ -675,16 +701,20 @@ internal sealed class Memory : IResourceKind
     }
 
     /// <summary>
-    /// Writes pages into the target. Every area with pages is writable while it is filled (see
-    /// <see cref="WritableWhileFilling"/>), so process_vm_writev, which copies straight into the
-    /// target's pages, can do it, on two threads for large runs (<see cref="PageCopier"/>);
-    /// /proc/PID/mem (a bounce page per 4 KiB) is the fallback.
+    /// Writes pages into the target, on two threads for large runs (<see cref="PageCopier"/>):
+    /// with UFFDIO_COPY into a large anonymous area (<see cref="UffdFill"/>), else with
+    /// process_vm_writev, which copies straight into the target's pages (every area with pages
+    /// is writable while it is filled, see <see cref="WritableWhileFilling"/>). /proc/PID/mem (a
+    /// bounce page per 4 KiB) writes whatever these leave; a filled area is unregistered first.
     /// </summary>
-    private static unsafe void WriteRemote(RestoringProcess process, PageCopier copier, ulong address, ReadOnlyMemory<byte> data)
+    private static unsafe void WriteRemote(RestoringProcess process, RestoreState state, PageCopier copier, ulong address, ReadOnlyMemory<byte> data)
     {
         using var pin = data.Pin();
-        long copied = copier.Copy(process.Pid, (byte*)pin.Pointer, address, data.Length);
-        if (copied < data.Length) process.Memory.Write(address + (ulong)copied, data.Span[(int)copied..]);
+        int uffd = state.FillArea is not null && ReferenceEquals(state.FillArea, state.Current) ? state.FillFd : -1;
+        long copied = copier.Copy(process.Pid, uffd, (byte*)pin.Pointer, address, data.Length);
+        if (copied == data.Length) return;
+        EndFill(process, state);
+        process.Memory.Write(address + (ulong)copied, data.Span[(int)copied..]);
     }
 
     // -------------------------------------------------------------------------------- finish
@@ -697,6 +727,7 @@ internal sealed class Memory : IResourceKind
         var state = process.State<RestoreState>();
         if (state.Layout is null) throw Invalid(process, "no MMST (memory layout) item");
         CompleteArea(process, state);
+        session.State<UffdFill>().Release(process.Pid);
         var missing = state.KernelMappings.Keys.Where(k => !state.KernelMappingsSeen.Contains(k)).ToList();
         if (missing.Count > 0)
             throw new InvalidOperationException(
