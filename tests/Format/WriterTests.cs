@@ -39,6 +39,81 @@ public sealed class WriterTests : IDisposable
     }
 
     [Fact]
+    public void Pages_put_in_place_make_the_same_file_as_pages_written()
+    {
+        var random = new Random(11);
+        var runs = new[] { 1, 255, 256, 257, 600, 2 }.Select(pages => (Address: (ulong)random.Next(1, 1 << 20) << 12, Data: new byte[pages * 4096])).ToList();
+        foreach (var run in runs) random.NextBytes(run.Data);
+        byte[] Write(bool placed)
+        {
+            string path = Path.Combine(_dir, $"{(placed ? "placed" : "written")}.cryo");
+            using (var writer = CheckpointWriter.CreateFile(path, SampleFiles.Header()))
+            {
+                writer.BeginSection(ItemKinds.Process);
+                foreach (var (address, data) in runs)
+                {
+                    if (!placed)
+                    {
+                        writer.WritePages(address, data);
+                        continue;
+                    }
+                    // As the engine does: the page bytes go straight into their slots, then the frames are sealed.
+                    var frames = new byte[CheckpointWriter.PageFramesLength(data.Length, 4096)];
+                    int copied = 0;
+                    foreach (var (offset, length) in CheckpointWriter.PageDataSlots(data.Length, 4096))
+                    {
+                        data.AsSpan(copied, length).CopyTo(frames.AsSpan(offset));
+                        copied += length;
+                    }
+                    Assert.Equal(data.Length, copied);
+                    var sealedFrames = CheckpointWriter.SealPageFrames(frames, address, 4096);
+                    RandomAccess.Write(writer.FileHandle!, frames, writer.BytesWritten);
+                    writer.WritePlacedPages(sealedFrames);
+                }
+                writer.EndSection(ItemKinds.Process);
+                writer.Complete();
+            }
+            return File.ReadAllBytes(path);
+        }
+        byte[] written = Write(placed: false);
+        Assert.Equal(written, Write(placed: true));
+
+        using var stream = new CheckpointWriter(new MemoryStream(), SampleFiles.Header());
+        stream.BeginSection(ItemKinds.Process);
+        var frames = new byte[CheckpointWriter.PageFramesLength(4096, 4096)];
+        var sealedPage = CheckpointWriter.SealPageFrames(frames, 0x1000, 4096);
+        Assert.Throws<InvalidOperationException>(() => stream.WritePlacedPages(sealedPage));
+        Assert.Throws<ArgumentException>(() => stream.WritePages(0x1000, new byte[4096], sealedPage));
+        Assert.Throws<ArgumentException>(() => stream.WritePlacedPages(CheckpointWriter.ChecksumPages(0x1000, new byte[4096], 4096)));
+        Assert.Throws<ArgumentException>(() => CheckpointWriter.SealPageFrames(new byte[frames.Length + 1], 0x1000, 4096));
+        Assert.Throws<ArgumentException>(() => CheckpointWriter.SealPageFrames(new byte[24], 0x1000, 4096));
+    }
+
+    [Fact]
+    public void Frame_lengths_are_what_the_writer_writes()
+    {
+        using var writer = new CheckpointWriter(new MemoryStream(), SampleFiles.Header());
+        using var sample = new CheckpointReader(new MemoryStream(SampleFiles.Build("tree")));
+        int measured = 0;
+        while (sample.GetNextItem() is { } item)
+        {
+            if (item is PageData or Trailer) continue;
+            long before = writer.BytesWritten;
+            writer.Write(item);
+            Assert.Equal(writer.BytesWritten - before, CheckpointWriter.FrameLength(item));
+            measured++;
+        }
+        Assert.True(measured > 20, $"only {measured} items measured");
+        writer.BeginSection(ItemKinds.Process);
+        foreach (int pages in new[] { 1, 256, 257 })
+        {
+            long before = writer.BytesWritten;
+            writer.WritePages(0x10000, new byte[pages * 4096]);
+            Assert.Equal(writer.BytesWritten - before, CheckpointWriter.PageFramesLength(pages * 4096, 4096));
+        }
+    }
+
+    [Fact]
     public void A_reservation_larger_than_the_image_is_given_back()
     {
         string path = Path.Combine(_dir, "reserved.cryo");
