@@ -17,7 +17,6 @@ namespace Cryo.Checkpoint;
 /// </summary>
 internal sealed class OrderedReads : IDisposable
 {
-    private readonly int _jobCount;
     private readonly Action<int, byte[]> _read;
     private readonly Action<int>? _readInPlace;
     private readonly bool[] _placed;
@@ -39,7 +38,6 @@ internal sealed class OrderedReads : IDisposable
     public OrderedReads(int jobCount, int readers, int bufferSize, Action<int, byte[]> read, Action<int>? readInPlace = null, int? buffers = null)
     {
         if (buffers == 0 && readInPlace is null) throw new ArgumentException("without buffers every job must be put in place");
-        _jobCount = jobCount;
         _read = read;
         _readInPlace = readInPlace;
         _lastJob = jobCount - 1;
