@@ -50,7 +50,7 @@ public sealed class CheckpointWriter : IDisposable
     {
         string full = Path.GetFullPath(path);
         string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        // Read and write, so that the file can be mapped too: the engine touches reserved pages and puts pages in place through a mapping.
+        // Read and write, so that the file can be mapped too (the engine touches reserved pages through a mapping).
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0 };
         // A checkpoint holds a process's whole memory: only its owner may read it.
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -111,7 +111,6 @@ public sealed class CheckpointWriter : IDisposable
         if (checksums is not null && (checksums.Address != address || checksums.Length != pages.Length || checksums.PageSize != _pageSize))
             throw new ArgumentException($"the checksums are of {checksums.Length} bytes at 0x{checksums.Address:x} ({checksums.PageSize}-byte pages), " +
                                         $"not of these {pages.Length} bytes at 0x{address:x} ({_pageSize}-byte pages)");
-        if (checksums is { Placed: true }) throw new ArgumentException($"the pages at 0x{address:x} are already in the file; count them in with WritePlacedPages");
         CheckPlacement(PageData.TagValue, expectSection: false);
         int chunk = PageChunk(_pageSize), index = 0;
         Span<byte> prefix = stackalloc byte[8];
@@ -146,98 +145,6 @@ public sealed class CheckpointWriter : IDisposable
     }
 
     private static int PageChunk(uint pageSize) => (int)(FormatLimits.DataChunk / pageSize * pageSize);
-
-    // Tag, flags, length, then the 8-byte address: what precedes the page bytes of a PAGE frame.
-    private const int PageFrameHeadSize = FormatLimits.ItemFrameHeaderSize + 8;
-
-    /// <summary>
-    /// The bytes the PAGE items of <paramref name="pageBytes"/> bytes of pages take up in the file,
-    /// exactly as <see cref="WritePages"/> writes them (one item per chunk of at most 1 MiB).
-    /// </summary>
-    public static long PageFramesLength(long pageBytes, uint pageSize)
-    {
-        int chunk = PageChunk(pageSize);
-        return pageBytes + (pageBytes + chunk - 1) / chunk * (PageFrameHeadSize + FormatLimits.ItemCrcSize);
-    }
-
-    /// <summary>
-    /// Where the page bytes go within the <see cref="PageFramesLength"/> bytes of frames for
-    /// <paramref name="pageBytes"/> bytes of pages: one slot per PAGE item, in address order.
-    /// </summary>
-    public static List<(int Offset, int Length)> PageDataSlots(int pageBytes, uint pageSize)
-    {
-        int chunk = PageChunk(pageSize);
-        var slots = new List<(int, int)>((pageBytes + chunk - 1) / chunk);
-        for (int at = 0, frame = 0; at < pageBytes; at += chunk, frame += PageFrameHeadSize + chunk + FormatLimits.ItemCrcSize)
-            slots.Add((frame + PageFrameHeadSize, Math.Min(chunk, pageBytes - at)));
-        return slots;
-    }
-
-    /// <summary>
-    /// Completes PAGE frames whose page bytes were put straight into their slots
-    /// (<see cref="PageDataSlots"/>), e.g. copied out of a process into a shared mapping of the
-    /// file, which saves a copy through a buffer: fills in each frame's head and checksum. The
-    /// pages start at <paramref name="address"/>; <paramref name="frames"/> is exactly
-    /// <see cref="PageFramesLength"/> long. Depends on nothing but its arguments, so it may run on
-    /// any thread; hand the result to <see cref="WritePlacedPages"/> in file order.
-    /// </summary>
-    public static PageChecksums SealPageFrames(Span<byte> frames, ulong address, uint pageSize)
-    {
-        int chunk = PageChunk(pageSize), overhead = PageFrameHeadSize + FormatLimits.ItemCrcSize;
-        int chunks = (frames.Length + chunk + overhead - 1) / (chunk + overhead);
-        int pageBytes = frames.Length - chunks * overhead;
-        if (chunks == 0 || pageBytes % pageSize != 0 || PageFramesLength(pageBytes, pageSize) != frames.Length)
-            throw new ArgumentException($"{frames.Length} bytes are not the PAGE frames of whole {pageSize}-byte pages");
-        var values = new uint[chunks];
-        for (int i = 0, at = 0; i < chunks; i++)
-        {
-            int length = Math.Min(chunk, pageBytes - i * chunk);
-            var frame = frames.Slice(at, PageFrameHeadSize + length + FormatLimits.ItemCrcSize);
-            BinaryPrimitives.WriteUInt64LittleEndian(frame[FormatLimits.ItemFrameHeaderSize..], address + (ulong)(i * chunk));
-            var head = FrameHead(frame[..PageFrameHeadSize], PageData.TagValue, ItemFlags.Critical, 8 + length);
-            values[i] = FrameChecksum(head, frame.Slice(PageFrameHeadSize, length));
-            BinaryPrimitives.WriteUInt32LittleEndian(frame[(PageFrameHeadSize + length)..], values[i]);
-            at += frame.Length;
-        }
-        return new PageChecksums(address, pageBytes, pageSize, values, placed: true);
-    }
-
-    /// <summary>
-    /// Counts in the PAGE items that <see cref="SealPageFrames"/> completed in the file at the
-    /// current position (<see cref="BytesWritten"/>) and moves past them, as if
-    /// <see cref="WritePages"/> had written them. Only for a file (<see cref="CreateFile"/>).
-    /// </summary>
-    public void WritePlacedPages(PageChecksums frames)
-    {
-        if (!frames.Placed) throw new ArgumentException($"the pages at 0x{frames.Address:x} were not sealed in place (SealPageFrames)");
-        if (frames.PageSize != _pageSize) throw new ArgumentException($"the pages at 0x{frames.Address:x} are of {frames.PageSize}-byte pages, not {_pageSize}");
-        CheckPlacement(PageData.TagValue, expectSection: false);
-        if (_file is null) throw new InvalidOperationException("pages can be put in place only in a file, not in a stream");
-        _out.Flush();
-        if (_file.Position != BytesWritten)
-            throw new InvalidOperationException($"the file stands at {_file.Position}, not at {BytesWritten} where the placed pages begin");
-        long length = PageFramesLength(frames.Length, _pageSize);
-        _file.Seek(length, SeekOrigin.Current);
-        Span<byte> crcBytes = stackalloc byte[4];
-        foreach (uint value in frames.Values)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(crcBytes, value);
-            _chain.Append(crcBytes);
-        }
-        ItemCount += (ulong)frames.Values.Length;
-        BytesWritten += length;
-        PageBytesWritten += frames.Length;
-    }
-
-    /// <summary>The bytes <see cref="Write"/> writes for <paramref name="item"/> (not for page data: see <see cref="PageFramesLength"/>).</summary>
-    public static long FrameLength(CheckpointItem item)
-    {
-        if (item is PageData) throw new ArgumentException("page data is written as several items; see PageFramesLength");
-        if (item is SectionBegin or SectionEnd) return FormatLimits.ItemFrameHeaderSize + FormatLimits.ItemCrcSize;
-        var payload = new PayloadWriter();
-        item.Encode(payload);
-        return FormatLimits.ItemFrameHeaderSize + payload.Written.Length + FormatLimits.ItemCrcSize;
-    }
 
     /// <summary>
     /// Writes a pipe's unread bytes as FBUF items. Packetized pipes take one call per packet (a
@@ -353,20 +260,14 @@ public sealed class CheckpointWriter : IDisposable
     }
 }
 
-/// <summary>
-/// The checksums of PAGE items computed ahead of writing (<see cref="CheckpointWriter.ChecksumPages"/>)
-/// or of PAGE frames completed in place (<see cref="CheckpointWriter.SealPageFrames"/>).
-/// </summary>
+/// <summary>The checksums of PAGE items computed ahead of writing (<see cref="CheckpointWriter.ChecksumPages"/>).</summary>
 public sealed class PageChecksums
 {
-    internal PageChecksums(ulong address, int length, uint pageSize, uint[] values, bool placed = false) =>
-        (Address, Length, PageSize, Values, Placed) = (address, length, pageSize, values, placed);
+    internal PageChecksums(ulong address, int length, uint pageSize, uint[] values) =>
+        (Address, Length, PageSize, Values) = (address, length, pageSize, values);
 
     internal ulong Address { get; }
     internal int Length { get; }
     internal uint PageSize { get; }
     internal uint[] Values { get; }
-
-    /// <summary>From <see cref="CheckpointWriter.SealPageFrames"/>: the frames are already in the file.</summary>
-    internal bool Placed { get; }
 }

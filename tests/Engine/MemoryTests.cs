@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using System.Text.RegularExpressions;
 using Cryo.Checkpoint;
 using Cryo.Format;
 using Cryo.Interop;
@@ -80,49 +79,6 @@ public sealed class MemoryTests(TestProgs progs, ITestOutputHelper output) : ICl
         {
             tracer.Dispose();
             Harness.KillCreated(session);
-        }
-    }
-
-    /// <summary>
-    /// Into a file, page batches the readers reach while the writer is busy go straight into a
-    /// mapping of the image (<see cref="ImageMapping"/>). The file must be byte for byte what the
-    /// same dump writes into a stream: with every batch placed, and as a checkpoint does it
-    /// (placed or written as the timing falls). A part without PROT_READ takes the tracer
-    /// thread's /proc/PID/mem path into the mapping.
-    /// </summary>
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Pages_put_in_place_make_the_same_image_as_pages_written_to_a_stream(bool allInPlace)
-    {
-        using var program = TestProgram.Start(progs, "memhog", "--mib=40");
-        using var tracer = new Tracer();
-        string path = Path.Combine(progs.Directory, $"in-place-{program.Pid}.cryo");
-        try
-        {
-            var frozen = Harness.Freeze(tracer, program.Pid);
-            var hog = frozen.Mappings.Single(m => m.Length >= 40UL << 20 && m.Path.Length == 0);
-            frozen.Syscalls.Checked("mprotect", SyscallNumbers.Mprotect, (long)(hog.Start + (3UL << 20)), 1 << 20, 0);
-            frozen = new FrozenProcess(frozen.Pid, tracer, frozen.Memory, ProcMaps.Read(program.Pid), frozen.Threads, frozen.Syscalls);
-
-            var log = new StringWriter();
-            var session = new DumpSession(new CheckpointOptions(true, PipeDumpStrategy.Tee), new Cryo.Cli.Log(false, log)) { AllPagesInPlace = allInPlace };
-            var dumped = new Memory().Dump(frozen, session);
-            var info = Harness.InfoOf(program.Pid, progs.PathOf("memhog"));
-            var header = Harness.Header();
-            var stream = new MemoryStream();
-            using (var writer = new CheckpointWriter(stream, header, leaveOpen: true)) Harness.WriteImage(writer, info, dumped);
-            using (var writer = CheckpointWriter.CreateFile(path, header)) Harness.WriteImage(writer, info, dumped);
-            output.WriteLine(log.ToString());
-            var placed = Regex.Match(log.ToString(), @"(\d+) of (\d+) page batches put in place");
-            Assert.True(placed.Success, $"no in-place report: {log}");
-            if (allInPlace) Assert.Equal(placed.Groups[2].Value, placed.Groups[1].Value);
-            byte[] file = File.ReadAllBytes(path);
-            Assert.True(stream.ToArray().AsSpan().SequenceEqual(file), $"the images differ: {stream.Length} bytes streamed, {file.Length} in the file");
-        }
-        finally
-        {
-            File.Delete(path);
         }
     }
 

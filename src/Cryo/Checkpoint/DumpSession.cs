@@ -1,4 +1,3 @@
-using Cryo.Cli;
 using Cryo.Format;
 
 namespace Cryo.Checkpoint;
@@ -18,16 +17,9 @@ internal sealed record CheckpointOptions(bool LeaveRunning, PipeDumpStrategy Pip
 /// What spans the processes of one checkpoint: the pipes seen so far (one FIFO entry per pipe,
 /// however many processes hold its ends) and the options.
 /// </summary>
-internal sealed class DumpSession(CheckpointOptions options, Log? log = null)
+internal sealed class DumpSession(CheckpointOptions options)
 {
     public CheckpointOptions Options { get; } = options;
-    public Log Log { get; } = log ?? new Log(verbose: false, file: null);
-
-    /// <summary>
-    /// For tests: into a mappable file, put every page in place through the mapping, not only
-    /// those the readers reach while the writer is busy (which depends on timing).
-    /// </summary>
-    public bool AllPagesInPlace { get; init; }
 
     /// <summary>Pipes by pipe id (the pipe inode), with their contents, in the order first seen.</summary>
     public Dictionary<ulong, PipeSnapshot> Pipes { get; } = [];

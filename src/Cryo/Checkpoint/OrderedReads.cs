@@ -5,47 +5,36 @@ namespace Cryo.Checkpoint;
 /// <summary>
 /// Runs numbered read jobs on several threads and hands their buffers to one consumer in job
 /// order. A dump writes pages in address order, but copying them out of the target
-/// (process_vm_readv) runs in parallel on different pages, so the readers work ahead of the
-/// writer on as many buffers as there are readers plus one. A reader takes a free buffer before
-/// it claims the next job, so the lowest unfinished job always holds a buffer and the consumer
-/// can never wait for a job that waits for a buffer.
-/// <para>With an in-place job (the image mapped: <see cref="ImageMapping"/>), a reader that finds
-/// no free buffer, because the consumer is the slower side, does not wait: it takes the last job
-/// nobody has claimed and puts it straight into place; <see cref="Take"/> then returns null for
-/// it. Buffered jobs go from the front, placed ones from the back, and they meet where the speeds
-/// of writer and readers put the line.</para>
+/// (process_vm_readv) is the slow half of the work and runs in parallel on different pages, so
+/// the readers work ahead of the writer on as many buffers as there are readers plus one.
+/// A reader takes a free buffer before it claims the next job, so the lowest unfinished job
+/// always holds a buffer and the consumer can never wait for a job that waits for a buffer.
 /// </summary>
 internal sealed class OrderedReads : IDisposable
 {
+    private readonly int _jobCount;
     private readonly Action<int, byte[]> _read;
-    private readonly Action<int>? _readInPlace;
-    private readonly bool[] _placed;
     private readonly SemaphoreSlim _freeCount;
     private readonly Stack<byte[]> _free = new();
     private readonly byte[]?[] _done;
     private readonly Thread[] _readers;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _lock = new();
-    private int _nextJob, _lastJob; // unclaimed jobs: _nextJob.._lastJob
+    private int _nextJob;
     private Exception? _failure;
 
     /// <param name="jobCount">how many jobs; job i is handed over by <see cref="Take"/>(i).</param>
     /// <param name="readers">reader threads.</param>
     /// <param name="bufferSize">bytes of each buffer.</param>
     /// <param name="read">fills the buffer for a job; runs on a reader thread.</param>
-    /// <param name="readInPlace">puts a job's data in place without a buffer (on a reader thread), or null.</param>
-    /// <param name="buffers">how many buffers (readers + 1 if null); 0 puts every job in place (needs <paramref name="readInPlace"/>).</param>
-    public OrderedReads(int jobCount, int readers, int bufferSize, Action<int, byte[]> read, Action<int>? readInPlace = null, int? buffers = null)
+    public OrderedReads(int jobCount, int readers, int bufferSize, Action<int, byte[]> read)
     {
-        if (buffers == 0 && readInPlace is null) throw new ArgumentException("without buffers every job must be put in place");
+        _jobCount = jobCount;
         _read = read;
-        _readInPlace = readInPlace;
-        _lastJob = jobCount - 1;
         _done = new byte[]?[jobCount];
-        _placed = new bool[jobCount];
-        int count = buffers ?? readers + 1;
-        for (int i = 0; i < count; i++) _free.Push(ArrayPool<byte>.Shared.Rent(bufferSize));
-        _freeCount = new SemaphoreSlim(count);
+        int buffers = readers + 1;
+        for (int i = 0; i < buffers; i++) _free.Push(ArrayPool<byte>.Shared.Rent(bufferSize));
+        _freeCount = new SemaphoreSlim(buffers);
         _readers = new Thread[Math.Min(readers, Math.Max(1, jobCount))];
         for (int i = 0; i < _readers.Length; i++)
         {
@@ -54,16 +43,12 @@ internal sealed class OrderedReads : IDisposable
         }
     }
 
-    /// <summary>
-    /// Waits for job <paramref name="job"/>: its buffer (give it back with <see cref="Release"/>),
-    /// or null when it was put in place. Rethrows a reader's failure.
-    /// </summary>
-    public byte[]? Take(int job)
+    /// <summary>Waits for job <paramref name="job"/>'s buffer; give it back with <see cref="Release"/>. Rethrows a reader's failure.</summary>
+    public byte[] Take(int job)
     {
         lock (_lock)
         {
-            while (_done[job] is null && !_placed[job] && _failure is null) Monitor.Wait(_lock);
-            if (_placed[job]) return null;
+            while (_done[job] is null && _failure is null) Monitor.Wait(_lock);
             if (_done[job] is { } buffer)
             {
                 _done[job] = null;
@@ -71,11 +56,6 @@ internal sealed class OrderedReads : IDisposable
             }
             throw _failure!;
         }
-    }
-
-    private int? ClaimLast()
-    {
-        lock (_lock) return _nextJob <= _lastJob ? _lastJob-- : null;
     }
 
     public void Release(byte[] buffer)
@@ -90,26 +70,13 @@ internal sealed class OrderedReads : IDisposable
         {
             while (true)
             {
-                if (!_freeCount.Wait(0, _stop.Token))
-                {
-                    if (_readInPlace is not null && ClaimLast() is int last)
-                    {
-                        _readInPlace(last);
-                        lock (_lock)
-                        {
-                            _placed[last] = true;
-                            Monitor.PulseAll(_lock);
-                        }
-                        continue;
-                    }
-                    _freeCount.Wait(_stop.Token);
-                }
+                _freeCount.Wait(_stop.Token);
                 byte[] buffer;
                 int job;
                 lock (_lock)
                 {
                     buffer = _free.Pop();
-                    job = _nextJob <= _lastJob ? _nextJob++ : -1;
+                    job = _nextJob < _jobCount ? _nextJob++ : -1;
                     if (job < 0)
                     {
                         _free.Push(buffer);

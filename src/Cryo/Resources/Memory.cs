@@ -1,10 +1,8 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using System.Text;
 using Cryo.Checkpoint;
-using Cryo.Cli;
 using Cryo.Format;
 using Cryo.Interop;
 using Cryo.Proc;
@@ -61,7 +59,7 @@ internal sealed class Memory : IResourceKind
             var runs = FindRuns(pagemap, mapping, kind, entries);
             areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs), mapping.Protection.HasFlag(MappingProtection.Read)));
         }
-        return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas, session);
+        return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas);
     }
 
     /// <summary>What backs a mapping; refuses (naming pid and mapping) what a restore could not recreate.</summary>
@@ -187,173 +185,66 @@ internal sealed class Memory : IResourceKind
     private sealed record DumpedArea(MemoryArea Item, bool Readable);
 
     /// <summary>The MMST and AREAs, and the pages, read from the still frozen process as they are written.</summary>
-    private sealed class DumpedMemory(int pid, Tracer tracer, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas, DumpSession session) : IDumpedResource
+    private sealed class DumpedMemory(int pid, Tracer tracer, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas) : IDumpedResource
     {
         // Remote iovecs gathered per process_vm_readv batch (RemoteMemory splits above its own limit).
         private const int MaxRangesPerBatch = 512;
 
         /// <summary>
         /// Writes MMST and every AREA with its pages. Copying pages out of the target
-        /// (process_vm_readv) runs in parallel on different pages, so reader threads fill buffers
-        /// ahead (<see cref="OrderedReads"/>) while this thread writes them into the image in
-        /// order. Into a file, readers that find no free buffer (this thread is the slower side:
-        /// write() allocates the file's pages one at a time under its inode lock) put the last
-        /// unclaimed batches straight into a mapping of the file instead (<see cref="ImageMapping"/>),
-        /// and this thread counts them in when it gets there. Only the readers touch the target,
-        /// only this thread the writer.
+        /// (process_vm_readv) is the slow half of a dump and scales with threads, so reader
+        /// threads fill buffers ahead (<see cref="OrderedReads"/>) while this thread writes them
+        /// into the image in order: a dump runs at about the rate of the file system. Only the
+        /// readers touch the target, only this thread the writer.
         /// </summary>
         public void WriteTo(CheckpointWriter writer)
         {
             writer.Write(layout);
             var plan = areas.Select(area => (Area: area, Batches: Batches(area))).ToList();
             var jobs = plan.SelectMany(p => p.Batches.Select(batch => (p.Area, Batch: batch))).ToList();
-            var offsets = FrameOffsets(writer.BytesWritten, plan, out long end);
             // The readers also checksum what they read, while it is in their cache, so the writer only writes.
             var checksums = new PageChecksums[jobs.Count][];
+            int memFd = -1; // /proc/PID/mem, opened on the tracer thread for the first area without PROT_READ
             try
             {
-                using var mapping = jobs.Count == 0 ? null : ImageMapping.TryMap(writer, offsets[0][0], end, session.Log);
-                int placed = 0;
-                using var reads = new OrderedReads(jobs.Count, ReaderThreads, ReadBufferSize,
-                    (job, buffer) => checksums[job] = ReadIntoBuffer(jobs[job].Area, jobs[job].Batch, buffer),
-                    mapping is null ? null : job =>
+                using var reads = new OrderedReads(jobs.Count, ReaderThreads, ReadBufferSize, (job, buffer) =>
+                {
+                    var (area, batch) = jobs[job];
+                    if (area.Readable) memory.ReadBatch(batch, buffer);
+                    // FOLL_FORCE reads (pages without PROT_READ) are only granted to the tracing
+                    // thread on 7.x kernels (docs/compat-matrix.md).
+                    else tracer.Run(() =>
                     {
-                        checksums[job] = PutInPlace(jobs[job].Area, jobs[job].Batch, offsets[job], mapping);
-                        Interlocked.Increment(ref placed);
-                    },
-                    mapping is not null && session.AllPagesInPlace ? 0 : null);
+                        if (memFd < 0) memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
+                        ReadThroughMemFile(batch, buffer, memFd, area.Item);
+                    });
+                    var sums = new PageChecksums[batch.Length];
+                    for (int i = 0, offset = 0; i < batch.Length; offset += (int)batch[i].Length, i++)
+                        sums[i] = CheckpointWriter.ChecksumPages(batch[i].Address, buffer.AsSpan(offset, (int)batch[i].Length), (uint)PageSize);
+                    checksums[job] = sums;
+                });
                 int next = 0;
                 foreach (var (area, batches) in plan)
                 {
                     writer.Write(area.Item);
                     foreach (var batch in batches)
                     {
-                        byte[]? buffer = reads.Take(next);
-                        var sums = checksums[next];
+                        byte[] buffer = reads.Take(next);
+                        var sums = checksums[next++];
                         for (int i = 0, offset = 0; i < batch.Length; offset += (int)batch[i].Length, i++)
-                        {
-                            if (buffer is not null)
-                            {
-                                writer.WritePages(batch[i].Address, buffer.AsSpan(offset, (int)batch[i].Length), sums[i]);
-                                continue;
-                            }
-                            if (writer.BytesWritten != offsets[next][i])
-                                throw new InvalidOperationException(
-                                    $"pid {pid}: the pages at {batch[i].Address:x} were put at image offset {offsets[next][i]}, but the image stands at {writer.BytesWritten}");
-                            writer.WritePlacedPages(sums[i]);
-                        }
-                        if (buffer is not null) reads.Release(buffer);
-                        next++;
+                            writer.WritePages(batch[i].Address, buffer.AsSpan(offset, (int)batch[i].Length), sums[i]);
+                        reads.Release(buffer);
                     }
                 }
-                if (mapping is not null) session.Log.Info($"pid {pid}: {placed} of {jobs.Count} page batches put in place through the mapped image, the rest written");
             }
             finally
             {
                 if (memFd >= 0) Native.Close(memFd);
-                memFd = -1;
             }
         }
 
-        /// <summary>
-        /// The file offset of each batch range's PAGE frames, as the writer will lay them out after
-        /// the MMST (which ends at <paramref name="start"/>): each AREA, then its batches' frames.
-        /// </summary>
-        private static long[][] FrameOffsets(long start, List<(DumpedArea Area, List<RemoteRange[]> Batches)> plan, out long end)
-        {
-            var offsets = new List<long[]>();
-            long at = start;
-            foreach (var (area, batches) in plan)
-            {
-                at += CheckpointWriter.FrameLength(area.Item);
-                foreach (var batch in batches)
-                {
-                    var batchOffsets = new long[batch.Length];
-                    for (int i = 0; i < batch.Length; i++)
-                    {
-                        batchOffsets[i] = at;
-                        at += CheckpointWriter.PageFramesLength((long)batch[i].Length, (uint)PageSize);
-                    }
-                    offsets.Add(batchOffsets);
-                }
-            }
-            end = at;
-            return [.. offsets];
-        }
-
-        /// <summary>Reads a batch into a buffer, packed; the checksums of the PAGE items it makes.</summary>
-        private PageChecksums[] ReadIntoBuffer(DumpedArea area, RemoteRange[] batch, byte[] buffer)
-        {
-            Read(area, batch, buffer);
-            var sums = new PageChecksums[batch.Length];
-            for (int i = 0, offset = 0; i < batch.Length; offset += (int)batch[i].Length, i++)
-                sums[i] = CheckpointWriter.ChecksumPages(batch[i].Address, buffer.AsSpan(offset, (int)batch[i].Length), (uint)PageSize);
-            return sums;
-        }
-
-        /// <summary>
-        /// Faults in the batch's frames in the mapped image, copies its pages into their slots
-        /// and seals the frames; what <see cref="CheckpointWriter.WritePlacedPages"/> needs.
-        /// </summary>
-        private unsafe PageChecksums[] PutInPlace(DumpedArea area, RemoteRange[] batch, long[] offsets, ImageMapping mapping)
-        {
-            int FramesLength(int i) => (int)CheckpointWriter.PageFramesLength((long)batch[i].Length, (uint)PageSize);
-            mapping.Populate(offsets[0], offsets[^1] + FramesLength(batch.Length - 1) - offsets[0]);
-            var slots = new List<IoVec>(batch.Length + 4);
-            for (int i = 0; i < batch.Length; i++)
-                fixed (byte* frames = mapping.Span(offsets[i], FramesLength(i)))
-                    foreach (var (offset, length) in CheckpointWriter.PageDataSlots((int)batch[i].Length, (uint)PageSize))
-                        slots.Add(new IoVec((ulong)(frames + offset), (ulong)length));
-            if (area.Readable) memory.ReadScattered(batch, CollectionsMarshal.AsSpan(slots));
-            else ReadIntoSlots(area, batch, slots);
-            var sums = new PageChecksums[batch.Length];
-            for (int i = 0; i < batch.Length; i++)
-                sums[i] = CheckpointWriter.SealPageFrames(mapping.Span(offsets[i], FramesLength(i)), batch[i].Address, (uint)PageSize);
-            return sums;
-        }
-
-        /// <summary>Pages without PROT_READ, put in place: read through a buffer, then copied into their slots. Rare.</summary>
-        private unsafe void ReadIntoSlots(DumpedArea area, RemoteRange[] batch, List<IoVec> slots)
-        {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-            try
-            {
-                Read(area, batch, buffer);
-                int from = 0;
-                foreach (var slot in slots)
-                {
-                    buffer.AsSpan(from, (int)slot.Length).CopyTo(new Span<byte>((void*)slot.Base, (int)slot.Length));
-                    from += (int)slot.Length;
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
-
-        // /proc/PID/mem, opened on the tracer thread for the first area without PROT_READ, used only there.
-        private int memFd = -1;
-
-        /// <summary>Reads a batch into <paramref name="buffer"/>, packed.</summary>
-        private void Read(DumpedArea area, RemoteRange[] batch, byte[] buffer)
-        {
-            if (area.Readable)
-            {
-                memory.ReadBatch(batch, buffer);
-                return;
-            }
-            // FOLL_FORCE reads (pages without PROT_READ) are only granted to the tracing
-            // thread on 7.x kernels (docs/compat-matrix.md).
-            tracer.Run(() =>
-            {
-                if (memFd < 0) memFd = Native.OpenOrThrow(ProcFiles.PathOf(pid, "mem"), Native.O_RDONLY | Native.O_CLOEXEC);
-                ReadThroughMemFile(batch, buffer, memFd, area.Item);
-            });
-        }
-
-        // Two readers keep up with one writer on this machine's tmpfs (docs/benchmarks.md), and
-        // put pages in place when they are ahead; more would only compete with the writer for the cores.
+        // Two readers keep up with one writer on this machine's tmpfs (docs/benchmarks.md); more
+        // would only compete with the writer for the cores.
         private static readonly int ReaderThreads = Math.Clamp(Environment.ProcessorCount, 1, 2);
 
         /// <summary>The area's runs split into batches of at most one buffer and <see cref="MaxRangesPerBatch"/> ranges.</summary>

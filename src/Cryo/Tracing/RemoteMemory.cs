@@ -92,32 +92,6 @@ internal sealed class RemoteMemory : IDisposable
         }
     }
 
-    /// <summary>
-    /// Reads every range, in order, into the <paramref name="local"/> iovecs (which together hold
-    /// exactly as many bytes) with one process_vm_readv. Throws naming the first range that is not readable.
-    /// </summary>
-    public unsafe void ReadScattered(ReadOnlySpan<RemoteRange> ranges, ReadOnlySpan<IoVec> local)
-    {
-        if (ranges.Length > BatchSize || local.Length > Native.IovMax)
-            throw new ArgumentException($"{ranges.Length} ranges of pid {Pid} into {local.Length} iovecs: at most {BatchSize} into {Native.IovMax} per read");
-        ulong total = 0, room = 0;
-        IoVec* remote = stackalloc IoVec[BatchSize];
-        for (int i = 0; i < ranges.Length; i++)
-        {
-            remote[i] = new IoVec(ranges[i].Address, ranges[i].Length);
-            total += ranges[i].Length;
-        }
-        foreach (var iovec in local) room += iovec.Length;
-        if (room != total) throw new ArgumentException($"ranges of pid {Pid} total {total} bytes, the iovecs hold {room}");
-        fixed (IoVec* locals = local)
-        {
-            nint read = Native.ProcessVmReadv(Pid, locals, (nuint)local.Length, remote, (nuint)ranges.Length, 0);
-            if (read < 0)
-                throw new SysCallException("process_vm_readv", Marshal.GetLastPInvokeError(), $"pid {Pid}, {ranges.Length} ranges from {ranges[0].Address:x}");
-            if ((ulong)read != total) throw ShortBatch(ranges, (ulong)read);
-        }
-    }
-
     /// <summary>Writes <paramref name="source"/> at <paramref name="address"/> through /proc/PID/mem.</summary>
     public unsafe void Write(ulong address, ReadOnlySpan<byte> source)
     {

@@ -154,12 +154,6 @@ internal static class Harness
     public static void WriteImage(Stream stream, ProcessInfo info, params IDumpedResource[] resources)
     {
         using var writer = new CheckpointWriter(stream, Header(), leaveOpen: true);
-        WriteImage(writer, info, resources);
-    }
-
-    /// <summary>The same into a given writer (e.g. of a file, where pages may be put in place), which it completes.</summary>
-    public static void WriteImage(CheckpointWriter writer, ProcessInfo info, params IDumpedResource[] resources)
-    {
         writer.BeginSection(ItemKinds.Process);
         writer.Write(info);
         foreach (var resource in resources) resource.WriteTo(writer);
