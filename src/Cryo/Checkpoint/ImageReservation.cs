@@ -13,8 +13,10 @@ namespace Cryo.Checkpoint;
 /// before the target is touched. On tmpfs the image is memory, and a fresh page costs most at
 /// its first touch (zeroing it, and on a machine that hands freed memory back to its host, the
 /// host's fault): 2 GiB of first touches take 1.3–4 s here, the copy into touched pages 0.4 s
-/// (docs/benchmarks.md). So there the reserved pages are also touched, on every core, before
-/// the freeze. What is reserved but not written is given back when the writer completes.
+/// (docs/benchmarks.md). So there the pages are allocated by touching them, on every core,
+/// before the freeze (fallocate would allocate them one at a time under the inode lock, and
+/// leave them untouched). Elsewhere, and where that cannot be done, fallocate reserves the
+/// space. What is reserved but not written is given back when the writer completes.
 /// </summary>
 internal static class ImageReservation
 {
@@ -28,32 +30,42 @@ internal static class ImageReservation
     {
         if (writer.FileHandle is not { } handle) return; // a stream: nothing to reserve
         long estimate = writer.BytesWritten + TreeWalk.PreOrder(rootPid).Sum(StoredBytesEstimate);
+        string what = $"{estimate >> 20} MiB for the image of pid {rootPid}";
+        if (estimate >= TouchAbove && Native.FileSystemType((int)handle.DangerousGetHandle()) == Native.TMPFS_MAGIC && Touch(handle, estimate, what, log))
+            return;
         if (Native.Fallocate(handle, 0, 0, estimate) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno is ErrnoNames.ENOSPC or ErrnoNames.EDQUOT or ErrnoNames.EFBIG)
-                throw new InvalidOperationException(
-                    $"cannot reserve {estimate >> 20} MiB for the image of pid {rootPid}: {ErrnoNames.Name(errno)}; nothing was frozen");
+                throw new InvalidOperationException($"cannot reserve {what}: {ErrnoNames.Name(errno)}; nothing was frozen");
             log.Info($"the file system does not reserve space ({ErrnoNames.Name(errno)}); the image is allocated as it is written");
             return;
         }
         log.Info($"reserved {estimate >> 20} MiB for the image before freezing");
-        if (Native.FileSystemType((int)handle.DangerousGetHandle()) == Native.TMPFS_MAGIC) Touch(handle, estimate, log);
     }
 
     /// <summary>
-    /// Touches the reserved pages of a tmpfs image (MADV_POPULATE_WRITE through a shared mapping,
-    /// which zeroes them) on as many threads as there are cores. Only a speed-up: where it
-    /// cannot be done (before 5.14) the pages are touched by the copy, in the frozen window.
+    /// Allocates a tmpfs image's pages by touching them (MADV_POPULATE_WRITE through a shared
+    /// mapping of the file grown to <paramref name="length"/>, which zeroes them) on as many
+    /// threads as there are cores. A tmpfs too small fails the fault, which madvise reports as
+    /// EFAULT. False when it cannot be done (no MADV_POPULATE_WRITE before 5.14, no mapping):
+    /// then the caller reserves with fallocate.
     /// </summary>
-    private static void Touch(SafeFileHandle handle, long length, Log log)
+    private static bool Touch(SafeFileHandle handle, long length, string what, Log log)
     {
-        if (length < TouchAbove) return;
-        nint mapped = Native.Mmap(0, (nuint)length, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, (int)handle.DangerousGetHandle(), 0);
+        int fd = (int)handle.DangerousGetHandle();
+        if (Native.Ftruncate(fd, length) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == ErrnoNames.EFBIG) throw new InvalidOperationException($"cannot reserve {what}: EFBIG; nothing was frozen");
+            log.Info($"the image was not grown to be touched ({ErrnoNames.Name(errno)})");
+            return false;
+        }
+        nint mapped = Native.Mmap(0, (nuint)length, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, fd, 0);
         if (mapped == -1)
         {
-            log.Info($"the reserved image is not mapped to be touched ({ErrnoNames.Name(Marshal.GetLastPInvokeError())})");
-            return;
+            log.Info($"the image is not mapped to be touched ({ErrnoNames.Name(Marshal.GetLastPInvokeError())})");
+            return false;
         }
         try
         {
@@ -67,9 +79,15 @@ internal static class ImageReservation
                 Interlocked.CompareExchange(ref failure, Marshal.GetLastPInvokeError(), 0);
                 state.Stop();
             });
-            log.Info(failure == 0
-                ? $"touched the {length >> 20} MiB reserved on tmpfs in {clock.ElapsedMilliseconds} ms"
-                : $"the reserved image was not touched (MADV_POPULATE_WRITE: {ErrnoNames.Name(failure)}); the copy touches it");
+            if (failure == ErrnoNames.EFAULT) // the fault would have raised SIGBUS: the tmpfs is full
+                throw new InvalidOperationException($"cannot reserve {what}: ENOSPC; nothing was frozen");
+            if (failure != 0)
+            {
+                log.Info($"the image was not touched (MADV_POPULATE_WRITE: {ErrnoNames.Name(failure)}); reserving it instead");
+                return false;
+            }
+            log.Info($"touched the {length >> 20} MiB reserved on tmpfs in {clock.ElapsedMilliseconds} ms");
+            return true;
         }
         finally
         {
