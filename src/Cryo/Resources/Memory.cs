@@ -710,7 +710,7 @@ internal sealed class Memory : IResourceKind
     private static unsafe void WriteRemote(RestoringProcess process, RestoreState state, PageCopier copier, ulong address, ReadOnlyMemory<byte> data)
     {
         using var pin = data.Pin();
-        int uffd = state.FillArea is not null && ReferenceEquals(state.FillArea, state.Current) ? state.FillFd : -1;
+        int uffd = state.FillArea is null ? -1 : state.FillFd; // the fill of an area ends before the next one begins
         long copied = copier.Copy(process.Pid, uffd, (byte*)pin.Pointer, address, data.Length);
         if (copied == data.Length) return;
         EndFill(process, state);

@@ -25,7 +25,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         var stream = input == "-" ? new SpoolingStream(Console.OpenStandardInput()) : null;
         using var reader = stream is not null ? new CheckpointReader(stream) : VerifiedFile(input);
         if (stream is null) phases.End("verify");
-        CheckCompatible(reader.Header);
+        else CheckCompatible(reader.Header); // a file's header was checked before its verification
         using var session = new RestoreSession(tracer, reader.Header, options);
         try
         {
