@@ -62,7 +62,7 @@ public sealed unsafe class PageCopierTests
         try
         {
             if (missing < length) *(byte*)(mapped + missing) = 1; // that page is there now
-            Assert.True(UffdFill.Handshake((int)fd) && UffdFill.RegisterRange((int)fd, (ulong)mapped, (ulong)length), "UFFDIO_API/REGISTER failed");
+            Assert.True(UffdFill.Handshake((int)fd) is not null && UffdFill.RegisterRange((int)fd, (ulong)mapped, (ulong)length), "UFFDIO_API/REGISTER failed");
             var source = new byte[length];
             new Random(length ^ missing).NextBytes(source);
             using var copier = new PageCopier();

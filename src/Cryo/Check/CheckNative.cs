@@ -4,24 +4,11 @@ using Cryo.Interop;
 
 namespace Cryo.Check;
 
-/// <summary>The few local calls only the probes make (memory, ioctl, memfd, userfaultfd, kcmp).</summary>
+/// <summary>The few local calls only the probes make (anonymous memory, FIONREAD, memfd, kcmp).</summary>
 internal static unsafe partial class CheckNative
 {
-    public const int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_SHARED = 1;
     public const int FIONREAD = 0x541B, O_DIRECT = 0x4000;
-    public const long SysKcmp = 312, SysMemfdCreate = 319, SysUserfaultfd = 323;
-
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    public static partial int Munmap(nint address, nuint length);
-
-    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    public static partial int Madvise(nint address, nuint length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, ulong request, void* argument);
+    public const long SysKcmp = 312, SysMemfdCreate = 319;
 
     [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint ReadlinkRaw(string path, byte* buffer, nuint size);
@@ -29,7 +16,7 @@ internal static unsafe partial class CheckNative
     /// <summary>Anonymous private read-write memory, or throws.</summary>
     public static nint MapAnonymous(nuint length)
     {
-        nint address = Mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        nint address = Native.Mmap(0, length, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_PRIVATE | Native.MAP_ANONYMOUS, -1, 0);
         if (address == -1) throw new SysCallException("mmap", Marshal.GetLastPInvokeError(), $"{length} bytes of anonymous memory");
         return address;
     }
@@ -63,7 +50,7 @@ internal static unsafe partial class CheckNative
     public static int Fionread(int fd)
     {
         int count;
-        if (Ioctl(fd, FIONREAD, &count) != 0) throw new SysCallException("ioctl(FIONREAD)", Marshal.GetLastPInvokeError(), $"fd {fd}");
+        if (Native.Ioctl(fd, FIONREAD, &count) != 0) throw new SysCallException("ioctl(FIONREAD)", Marshal.GetLastPInvokeError(), $"fd {fd}");
         return count;
     }
 
@@ -95,5 +82,5 @@ internal readonly struct FdHolder(int fd) : IDisposable
 internal readonly struct MappingHolder(nint address, nuint length) : IDisposable
 {
     public nint Address { get; } = address;
-    public void Dispose() => CheckNative.Munmap(Address, length);
+    public void Dispose() => Native.Munmap(Address, length);
 }

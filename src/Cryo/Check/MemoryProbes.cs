@@ -53,7 +53,7 @@ internal static class MemoryProbes
         if (fd < 0) return ProbeOutcome.Missing($"userfaultfd: {CheckNative.LastError()}; {fallback}");
         try
         {
-            if (!UffdFill.Handshake((int)fd)) return ProbeOutcome.Missing($"UFFDIO_API: {CheckNative.LastError()}; {fallback}");
+            if (UffdFill.Handshake((int)fd) is null) return ProbeOutcome.Missing($"UFFDIO_API: {CheckNative.LastError()}; {fallback}");
             int page = Environment.SystemPageSize;
             nint area = CheckNative.MapAnonymous((nuint)page * 2);
             try
@@ -72,7 +72,7 @@ internal static class MemoryProbes
             }
             finally
             {
-                CheckNative.Munmap(area, (nuint)page * 2);
+                Native.Munmap(area, (nuint)page * 2);
             }
         }
         finally

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Cryo.Interop;
+using Cryo.Restore;
 
 namespace Cryo.Check;
 
@@ -42,7 +43,7 @@ internal static unsafe class PagemapScanProbes
                 Size = (ulong)sizeof(ScanArg), Start = (ulong)start, End = (ulong)end,
                 Vec = (ulong)vec, VecLen = (ulong)regions.Length, CategoryAnyofMask = anyOf, ReturnMask = anyOf,
             };
-            int result = CheckNative.Ioctl(pagemapFd, PAGEMAP_SCAN, &arg);
+            int result = Native.Ioctl(pagemapFd, PAGEMAP_SCAN, &arg);
             return result >= 0 ? result : -Marshal.GetLastPInvokeError();
         }
     }
@@ -79,7 +80,7 @@ internal static unsafe class PagemapScanProbes
         if (name == "file")
         {
             fileFd = Native.OpenOrThrow("/proc/self/exe", Native.O_RDONLY | Native.O_CLOEXEC);
-            address = CheckNative.Mmap(0, length, CheckNative.PROT_READ, CheckNative.MAP_PRIVATE, fileFd, 0);
+            address = Native.Mmap(0, length, Native.PROT_READ, Native.MAP_PRIVATE, fileFd, 0);
             if (address == -1) throw new SysCallException("mmap", Marshal.GetLastPInvokeError(), "/proc/self/exe");
         }
         else address = CheckNative.MapAnonymous(length);
@@ -117,28 +118,21 @@ internal static unsafe class PagemapScanProbes
             : $"category 0x{bit:x} accepted, but not seen on {expectation}");
     }
 
-    private static void Madvise(nint address, nuint length, int advice) => CheckNative.Madvise(address, length, advice);
+    private static void Madvise(nint address, nuint length, int advice) => Native.Madvise(address, length, advice);
 
     // ---- userfaultfd ----
 
-    private const ulong UFFDIO_API = 0xC018AA3F, UFFDIO_REGISTER = 0xC020AA00, UFFDIO_WRITEPROTECT = 0xC018AA06;
-    private const ulong UFFD_API = 0xAA, UFFD_FEATURE_PAGEFAULT_FLAG_WP = 1 << 0, UFFD_FEATURE_WP_ASYNC = 1 << 15;
-    private const ulong UFFDIO_REGISTER_MODE_WP = 2, UFFDIO_WRITEPROTECT_MODE_WP = 1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct UffdioApi { public ulong Api, Features, Ioctls; }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct UffdioRegister { public ulong Start, Length, Mode, Ioctls; }
+    // The handshake and registration are restore's (Restore/UffdFill.cs); write-protection is the probe's own.
+    private const ulong UFFDIO_WRITEPROTECT = 0xC018AA06, UFFDIO_WRITEPROTECT_MODE_WP = 1;
+    private const ulong UFFD_FEATURE_PAGEFAULT_FLAG_WP = 1 << 0, UFFD_FEATURE_WP_ASYNC = 1 << 15;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct UffdioWriteProtect { public ulong Start, Length, Mode; }
 
     private static long OpenUserfaultfd()
     {
-        const long flags = 0x80000 | 0x800; // O_CLOEXEC | O_NONBLOCK
-        long fd = Native.Syscall(CheckNative.SysUserfaultfd, flags | 1 /* UFFD_USER_MODE_ONLY */);
-        if (fd < 0) fd = Native.Syscall(CheckNative.SysUserfaultfd, flags);
+        long fd = Native.Syscall(UffdFill.UserfaultfdCall, UffdFill.UserfaultfdFlags | 1 /* UFFD_USER_MODE_ONLY */);
+        if (fd < 0) fd = Native.Syscall(UffdFill.UserfaultfdCall, UffdFill.UserfaultfdFlags);
         return fd;
     }
 
@@ -153,23 +147,21 @@ internal static unsafe class PagemapScanProbes
         if (fd < 0) return ProbeOutcome.Missing($"userfaultfd: {CheckNative.LastError()}");
         using (var plain = new FdHolder((int)fd))
         {
-            var api = new UffdioApi { Api = UFFD_API, Features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_PAGEFAULT_FLAG_WP };
-            if (CheckNative.Ioctl(plain.Fd, UFFDIO_API, &api) != 0)
+            if (UffdFill.Handshake(plain.Fd, UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_PAGEFAULT_FLAG_WP) is not { } features)
             {
                 string error = CheckNative.LastError();
                 return ProbeOutcome.Missing($"UFFDIO_API with WP_ASYNC: {error} (userfaultfd exists; async write-protect is 6.7+)");
             }
-            if ((api.Features & UFFD_FEATURE_WP_ASYNC) == 0) return ProbeOutcome.Missing($"UFFDIO_API features 0x{api.Features:x} lack WP_ASYNC");
+            if ((features & UFFD_FEATURE_WP_ASYNC) == 0) return ProbeOutcome.Missing($"UFFDIO_API features 0x{features:x} lack WP_ASYNC");
 
             nuint page = (nuint)Environment.SystemPageSize;
             using var mapping = new MappingHolder(CheckNative.MapAnonymous(page * 2), page * 2);
             *(byte*)mapping.Address = 1;
             *(byte*)(mapping.Address + (nint)page) = 1;
-            var register = new UffdioRegister { Start = (ulong)mapping.Address, Length = page * 2, Mode = UFFDIO_REGISTER_MODE_WP };
-            if (CheckNative.Ioctl(plain.Fd, UFFDIO_REGISTER, &register) != 0)
+            if (!UffdFill.RegisterRange(plain.Fd, (ulong)mapping.Address, page * 2, UffdFill.RegisterWriteProtect))
                 return ProbeOutcome.Degraded($"WP_ASYNC offered, but UFFDIO_REGISTER(MODE_WP): {CheckNative.LastError()}");
             var protect = new UffdioWriteProtect { Start = (ulong)mapping.Address, Length = page * 2, Mode = UFFDIO_WRITEPROTECT_MODE_WP };
-            if (CheckNative.Ioctl(plain.Fd, UFFDIO_WRITEPROTECT, &protect) != 0)
+            if (Native.Ioctl(plain.Fd, UFFDIO_WRITEPROTECT, &protect) != 0)
                 return ProbeOutcome.Degraded($"WP_ASYNC offered, but UFFDIO_WRITEPROTECT: {CheckNative.LastError()}");
             *(byte*)(mapping.Address + (nint)page) = 2; // async: the kernel resolves this fault itself
 

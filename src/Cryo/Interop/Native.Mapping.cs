@@ -2,11 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace Cryo.Interop;
 
-/// <summary>Mappings in cryo's own address space, and the file system type of an open file.</summary>
+/// <summary>Mappings in cryo's own address space (the image at checkpoint, the probes' memory), and the file system type of an open file.</summary>
 internal static unsafe partial class Native
 {
     public const int PROT_READ = 1, PROT_WRITE = 2;
-    public const int MAP_SHARED = 1;
+    public const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
 
     /// <summary>Faults pages in writable, as writes would, but reports a failure as an error instead of SIGBUS (5.14+).</summary>
     public const int MADV_POPULATE_WRITE = 23;

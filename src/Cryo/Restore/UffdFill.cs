@@ -26,7 +26,8 @@ internal sealed class UffdFill : IDisposable
     public const long UserfaultfdFlags = 0x80000 | 0x800; // O_CLOEXEC | O_NONBLOCK
     private const ulong UFFD_API = 0xAA;
     private const ulong UFFDIO_API = 0xC018AA3F, UFFDIO_REGISTER = 0xC020AA00, UFFDIO_UNREGISTER = 0x8010AA01, UFFDIO_COPY = 0xC028AA03;
-    private const ulong UFFDIO_REGISTER_MODE_MISSING = 1, UFFDIO_COPY_MODE_DONTWAKE = 1;
+    public const ulong RegisterMissing = 1, RegisterWriteProtect = 2; // UFFDIO_REGISTER_MODE_*
+    private const ulong UFFDIO_COPY_MODE_DONTWAKE = 1;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct UffdioApi { public ulong Api, Features, Ioctls; }
@@ -62,17 +63,20 @@ internal sealed class UffdFill : IDisposable
             throw new SysCallException("ioctl(UFFDIO_UNREGISTER)", Marshal.GetLastPInvokeError(), $"pid {pid}, {start:x}-{start + length:x}");
     }
 
-    /// <summary>The UFFDIO_API handshake on a new userfaultfd (no extra features: missing-page copies only).</summary>
-    public static unsafe bool Handshake(int fd)
+    /// <summary>
+    /// The UFFDIO_API handshake on a new userfaultfd, asking for <paramref name="features"/> (none
+    /// for missing-page copies); the features the kernel grants, or null when it refuses.
+    /// </summary>
+    public static unsafe ulong? Handshake(int fd, ulong features = 0)
     {
-        var api = new UffdioApi { Api = UFFD_API };
-        return Native.Ioctl(fd, UFFDIO_API, &api) == 0;
+        var api = new UffdioApi { Api = UFFD_API, Features = features };
+        return Native.Ioctl(fd, UFFDIO_API, &api) == 0 ? api.Features : null;
     }
 
-    /// <summary>Registers a range of the userfaultfd's process for missing-page copies.</summary>
-    public static unsafe bool RegisterRange(int fd, ulong start, ulong length)
+    /// <summary>Registers a range of the userfaultfd's process, for missing-page copies unless another <paramref name="mode"/> is given.</summary>
+    public static unsafe bool RegisterRange(int fd, ulong start, ulong length, ulong mode = RegisterMissing)
     {
-        var register = new UffdioRegister { Start = start, Length = length, Mode = UFFDIO_REGISTER_MODE_MISSING };
+        var register = new UffdioRegister { Start = start, Length = length, Mode = mode };
         return Native.Ioctl(fd, UFFDIO_REGISTER, &register) == 0;
     }
 
@@ -122,7 +126,7 @@ internal sealed class UffdFill : IDisposable
         int fd = FdTransfer.FromProcess(process.Pid, (int)made);
         process.Syscalls.Checked($"close of the userfaultfd in pid {process.Pid}", SyscallNumbers.Close, made);
         if (fd < 0) return -1;
-        if (!Handshake(fd))
+        if (Handshake(fd) is null)
         {
             Native.Close(fd);
             Learn(false);
