@@ -22,7 +22,7 @@ group, name, result, detail, seconds), OUT/golden/NAME.received.txt for every go
 differs, OUT/property.trx and OUT/property.log. Every wait is on a condition with a timeout;
 every process started here is reaped or killed.
 """
-import ctypes, glob, json, os, re, resource, shutil, signal, subprocess, sys, tempfile, time
+import contextlib, ctypes, glob, json, os, re, resource, shutil, signal, subprocess, sys, tempfile, time
 
 OUT = sys.argv[1]
 CFG = json.load(open(os.path.join(OUT, "env.json")))
@@ -210,18 +210,35 @@ def compare_golden(label, golden, image, directory, pid, name):
            f"got {(a[first] if first < len(a) else '(end)')[:300]!r} (received: {os.path.basename(received)})")
 
 
-def cycle(label, name, args, golden=None, pipe_dump=None):
-    """Checkpoint (kills), golden comparison, restore, SIGTERM, verdict: one row in 'cr', one in 'golden'."""
+@contextlib.contextmanager
+def started(group, label, name, args, prefix):
+    """A private directory with the program started in it, removed afterwards, and when the case
+    began; None (recorded as fail-start in `group`) when the program did not get ready."""
     global current_dir
-    directory = current_dir = tempfile.mkdtemp(prefix=f"cryo-{name}-")
-    started = time.monotonic()
+    directory = current_dir = tempfile.mkdtemp(prefix=prefix)
+    began = time.monotonic()
     program = Program(name, args, directory)
-    restore = None
     try:
         why = program.ready()
         if why:
-            record("cr", label, "fail-start", f"{why}; {program.describe()}")
-            return
+            record(group, label, "fail-start", f"{why}; {program.describe()}")
+        yield None if why else (directory, program, began)
+    finally:
+        program.cleanup()
+        current_dir = None
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def cycle(label, name, args, golden=None, pipe_dump=None):
+    """Checkpoint (kills), golden comparison, restore, SIGTERM, verdict: one row in 'cr', one in 'golden'."""
+    with started("cr", label, name, args, f"cryo-{name}-") as ready:
+        if ready:
+            cycle_started(label, name, golden, pipe_dump, *ready)
+
+
+def cycle_started(label, name, golden, pipe_dump, directory, program, began):
+    restore = None
+    try:
         image = os.path.join(directory, "image.cryo")
         extra = ["--pipe-dump", pipe_dump] if pipe_dump else []
         result = cryo("checkpoint", str(program.pid), "-o", image, *extra)
@@ -258,7 +275,7 @@ def cycle(label, name, args, golden=None, pipe_dump=None):
             return
         said = verdict(directory)
         if code == 0 and said == "PASS":
-            record("cr", label, "pass", seconds=time.monotonic() - started)
+            record("cr", label, "pass", seconds=time.monotonic() - began)
         else:
             record("cr", label, "fail", f"verdict {said!r}, cryo restore exited {code}; cryo said: "
                    f"{cryo_said(tail(os.path.join(directory, 'cryo-restore.err'), 20000))!r}; {program.describe()}")
@@ -273,52 +290,42 @@ def cycle(label, name, args, golden=None, pipe_dump=None):
             except subprocess.TimeoutExpired:
                 restore.kill()
                 restore.wait()
-        program.cleanup()
-        current_dir = None
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def refusal(label, name, args, expect):
     """cryo must refuse (exit 1, naming pid, fd and kind), write nothing, and leave the program passing."""
-    global current_dir
-    directory = current_dir = tempfile.mkdtemp(prefix=f"cryo-refuse-{label.replace(' ', '-')}-")
-    started = time.monotonic()
-    program = Program(name, args, directory)
-    try:
-        why = program.ready()
-        if why:
-            record("refusal", label, "fail-start", f"{why}; {program.describe()}")
-            return
-        image = os.path.join(directory, "image.cryo")
-        result = cryo("checkpoint", str(program.pid), "-o", image)
-        problems = []
-        if result.returncode != 1:
-            problems.append(f"cryo exited {result.returncode}")
-        named = re.search(r"pid (\d+): fd (\d+)", result.stderr)
-        if not named:
-            problems.append("no 'pid N: fd N' in the message")
-        elif int(named.group(1)) not in [program.pid] + program.descendants:
-            problems.append(f"names pid {named.group(1)}, not one of the tree {[program.pid] + program.descendants}")
-        problems += [f"no {word!r} in the message" for word in expect if word.lower() not in result.stderr.lower()]
-        if os.path.exists(image) or glob.glob(os.path.join(directory, "*.tmp")):
-            problems.append("a refused checkpoint left a file")
-        if program.exited():
-            problems.append(f"the program died ({describe_status(program.status)})")
-        else:
-            os.kill(program.pid, signal.SIGTERM)
-            if not wait_until(program.exited, VERDICT_TIMEOUT):
-                problems.append(f"no exit {VERDICT_TIMEOUT} s after SIGTERM")
-            elif verdict(directory) != "PASS":
-                problems.append(f"verdict {verdict(directory)!r}")
-        if problems:
-            record("refusal", label, "fail", f"{'; '.join(problems)}; cryo said: {result.stderr.strip()!r}; {program.describe()}")
-        else:
-            record("refusal", label, "pass", result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "",
-                   time.monotonic() - started)
-    finally:
-        program.cleanup()
-        current_dir = None
-        shutil.rmtree(directory, ignore_errors=True)
+    with started("refusal", label, name, args, f"cryo-refuse-{label.replace(' ', '-')}-") as ready:
+        if ready:
+            refusal_started(label, expect, *ready)
+
+
+def refusal_started(label, expect, directory, program, began):
+    image = os.path.join(directory, "image.cryo")
+    result = cryo("checkpoint", str(program.pid), "-o", image)
+    problems = []
+    if result.returncode != 1:
+        problems.append(f"cryo exited {result.returncode}")
+    named = re.search(r"pid (\d+): fd (\d+)", result.stderr)
+    if not named:
+        problems.append("no 'pid N: fd N' in the message")
+    elif int(named.group(1)) not in [program.pid] + program.descendants:
+        problems.append(f"names pid {named.group(1)}, not one of the tree {[program.pid] + program.descendants}")
+    problems += [f"no {word!r} in the message" for word in expect if word.lower() not in result.stderr.lower()]
+    if os.path.exists(image) or glob.glob(os.path.join(directory, "*.tmp")):
+        problems.append("a refused checkpoint left a file")
+    if program.exited():
+        problems.append(f"the program died ({describe_status(program.status)})")
+    else:
+        os.kill(program.pid, signal.SIGTERM)
+        if not wait_until(program.exited, VERDICT_TIMEOUT):
+            problems.append(f"no exit {VERDICT_TIMEOUT} s after SIGTERM")
+        elif verdict(directory) != "PASS":
+            problems.append(f"verdict {verdict(directory)!r}")
+    if problems:
+        record("refusal", label, "fail", f"{'; '.join(problems)}; cryo said: {result.stderr.strip()!r}; {program.describe()}")
+    else:
+        record("refusal", label, "pass", result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "",
+               time.monotonic() - began)
 
 
 def properties():
