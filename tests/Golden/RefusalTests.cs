@@ -51,24 +51,28 @@ public class RefusalTests
     }
 
     /// <summary>
-    /// A file system too small for the image: with --leave-running the space is reserved before
-    /// the freeze, so cryo fails before touching the target, saying so; killing or not, the
-    /// target runs on and no file is left.
+    /// A file system too small for the image: killing or not, the target runs on and no file is
+    /// left. With --leave-running --no-snapshot the space is reserved before the freeze, so cryo
+    /// fails before touching the target, saying so; with a snapshot the write fails after the
+    /// target was let go, and the snapshot is gone with it.
     /// </summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void A_full_file_system_fails_the_checkpoint_and_the_target_runs_on(bool leaveRunning)
+    [InlineData("kill")]
+    [InlineData("leave")]
+    [InlineData("leave-frozen")]
+    public void A_full_file_system_fails_the_checkpoint_and_the_target_runs_on(string mode)
     {
-        using var dir = new TestDirectory($"full-{(leaveRunning ? "leave" : "kill")}");
+        using var dir = new TestDirectory($"full-{mode}");
         using var small = new TmpfsMount(dir.File("small"), "size=4m");
         using var program = RunningProgram.Start("memhog", dir, "--mib=16");
         string image = Path.Combine(small.Path, "image.cryo");
-        string[] args = ["checkpoint", program.Pid.ToString(), "-o", image, .. leaveRunning ? new[] { "--leave-running" } : []];
-        var result = CryoTool.Run(args);
+        string[] options = mode switch { "leave" => ["--leave-running"], "leave-frozen" => ["--leave-running", "--no-snapshot"], _ => [] };
+        var result = CryoTool.Run(["checkpoint", program.Pid.ToString(), "-o", image, .. options]);
         Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
-        if (leaveRunning) Assert.Contains($"cannot reserve 16 MiB for the image of pid {program.Pid}: ENOSPC; nothing was frozen", result.StandardError);
+        if (mode == "leave-frozen") Assert.Contains($"cannot reserve 16 MiB for the image of pid {program.Pid}: ENOSPC; nothing was frozen", result.StandardError);
+        else Assert.Contains("No space left on device", result.StandardError);
         Assert.Empty(Directory.GetFiles(small.Path));
+        Assert.True(program.Children() == "", $"the target has children after the checkpoint: {program.Children()}");
         Assert.False(program.HasExited(), $"the target died. cryo said: {result.StandardError}\n{program.Describe()}");
         Assert.Equal("PASS", program.Terminate());
     }

@@ -27,12 +27,14 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         var frozen = new List<FrozenProcess>();
         var zombies = new Dictionary<int, ProcessInfo>();
         var seized = new List<int>();
+        var snapshots = new List<ForkSnapshot>();
         var freezeClock = new Stopwatch();
-        bool killed = false;
-        // The file exists before the freeze (and with --leave-running has its space reserved),
-        // so that the frozen window holds only the copy of the process.
+        bool killed = false, thawed = false;
+        bool snapshot = options.LeaveRunning && options.Snapshot;
+        // The file exists before the freeze (and when --leave-running copies while frozen, has
+        // its space reserved), so that the frozen window holds only the copy of the process.
         using var writer = OpenOutput(output, cancel);
-        if (options.LeaveRunning)
+        if (options.LeaveRunning && !snapshot)
         {
             ImageReservation.Reserve(writer, rootPid, log);
             phases.End("reserve");
@@ -55,30 +57,77 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             }
             phases.End("plan");
 
+            if (snapshot && TakeSnapshots(plan, byPid, snapshots))
+            {
+                Thaw(seized);
+                thawed = true;
+                freezeClock.Stop();
+                phases.End("snapshot");
+            }
+
             long estimate = frozen.Sum(p => p.Mappings.Sum(m => (long)m.Length));
             var (bytes, pageBytes) = Write(writer, plan, estimate, session, freezeClock);
             phases.End("write");
+            ReleaseSnapshots(snapshots, thawed);
 
-            if (options.LeaveRunning) Thaw(seized);
+            if (options.LeaveRunning)
+            {
+                if (!thawed) Thaw(seized);
+                thawed = true;
+            }
             else
             {
                 killed = true;
                 KillTree(rootPid, order, byPid);
             }
             freezeClock.Stop();
-            phases.End(options.LeaveRunning ? "thaw" : "kill");
+            phases.End(options.LeaveRunning ? snapshot ? "release" : "thaw" : "kill");
             return new CheckpointReport(frozen.Count + zombies.Count, seized.Count, bytes, pageBytes, freezeClock.Elapsed, phases.Summary());
         }
         catch when (!killed)
         {
             // Whatever went wrong, the target must run on as it was: give every thread back.
-            Thaw(seized);
+            ReleaseSnapshots(snapshots, thawed);
+            if (!thawed) Thaw(seized);
             throw;
         }
         finally
         {
             foreach (var p in frozen) p.Memory.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Forks every frozen process (<see cref="ForkSnapshot"/>) so the tree can run on while its
+    /// pages are written. All or none: if one process cannot be forked, the snapshots taken are
+    /// released and the whole image is written while the tree stays frozen. Only when every
+    /// process has its copy are the page reads pointed at the copies.
+    /// </summary>
+    private bool TakeSnapshots(List<(int Pid, List<IDumpedResource> Resources, int Threads)> plan, Dictionary<int, FrozenProcess> byPid,
+        List<ForkSnapshot> snapshots)
+    {
+        var attach = new List<(ForkSnapshot Snapshot, Memory.DumpedMemory Pages)>();
+        foreach (var (pid, resources, _) in plan)
+        {
+            if (!byPid.TryGetValue(pid, out var process)) continue; // a zombie has no memory
+            var pages = resources.OfType<Memory.DumpedMemory>().Single();
+            if (ForkSnapshot.TryTake(process, pages, log) is not { } taken)
+            {
+                ReleaseSnapshots(snapshots, parentsRunning: false);
+                log.Info("the image is written while the tree stays frozen");
+                return false;
+            }
+            snapshots.Add(taken);
+            attach.Add((taken, pages));
+        }
+        foreach (var (snapshot, pages) in attach) snapshot.Attach(pages, log);
+        return true;
+    }
+
+    private void ReleaseSnapshots(List<ForkSnapshot> snapshots, bool parentsRunning)
+    {
+        foreach (var snapshot in snapshots) snapshot.Release(parentFrozen: !parentsRunning, log);
+        snapshots.Clear();
     }
 
     /// <summary>
@@ -96,8 +145,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         {
             if (byPid.TryGetValue(pid, out var process)) tracer.KillGroup(pid, [.. process.Threads.Select(t => t.Tid)]);
             if (pid == rootPid || !byPid.TryGetValue(parents[pid], out var parent)) continue;
-            const long Wait4 = 61;
-            long reaped = parent.Syscalls.Invoke(Wait4, pid, 0, Native.WNOHANG | Native.WALL, 0);
+            long reaped = parent.Syscalls.Invoke(SyscallNumbers.Wait4, pid, 0, Native.WNOHANG | Native.WALL, 0);
             if (reaped != pid) log.Info($"pid {pid} was not reaped by its parent {parent.Pid} (wait4: {reaped})");
         }
         WaitUntilGone(order.Where(pid => pid != rootPid));

@@ -10,8 +10,12 @@ public enum PipeDumpStrategy
     Drain,
 }
 
-/// <summary>Options of one checkpoint.</summary>
-internal sealed record CheckpointOptions(bool LeaveRunning, PipeDumpStrategy PipeStrategy);
+/// <summary>
+/// Options of one checkpoint. <paramref name="Snapshot"/>: with <paramref name="LeaveRunning"/>,
+/// let the tree run on once a copy-on-write fork of each process exists (<see cref="ForkSnapshot"/>)
+/// rather than keep it frozen until every page is written.
+/// </summary>
+internal sealed record CheckpointOptions(bool LeaveRunning, PipeDumpStrategy PipeStrategy, bool Snapshot = true);
 
 /// <summary>
 /// What spans the processes of one checkpoint: the pipes seen so far (one FIFO entry per pipe,

@@ -13,12 +13,22 @@ internal static class CheckpointCommand
         var pid = new Argument<int>("pid") { Description = "the process (and, later, its tree) to checkpoint" };
         var output = new Option<string>("--output", "-o") { Description = "checkpoint file, or - for standard output", Required = true };
         var leaveRunning = new Option<bool>("--leave-running") { Description = "let the process run on after the checkpoint (default: kill it)" };
+        var noSnapshot = new Option<bool>("--no-snapshot")
+        {
+            Description = "with --leave-running: keep the process frozen until every page is written, rather than let it run on " +
+                "once a copy-on-write fork of it exists (no copied pages or extra page faults for it afterwards, but a longer freeze)",
+        };
         var pipeDump = new Option<PipeDumpStrategy>("--pipe-dump")
         {
             Description = "how pipe contents are read: tee (default, never touches the pipe) or drain (read, then write back and verify)",
             DefaultValueFactory = _ => PipeDumpStrategy.Tee,
         };
-        var command = new Command("checkpoint", "write the state of a running process to a checkpoint file") { pid, output, leaveRunning, pipeDump };
+        var command = new Command("checkpoint", "write the state of a running process to a checkpoint file") { pid, output, leaveRunning, noSnapshot, pipeDump };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(noSnapshot) && !result.GetValue(leaveRunning))
+                result.AddError("--no-snapshot only applies with --leave-running (a checkpoint that kills the process never lets it run on)");
+        });
         command.SetAction(parsed =>
         {
             using var log = Log.Open(parsed.GetValue(verbose), parsed.GetValue(logFile));
@@ -29,7 +39,7 @@ internal static class CheckpointCommand
             return Errors.Guard(log, $"checkpoint of pid {target}", () =>
             {
                 using var tracer = new Tracer();
-                var options = new CheckpointOptions(parsed.GetValue(leaveRunning), parsed.GetValue(pipeDump));
+                var options = new CheckpointOptions(parsed.GetValue(leaveRunning), parsed.GetValue(pipeDump), !parsed.GetValue(noSnapshot));
                 var report = new Checkpointer(tracer, options, log).Run(target, file, cancel.Token);
                 Console.Error.WriteLine(
                     $"cryo: checkpointed pid {target} to {(file == "-" ? "stdout" : file)}: {report.Processes} process(es), {report.Threads} thread(s), " +

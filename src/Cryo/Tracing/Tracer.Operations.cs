@@ -16,6 +16,9 @@ internal sealed partial class Tracer
         tracees[tid] = null;
     });
 
+    /// <summary>Replaces the PTRACE_O_* options of a stopped tracee (PTRACE_SETOPTIONS).</summary>
+    public void SetOptions(int tid, PtraceOptions options) => Run(() => Ptrace(PtraceRequest.SetOptions, tid, 0, (nint)options));
+
     /// <summary>
     /// Stops a running tracee with PTRACE_INTERRUPT and waits for the interrupt (or group) stop.
     /// Signals that arrive first are delivered (the tracee resumes with them), after which the

@@ -75,6 +75,10 @@ public sealed class RunningProgram : IDisposable
 
     public string Describe() => Dir.Describe($"{Name} pid {Pid}");
 
+    /// <summary>The pids of the program's children, from /proc/PID/task/*/children, space-separated ("" for none).</summary>
+    public string Children() =>
+        string.Join(' ', Directory.GetDirectories($"/proc/{Pid}/task").Select(task => File.ReadAllText(System.IO.Path.Combine(task, "children")).Trim())).Trim();
+
     public void Dispose()
     {
         if (!HasExited())
