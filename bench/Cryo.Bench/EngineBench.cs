@@ -11,6 +11,13 @@ namespace Cryo.Bench;
 /// runs, --detach), and the image size. Each run starts a fresh program; one warm-up run first;
 /// medians. The restored program is checked (SIGTERM, PASS) after every run, so a fast but wrong
 /// engine cannot score.
+/// <para>This machine hands memory that stays free for a few seconds back to its host, and the
+/// first touch of such a page costs 2–7 µs more (the host's fault): how much of a command's new
+/// memory (the image, a restored process) comes from there decides its time more than cryo does,
+/// and it depends on what ran just before (the kill-mode checkpoint reuses the pages the
+/// leave-running image just freed). With --warm, as much memory as the command will allocate is
+/// touched and freed right before it, so every command starts from the same, recently used free
+/// memory, as on a machine that keeps its memory.</para>
 /// </summary>
 public static partial class EngineBench
 {
@@ -31,7 +38,7 @@ public static partial class EngineBench
             {
                 foreach (var (label, path) in i % 2 == 0 ? builds : Enumerable.Reverse(builds))
                 {
-                    var r = Once(path, testprogs, name, args, o.Directory);
+                    var r = Once(path, testprogs, name, args, o.Directory, o.Warm ? (dirty + 64) << 20 : 0);
                     if (i > 0) runs[label].Add(r);
                     Console.Error.WriteLine($"{name} {string.Join(' ', args)} {label} run {i}: kill {r.Kill:F3} s, leave {r.Leave:F3} s (frozen {r.Frozen:F3} s), restore {r.Restore:F3} s, {r.ImageBytes >> 20} MiB");
                 }
@@ -47,7 +54,8 @@ public static partial class EngineBench
             double Ratio(Func<Sample, double> pick) => Median(runs["cryo"], pick) / Median(runs["baseline"], pick);
             Console.WriteLine($"| {name} {string.Join(' ', args)} | cryo / baseline | {Ratio(r => r.Kill):P0} | {Ratio(r => r.Leave):P0} | {Ratio(r => r.Frozen):P0} | {Ratio(r => r.Restore):P0} | | |");
         }
-        Console.WriteLine($"median of {o.Runs} runs after one warm-up; wall-clock times of the cryo command, runtime start-up included; {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine($"median of {o.Runs} runs after one warm-up; wall-clock times of the cryo command, runtime start-up included; " +
+            $"{(o.Warm ? "free memory warmed before each command" : "free memory as the machine left it")}; {DateTime.UtcNow:yyyy-MM-dd}");
         return 0;
     }
 
@@ -57,7 +65,7 @@ public static partial class EngineBench
         foreach (int mib in o.Sizes) yield return ("memhog", [$"--mib={mib}"], mib);
     }
 
-    private static Sample Once(string cryo, string testprogs, string name, string[] args, string where)
+    private static Sample Once(string cryo, string testprogs, string name, string[] args, string where, long warm)
     {
         string dir = Path.Combine(where, $"cryo-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
@@ -65,19 +73,34 @@ public static partial class EngineBench
         {
             string image = Path.Combine(dir, "image.cryo");
             using var program = Target.Start(Path.Combine(testprogs, name), dir, args);
+            WarmFreeMemory(warm);
             double leave = Time(() => Cryo(cryo, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running"), out string leaveOut);
             File.Delete(image); // else the next checkpoint's rename must first free the old image, which is not the checkpoint's cost
             double frozen = double.Parse(FrozenMs().Match(leaveOut).Groups[1].Value, CultureInfo.InvariantCulture) / 1000;
+            WarmFreeMemory(warm);
             double kill = Time(() => Cryo(cryo, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image), out _);
             program.WaitForExit();
             long size = new FileInfo(image).Length;
             string pidFile = Path.Combine(dir, "restored");
+            WarmFreeMemory(warm);
             double restore = Time(() => Cryo(cryo, "restore", image, "--detach", "--pidfile", pidFile), out _);
             int restored = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
             program.CheckRestored(restored);
             return new Sample(kill, leave, frozen, restore, size);
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>Touches <paramref name="bytes"/> of fresh memory, one byte per page, and frees it again.</summary>
+    private static unsafe void WarmFreeMemory(long bytes)
+    {
+        if (bytes == 0) return;
+        byte* memory = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)bytes);
+        try
+        {
+            for (long offset = 0; offset < bytes; offset += Environment.SystemPageSize) memory[offset] = 1;
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.Free(memory); }
     }
 
     [GeneratedRegex(@"frozen ([0-9.]+) ms")]

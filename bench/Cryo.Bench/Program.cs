@@ -7,7 +7,7 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048] [--dir D] [--baseline CRYO]");
+            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048] [--dir D] [--baseline CRYO] [--warm]");
             return args.Length == 0 ? 2 : 0;
         }
         var options = BenchOptions.Parse(args.AsSpan(1));
@@ -36,7 +36,8 @@ public static class Program
 }
 
 /// <param name="Baseline">another `cryo` executable (e.g. an older build) measured in the same runs, for ratios.</param>
-public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes, string? Baseline)
+/// <param name="Warm">before each timed command, touch and free as much memory as it will allocate (see EngineBench).</param>
+public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes, string? Baseline, bool Warm = false)
 {
     public static BenchOptions Parse(ReadOnlySpan<string> args)
     {
@@ -44,8 +45,14 @@ public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Siz
         string dir = Path.GetTempPath();
         int[] sizes = [64, 512, 2048];
         string? baseline = null;
+        bool warm = false;
         for (int i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--warm")
+            {
+                warm = true;
+                continue;
+            }
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
             switch (args[i])
             {
@@ -57,6 +64,6 @@ public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Siz
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        return new BenchOptions(gib, runs, dir, sizes, baseline);
+        return new BenchOptions(gib, runs, dir, sizes, baseline, warm);
     }
 }
