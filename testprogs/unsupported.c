@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|eventfd|thread|child|deleted
+ * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,7 +34,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted");
+    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -56,6 +59,12 @@ int main(int argc, char **argv)
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
         if (write(fds[0], "kept", 4) != 4) tp_die_errno("write");
         if (unlink(deleted_path) < 0) tp_die_errno("unlink");
+    } else if (strcmp(kind, "seccomp") == 0) {
+        /* A filter that allows everything: the process is under seccomp, nothing else changes. */
+        struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        struct sock_fprog program = {.len = 1, .filter = &allow};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) tp_die_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) < 0) tp_die_errno("prctl(PR_SET_SECCOMP)");
     } else {
         tp_die("unknown --kind=%s", kind);
     }
@@ -74,6 +83,8 @@ int main(int argc, char **argv)
         kill(child, SIGKILL);
         int status;
         if (waitpid(child, &status, 0) != child) tp_fail("waitpid(%d): %s", child, strerror(errno));
+    } else if (strcmp(kind, "seccomp") == 0) {
+        if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER) tp_fail("no longer under the seccomp filter");
     } else if (strcmp(kind, "deleted") == 0) {
         if (pread(fds[0], buf, 4, 0) != 4 || memcmp(buf, "kept", 4) != 0) tp_fail("deleted file lost its data");
     }

@@ -53,11 +53,6 @@ internal sealed class ForkSnapshot
     public static ForkSnapshot? TryTake(FrozenProcess process, Memory.DumpedMemory pages, Log log)
     {
         int pid = process.Pid;
-        if (ProcStatus.Read(pid).SeccompMode is int seccomp and not 0)
-        {
-            log.Info($"no snapshot of pid {pid}: it runs under seccomp (mode {seccomp}), which may refuse an injected clone or kill the process for it");
-            return null;
-        }
         if (ReadAhead(pages, area => !IsShared(area)) is var shared and > MaxReadAhead)
         {
             log.Info($"no snapshot of pid {pid}: {shared >> 20} MiB of its memory is shared, and would have to be read while it is frozen");

@@ -32,6 +32,10 @@ internal sealed class ProcessIdentity : IResourceKind
         int pid = process.Pid;
         var stat = ProcStat.Read(pid);
         var status = ProcStatus.Read(pid);
+        // Before any injected call: in strict mode (1) one would kill the process.
+        if (status.SeccompMode != 0)
+            throw new UnsupportedResourceException(pid, $"seccomp mode {status.SeccompMode} ({(status.SeccompMode == 1 ? "strict" : "filter")})",
+                "seccomp filters are not saved yet, and a restore without them would lift the process's restrictions");
 
         byte[] exe = Link(pid, "exe");
         if (EndsWithDeleted(exe))
