@@ -8,7 +8,7 @@ namespace Cryo.Bench;
 /// The engine against memhog N (N MiB touched with a pattern) and sleep, through the real `cryo`
 /// executable, as a user runs it (runtime start-up included): checkpoint with kill, checkpoint
 /// with --leave-running (and how long the process stood frozen), restore (until the process
-/// runs, --detach), and the image size. Each run starts a fresh program; one warm-up run first;
+/// runs, --detach), and the image size. Each checkpoint gets a fresh program; one warm-up run first;
 /// medians. The restored program is checked (SIGTERM, PASS) after every run, so a fast but wrong
 /// engine cannot score.
 /// <para>This machine hands memory that stays free for a few seconds back to its host, and the
@@ -72,11 +72,21 @@ public static partial class EngineBench
         try
         {
             string image = Path.Combine(dir, "image.cryo");
+            // Each checkpoint gets a fresh program: one checkpointed before has paid for it (after a
+            // --leave-running snapshot its pages are no longer exclusively its own, and reading them
+            // again costs a fault each: docs/engine-memory.md), and a user's kill-mode checkpoint
+            // usually meets a program that was never checkpointed.
+            double leave, frozen;
+            string leaveDir = Directory.CreateDirectory(Path.Combine(dir, "leave")).FullName;
+            using (var original = Target.Start(Path.Combine(testprogs, name), leaveDir, args))
+            {
+                WarmFreeMemory(warm);
+                leave = Time(() => Cryo(cryo, "checkpoint", original.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running"), out string leaveOut);
+                frozen = double.Parse(FrozenMs().Match(leaveOut).Groups[1].Value, CultureInfo.InvariantCulture) / 1000;
+                File.Delete(image); // else the next checkpoint's rename must first free the old image, which is not the checkpoint's cost
+                original.CheckRunning();
+            }
             using var program = Target.Start(Path.Combine(testprogs, name), dir, args);
-            WarmFreeMemory(warm);
-            double leave = Time(() => Cryo(cryo, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running"), out string leaveOut);
-            File.Delete(image); // else the next checkpoint's rename must first free the old image, which is not the checkpoint's cost
-            double frozen = double.Parse(FrozenMs().Match(leaveOut).Groups[1].Value, CultureInfo.InvariantCulture) / 1000;
             WarmFreeMemory(warm);
             double kill = Time(() => Cryo(cryo, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image), out _);
             program.WaitForExit();

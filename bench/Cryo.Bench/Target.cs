@@ -37,6 +37,16 @@ internal sealed class Target : IDisposable
         if (!_reaped && Native.WaitPid(Pid, out _, 0) == Pid) _reaped = true;
     }
 
+    /// <summary>A program left running by a checkpoint must pass its own check (SIGTERM, PASS); it is reaped here.</summary>
+    public void CheckRunning()
+    {
+        if (Exited()) throw new InvalidOperationException($"pid {Pid} died after the checkpoint: {File.ReadAllText($"{_dir}/log")}");
+        Native.Kill(Pid, Signals.SIGTERM);
+        WaitForExit();
+        string verdict = File.Exists($"{_dir}/out") ? File.ReadAllText($"{_dir}/out").Trim() : "no verdict";
+        if (verdict != "PASS") throw new InvalidOperationException($"pid {Pid}, left running, says {verdict}");
+    }
+
     /// <summary>The restored program (no longer our child) must pass its own check.</summary>
     public void CheckRestored(int pid)
     {
