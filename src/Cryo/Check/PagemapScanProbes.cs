@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Cryo.Interop;
+using Cryo.Proc;
 using Cryo.Restore;
 
 namespace Cryo.Check;
@@ -12,8 +13,6 @@ namespace Cryo.Check;
 /// </summary>
 internal static unsafe class PagemapScanProbes
 {
-    public const ulong PAGEMAP_SCAN = 0xC0606610; // _IOWR('f', 16, struct pm_scan_arg)
-
     /// <summary>The category bits of include/uapi/linux/fs.h, by name.</summary>
     public static readonly (string Name, ulong Bit)[] Categories =
     [
@@ -21,29 +20,17 @@ internal static unsafe class PagemapScanProbes
         ("swapped", 1 << 4), ("pfnzero", 1 << 5), ("huge", 1 << 6), ("soft-dirty", 1 << 7), ("guard", 1 << 8),
     ];
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct ScanArg
-    {
-        public ulong Size, Flags, Start, End, WalkEnd, Vec, VecLen, MaxPages, CategoryInverted, CategoryMask, CategoryAnyofMask, ReturnMask;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PageRegion
-    {
-        public ulong Start, End, Categories;
-    }
-
     /// <summary>Scans [start, end) of this process for pages in any of <paramref name="anyOf"/>; -errno on failure.</summary>
     public static int Scan(int pagemapFd, nint start, nint end, ulong anyOf, Span<PageRegion> regions)
     {
         fixed (PageRegion* vec = regions)
         {
-            var arg = new ScanArg
+            var arg = new PagemapScanArg
             {
-                Size = (ulong)sizeof(ScanArg), Start = (ulong)start, End = (ulong)end,
+                Size = (ulong)sizeof(PagemapScanArg), Start = (ulong)start, End = (ulong)end,
                 Vec = (ulong)vec, VecLen = (ulong)regions.Length, CategoryAnyofMask = anyOf, ReturnMask = anyOf,
             };
-            int result = Native.Ioctl(pagemapFd, PAGEMAP_SCAN, &arg);
+            int result = Native.Ioctl(pagemapFd, PagemapScanArg.PAGEMAP_SCAN, &arg);
             return result >= 0 ? result : -Marshal.GetLastPInvokeError();
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Cryo.Check;
 using Cryo.Cli;
 using Cryo.Format;
 using Cryo.Interop;
@@ -39,6 +40,8 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             ImageReservation.Reserve(writer, rootPid, log);
             phases.End("reserve");
         }
+        // The plan consults the kernel's features (PAGEMAP_SCAN, pidfd_getfd): probe them now, not while frozen.
+        _ = KernelFeatures.Current;
         try
         {
             cancel.ThrowIfCancellationRequested();

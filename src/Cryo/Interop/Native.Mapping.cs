@@ -5,7 +5,7 @@ namespace Cryo.Interop;
 /// <summary>Mappings in cryo's own address space (the image at checkpoint, the probes' memory), and the file system type of an open file.</summary>
 internal static unsafe partial class Native
 {
-    public const int PROT_READ = 1, PROT_WRITE = 2;
+    public const int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
     public const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
 
     /// <summary>Faults pages in writable, as writes would, but reports a failure as an error instead of SIGBUS (5.14+).</summary>
@@ -19,6 +19,9 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    public static partial int Mprotect(nint address, nuint length, int protection);
 
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint address, nuint length, int advice);
