@@ -1,22 +1,37 @@
 /*
- * napper: sleeps in long relative sleeps that report their remaining time,
- * so a checkpoint nearly always catches it inside one.
+ * napper: waits in long timed calls, so a checkpoint nearly always catches it inside one.
  *
- *   napper --pidfile=F --outfile=O [--nap-ms=400]
+ *   napper --pidfile=F --outfile=O [--nap-ms=400] [--calls=nanosleep,clock]
  *
- * Alternates nanosleep(&req, &rem) and clock_nanosleep(CLOCK_MONOTONIC, 0,
- * &req, &rem). SIGTERM is blocked (the protocol's sigwait), so no handler can
- * interrupt a sleep: the kernel resumes a sleep stopped by ptrace where it
- * left off, and so must a restore. Each sleep must return 0, never EINTR, and
- * must not end early: at least nap-ms pass between its start and its return
- * (CLOCK_MONOTONIC; a restore on the same boot keeps it running). Checked on
- * SIGTERM: no sleep failed or ended early, at least one sleep completed.
+ * Takes its naps with each of the listed calls in turn:
+ *   nanosleep        nanosleep(&req, &rem)
+ *   clock            clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem)
+ *   nanosleep-norem  nanosleep(&req, NULL): the time left is known to the kernel only
+ *   poll             poll(NULL, 0, nap-ms): a nap with no descriptors, ends with 0
+ *   futex            futex(FUTEX_WAIT) on a private word nobody wakes, relative timeout:
+ *                    ends with ETIMEDOUT
+ *   futex-abs        futex(FUTEX_WAIT_BITSET) with an absolute CLOCK_MONOTONIC timeout
+ * All of them the kernel resumes where they left off after a ptrace stop (through the task's
+ * restart block), and so must a restore. SIGTERM is blocked (the protocol's sigwait), so no
+ * handler can interrupt a nap. Each nap must end as a timeout (never EINTR or another error)
+ * and must not end early: at least nap-ms pass between its start and its return
+ * (CLOCK_MONOTONIC; a restore on the same boot keeps it running). Checked on SIGTERM: no nap
+ * failed or ended early, at least one nap completed.
  */
 #include "common.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
+
+static const char *const KNOWN[] = {"nanosleep", "clock", "nanosleep-norem", "poll", "futex", "futex-abs"};
+#define KINDS (sizeof KNOWN / sizeof KNOWN[0])
 
 static long long now_ns(void)
 {
@@ -26,32 +41,68 @@ static long long now_ns(void)
     return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+/* One nap with call `kind`; 0 when it ended as a timeout, else the errno it ended with. */
+static int nap_once(int kind, const struct timespec *nap, long nap_ms)
+{
+    static uint32_t futex_word;
+    struct timespec rem = {0, 0};
+    switch (kind) {
+    case 0: return nanosleep(nap, &rem) == 0 ? 0 : errno;
+    case 1: return clock_nanosleep(CLOCK_MONOTONIC, 0, nap, &rem);
+    case 2: return nanosleep(nap, NULL) == 0 ? 0 : errno;
+    case 3: {
+        int r = poll(NULL, 0, (int)nap_ms);
+        return r == 0 ? 0 : r < 0 ? errno : EPROTO;
+    }
+    case 4: {
+        long r = syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, nap, NULL, 0);
+        return r < 0 && errno == ETIMEDOUT ? 0 : r < 0 ? errno : EPROTO;
+    }
+    default: {
+        struct timespec end;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += nap->tv_sec;
+        end.tv_nsec += nap->tv_nsec;
+        if (end.tv_nsec >= 1000000000L) { end.tv_sec++; end.tv_nsec -= 1000000000L; }
+        long r = syscall(SYS_futex, &futex_word, FUTEX_WAIT_BITSET_PRIVATE, 0, &end, NULL, FUTEX_BITSET_MATCH_ANY);
+        return r < 0 && errno == ETIMEDOUT ? 0 : r < 0 ? errno : EPROTO;
+    }
+    }
+}
+
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "[--nap-ms=400]");
+    tp_init(argc, argv, "[--nap-ms=400] [--calls=nanosleep,clock]");
     long nap_ms = (long)tp_arg_ull("nap-ms", 400, 1, 60000);
+    char calls_arg[256];
+    snprintf(calls_arg, sizeof calls_arg, "%s", tp_arg_str("calls", "nanosleep,clock"));
     tp_args_done();
+    int calls[KINDS * 4], count = 0;
+    for (char *save = NULL, *name = strtok_r(calls_arg, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int kind = -1;
+        for (unsigned k = 0; k < KINDS; k++)
+            if (strcmp(name, KNOWN[k]) == 0) kind = (int)k;
+        if (kind < 0) tp_die("unknown call '%s' in --calls", name);
+        if (count == (int)(sizeof calls / sizeof calls[0])) tp_die("too many --calls");
+        calls[count++] = kind;
+    }
+    if (count == 0) tp_die("--calls lists no call");
 
     const struct timespec nap = {nap_ms / 1000, (nap_ms % 1000) * 1000000L};
     unsigned long naps = 0;
     tp_ready();
     while (!tp_sigterm_pending()) {
-        struct timespec rem = {0, 0};
+        int kind = calls[naps % (unsigned long)count];
         long long start = now_ns();
-        int clock_call = naps % 2;
-        int error = clock_call ? clock_nanosleep(CLOCK_MONOTONIC, 0, &nap, &rem)
-                               : (nanosleep(&nap, &rem) == 0 ? 0 : errno);
+        int error = nap_once(kind, &nap, nap_ms);
         long long slept = now_ns() - start;
         if (error != 0) {
-            tp_fail("%s returned %s after %lld ms of a %ld ms nap (remaining %ld.%09ld s): "
-                    "no signal handler ran, so the sleep must have gone on",
-                    clock_call ? "clock_nanosleep" : "nanosleep", strerror(error),
-                    slept / 1000000, nap_ms, (long)rem.tv_sec, rem.tv_nsec);
+            tp_fail("%s returned %s after %lld ms of a %ld ms nap: no signal handler ran, so the nap must have gone on",
+                    KNOWN[kind], strerror(error), slept / 1000000, nap_ms);
             break;
         }
         if (slept < nap_ms * 1000000LL) {
-            tp_fail("%s returned after %lld ms of a %ld ms nap", clock_call ? "clock_nanosleep" : "nanosleep",
-                    slept / 1000000, nap_ms);
+            tp_fail("%s returned after %lld ms of a %ld ms nap", KNOWN[kind], slept / 1000000, nap_ms);
             break;
         }
         naps++;

@@ -263,9 +263,9 @@ internal sealed class Threads : IResourceKind
     /// continue through restart_syscall, which runs the task's in-kernel restart block; this
     /// task is new (a copy of the stub, whose block describes the stub's own sleep), so the call
     /// returns EINTR instead: what the kernel does itself when a handler interrupts such a call,
-    /// and what CRIU does. Sleeps that reported their remaining time were already turned into
-    /// re-executed calls at checkpoint (<see cref="InterruptedSyscall.ForImage"/>). Re-executed
-    /// calls need nothing: the registers already point at them.
+    /// and what CRIU does. The timed waits that use restart blocks (sleeps, poll, futex) were
+    /// already turned into re-executed calls at checkpoint (<see cref="InterruptedSyscall.ForImage"/>);
+    /// this is for any other. Re-executed calls need nothing: the registers already point at them.
     /// </summary>
     internal static UserRegs ResumeRegisters(ThreadInfo info, Registers registers)
     {

@@ -58,17 +58,24 @@ internal static class InterruptedSyscall
         return new NormalizedRegisters(result, restart, interrupted);
     }
 
-    private const long SysNanosleep = 35, SysClockNanosleep = 230;
+    private const long SysPoll = 7, SysNanosleep = 35, SysFutex = 202, SysClockNanosleep = 230;
 
     /// <summary>
     /// The registers an image stores for a thread, where they differ from the live thread's. A
-    /// relative nanosleep or clock_nanosleep stopped by the freeze returned
-    /// ERESTART_RESTARTBLOCK after writing its remaining time to the caller's rem argument; the
-    /// live thread resumes through its restart block, which a restored task does not have. So
-    /// when rem was given, the image re-executes the sleep with rem as its request: it sleeps
-    /// the time that was left, as the kernel would have. (Absolute sleeps are re-executed as
-    /// they are: the kernel gives them ERESTARTNOHAND.) Without rem the remaining time is
-    /// unknown and the restore returns EINTR (see Threads.ResumeRegisters).
+    /// call stopped by the freeze with ERESTART_RESTARTBLOCK (the timed waits: nanosleep,
+    /// clock_nanosleep, poll, futex) resumes in the live thread through its restart block, which
+    /// a restored task does not have. So the image re-executes the call:
+    /// <list type="bullet">
+    /// <item>a relative nanosleep or clock_nanosleep that was given rem wrote its remaining time
+    /// there: re-executed with rem as its request, it sleeps the time that was left, as the kernel
+    /// would have (absolute sleeps get ERESTARTNOHAND and are re-executed as they are);</item>
+    /// <item>a futex wait with an absolute timeout (FUTEX_WAIT_BITSET) re-executed as it is
+    /// ends when it would have;</item>
+    /// <item>where the time left is only in the restart block (a sleep without rem, poll, a
+    /// futex wait with a relative timeout), the call waits its whole timeout again. It may return
+    /// later than it would have, never earlier and never with an error no signal caused.</item>
+    /// </list>
+    /// Any other call with ERESTART_RESTARTBLOCK returns EINTR at restore (see Threads.ResumeRegisters).
     /// </summary>
     public static NormalizedRegisters ForImage(NormalizedRegisters live)
     {
@@ -76,11 +83,13 @@ internal static class InterruptedSyscall
         var regs = live.Registers;
         switch (live.InterruptedSyscall)
         {
-            case SysNanosleep when regs.Rsi != 0: // nanosleep(req = rdi, rem = rsi)
-                regs.Rdi = regs.Rsi;
+            case SysNanosleep: // nanosleep(req = rdi, rem = rsi)
+                if (regs.Rsi != 0) regs.Rdi = regs.Rsi;
                 break;
-            case SysClockNanosleep when regs.R10 != 0: // clock_nanosleep(clock = rdi, flags = rsi, req = rdx, rem = r10)
-                regs.Rdx = regs.R10;
+            case SysClockNanosleep: // clock_nanosleep(clock = rdi, flags = rsi, req = rdx, rem = r10)
+                if (regs.R10 != 0) regs.Rdx = regs.R10;
+                break;
+            case SysPoll or SysFutex: // the arguments are as they were
                 break;
             default:
                 return live;
