@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp
+ * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -17,6 +17,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -34,7 +35,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp");
+    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -59,6 +60,11 @@ int main(int argc, char **argv)
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
         if (write(fds[0], "kept", 4) != 4) tp_die_errno("write");
         if (unlink(deleted_path) < 0) tp_die_errno("unlink");
+    } else if (strcmp(kind, "flock") == 0 || strcmp(kind, "posix-lock") == 0) {
+        snprintf(deleted_path, sizeof deleted_path, "%s.locked", tp_outfile);
+        if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
+        struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (kind[0] == 'f' ? flock(fds[0], LOCK_EX | LOCK_NB) < 0 : fcntl(fds[0], F_SETLK, &whole) < 0) tp_die_errno("lock %s", deleted_path);
     } else if (strcmp(kind, "seccomp") == 0) {
         /* A filter that allows everything: the process is under seccomp, nothing else changes. */
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -83,6 +89,14 @@ int main(int argc, char **argv)
         kill(child, SIGKILL);
         int status;
         if (waitpid(child, &status, 0) != child) tp_fail("waitpid(%d): %s", child, strerror(errno));
+    } else if (strcmp(kind, "flock") == 0 || strcmp(kind, "posix-lock") == 0) {
+        /* Still held: a second open file description can neither flock it nor see it free. */
+        int other = open(deleted_path, O_RDWR);
+        struct flock probe = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (other < 0) tp_fail("reopen %s: %s", deleted_path, strerror(errno));
+        else if (kind[0] == 'f' ? flock(other, LOCK_EX | LOCK_NB) == 0 : fcntl(other, F_OFD_GETLK, &probe) < 0 || probe.l_type == F_UNLCK)
+            tp_fail("the %s is no longer held", kind);
+        unlink(deleted_path);
     } else if (strcmp(kind, "seccomp") == 0) {
         if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER) tp_fail("no longer under the seccomp filter");
     } else if (strcmp(kind, "deleted") == 0) {

@@ -121,6 +121,10 @@ internal sealed class Files : IResourceKind
         if (text.StartsWith("/memfd:", StringComparison.Ordinal)) throw Refuse("memfd", "memfd files are not supported yet");
         if (text.EndsWith(" (deleted)", StringComparison.Ordinal))
             throw Refuse("deleted file", "the file was deleted after it was opened; its contents cannot be reopened by path");
+        // fdinfo lists the locks held through this description or by this process ("lock:\t1: FLOCK  ADVISORY  WRITE ...").
+        if (info.Get("lock") is { } heldLock)
+            throw Refuse("file", $"it holds a file lock ({string.Join(' ', heldLock.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(3))}); " +
+                "file locks are not saved yet, and a restore without them would let others take them");
 
         var status = Native.TryStat(Encoding.UTF8.GetBytes(proc), out int errno)
             ?? throw Refuse("file", $"stat failed: {ErrnoNames.Name(errno)}");
