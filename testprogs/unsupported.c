@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock
+ * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock|posix-timer
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,13 +36,14 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock");
+    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock|posix-timer");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
     int fds[2] = {-1, -1};
     pid_t child = -1;
     char deleted_path[4096] = "";
+    timer_t timer = 0;
     if (strcmp(kind, "socket") == 0) {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) tp_die_errno("socketpair");
         if (write(fds[0], "ping", 4) != 4) tp_die_errno("write to socket");
@@ -65,6 +67,12 @@ int main(int argc, char **argv)
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
         struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
         if (kind[0] == 'f' ? flock(fds[0], LOCK_EX | LOCK_NB) < 0 : fcntl(fds[0], F_SETLK, &whole) < 0) tp_die_errno("lock %s", deleted_path);
+    } else if (strcmp(kind, "posix-timer") == 0) {
+        /* Armed far in the future: it must still be armed at the check. */
+        struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+        struct itimerspec due = {.it_value = {.tv_sec = 3600}};
+        if (timer_create(CLOCK_MONOTONIC, &event, &timer) < 0) tp_die_errno("timer_create");
+        if (timer_settime(timer, 0, &due, NULL) < 0) tp_die_errno("timer_settime");
     } else if (strcmp(kind, "seccomp") == 0) {
         /* A filter that allows everything: the process is under seccomp, nothing else changes. */
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -97,6 +105,9 @@ int main(int argc, char **argv)
         else if (kind[0] == 'f' ? flock(other, LOCK_EX | LOCK_NB) == 0 : fcntl(other, F_OFD_GETLK, &probe) < 0 || probe.l_type == F_UNLCK)
             tp_fail("the %s is no longer held", kind);
         unlink(deleted_path);
+    } else if (strcmp(kind, "posix-timer") == 0) {
+        struct itimerspec left;
+        if (timer_gettime(timer, &left) < 0 || left.it_value.tv_sec == 0) tp_fail("the POSIX timer is no longer armed");
     } else if (strcmp(kind, "seccomp") == 0) {
         if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER) tp_fail("no longer under the seccomp filter");
     } else if (strcmp(kind, "deleted") == 0) {
