@@ -229,23 +229,34 @@ def started(group, label, name, args, prefix):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def cycle(label, name, args, golden=None, pipe_dump=None):
-    """Checkpoint (kills), golden comparison, restore, SIGTERM, verdict: one row in 'cr', one in 'golden'."""
+def cycle(label, name, args, golden=None, pipe_dump=None, leave=False):
+    """Checkpoint (kills, or with `leave` lets run on: then the original must pass its check and
+    keep no snapshot child), golden comparison, restore, SIGTERM, verdict: one row in 'cr', one in 'golden'."""
     with started("cr", label, name, args, f"cryo-{name}-") as ready:
         if ready:
-            cycle_started(label, name, golden, pipe_dump, *ready)
+            cycle_started(label, name, golden, pipe_dump, leave, *ready)
 
 
-def cycle_started(label, name, golden, pipe_dump, directory, program, began):
+def cycle_started(label, name, golden, pipe_dump, leave, directory, program, began):
     restore = None
     try:
         image = os.path.join(directory, "image.cryo")
-        extra = ["--pipe-dump", pipe_dump] if pipe_dump else []
+        extra = (["--pipe-dump", pipe_dump] if pipe_dump else []) + (["--leave-running", "--verbose"] if leave else [])
         result = cryo("checkpoint", str(program.pid), "-o", image, *extra)
         if result.returncode != 0:
             record("cr", label, "fail-checkpoint", f"cryo checkpoint exited {result.returncode}: {cryo_said(result.stderr)}; {program.describe()}")
             return
-        if not wait_until(program.exited, 60):
+        if leave:
+            left = sorted(set(descendants(program.pid)) - set(program.descendants))
+            if "snapshot of pid" not in result.stderr or left:
+                record("cr", label, "fail-checkpoint", f"snapshot said: {cryo_said(result.stderr)}; processes left in the tree: {left}")
+                return
+            os.kill(program.pid, signal.SIGTERM)
+            if not wait_until(program.exited, VERDICT_TIMEOUT) or verdict(directory) != "PASS":
+                record("cr", label, "fail", f"the original, left running, says {verdict(directory)!r}; {program.describe()}")
+                return
+            os.remove(os.path.join(directory, "out"))
+        elif not wait_until(program.exited, 60):
             record("cr", label, "fail-checkpoint", f"the original still runs after the checkpoint; {program.describe()}")
             return
         if golden:
@@ -292,22 +303,23 @@ def cycle_started(label, name, golden, pipe_dump, directory, program, began):
                 restore.wait()
 
 
-def refusal(label, name, args, expect):
-    """cryo must refuse (exit 1, naming pid, fd and kind), write nothing, and leave the program passing."""
+def refusal(label, name, args, expect, names=r"pid (\d+): fd (\d+)"):
+    """cryo must refuse (exit 1, naming pid, fd and kind, or as `names` says for what is not an fd),
+    write nothing, and leave the program passing."""
     with started("refusal", label, name, args, f"cryo-refuse-{label.replace(' ', '-')}-") as ready:
         if ready:
-            refusal_started(label, expect, *ready)
+            refusal_started(label, expect, names, *ready)
 
 
-def refusal_started(label, expect, directory, program, began):
+def refusal_started(label, expect, names, directory, program, began):
     image = os.path.join(directory, "image.cryo")
     result = cryo("checkpoint", str(program.pid), "-o", image)
     problems = []
     if result.returncode != 1:
         problems.append(f"cryo exited {result.returncode}")
-    named = re.search(r"pid (\d+): fd (\d+)", result.stderr)
+    named = re.search(names, result.stderr)
     if not named:
-        problems.append("no 'pid N: fd N' in the message")
+        problems.append(f"no {names!r} in the message")
     elif int(named.group(1)) not in [program.pid] + program.descendants:
         problems.append(f"names pid {named.group(1)}, not one of the tree {[program.pid] + program.descendants}")
     problems += [f"no {word!r} in the message" for word in expect if word.lower() not in result.stderr.lower()]
@@ -419,8 +431,8 @@ def main():
     os.chdir(os.path.join(GOLDEN, "bin", "Debug", "net10.0"))  # where `dotnet test` runs the golden tests (matrix.py made it)
     only = set(CFG.get("only") or [])
     started = time.monotonic()
-    # (label, program, arguments, golden, pipe dump): the golden tests' programs and arguments
-    for label, name, args, golden, dump in [
+    # (label, program, arguments, golden, pipe dump[, leave running]): the golden tests' programs and arguments
+    for label, name, args, golden, dump, *leave in [
         ("sleep", "sleep", [], "sleep", None),
         ("pipe", "pipe", ["--size=5000", "--seed=1"], "pipe", None),
         ("memhog", "memhog", ["--mib=8"], "memhog", None),
@@ -437,17 +449,21 @@ def main():
         ("pipeset", "pipeset", ["--pipes=cap=1m len=1m; kind=fifo ends=rdwr cap=256k len=100k; packets=1,777,4096 nb=r; ends=read packets=9"], None, None),
         ("unsupported --kind=thread", "unsupported", ["--kind=thread"], None, None),
         ("unsupported --kind=child", "unsupported", ["--kind=child"], None, None),
+        ("mutator (leave-running)", "mutator", [], None, None, True),
+        ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
+        ("threads (leave-running)", "threads", [], None, None, True),
     ]:
         if not only or label in only or name in only:
-            guarded("cr", label, cycle, label, name, args, golden, dump)
-    for label, name, args, expect in [
+            guarded("cr", label, cycle, label, name, args, golden, dump, bool(leave))
+    for label, name, args, expect, *names in [
         ("socket", "unsupported", ["--kind=socket"], ["fd 3", "socket"]),
         ("eventfd", "unsupported", ["--kind=eventfd"], ["fd 3", "eventfd"]),
         ("deleted", "unsupported", ["--kind=deleted"], ["fd 3", "deleted"]),
+        ("seccomp", "unsupported", ["--kind=seccomp"], ["not saved"], r"pid (\d+): seccomp mode 2"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
     ]:
         if not only or "refusal" in only:
-            guarded("refusal", label, refusal, label, name, args, expect)
+            guarded("refusal", label, refusal, label, name, args, expect, *names)
     with open(os.path.join(OUT, "programs.seconds"), "w") as f:
         f.write(f"{time.monotonic() - started:.1f}\n")
     if not only or "property" in only:
