@@ -63,7 +63,7 @@ internal enum PtraceOptions : long
     TraceVforkDone = 0x20,
     TraceExit = 0x40,
     TraceSeccomp = 0x80,
-    /// <summary>Kernel kills the tracee if the tracer exits: for tests, never for a checkpoint.</summary>
+    /// <summary>Kernel kills the tracee if the tracer exits: for restores and tests; at checkpoint only during the clone of a snapshot (ForkSnapshot).</summary>
     ExitKill = 0x100000,
 }
 
