@@ -73,6 +73,60 @@ public partial class SnapshotTests
         Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
     }
 
+    /// <summary>
+    /// cryo killed (SIGKILL, which it cannot catch) while it writes from a snapshot: the kernel
+    /// kills the snapshot with it (PTRACE_O_EXITKILL, inherited from the clone), so no second
+    /// copy of the program ever runs, and the original runs on and passes. cryo is held in the
+    /// write by a stdout pipe nobody reads.
+    /// </summary>
+    [Fact]
+    public void Cryo_killed_while_writing_from_a_snapshot_takes_the_snapshot_with_it()
+    {
+        using var dir = new TestDirectory("snapshot-sigkill");
+        using var program = RunningProgram.Start("mutator", dir, "--private-pages=20000");
+        var start = new System.Diagnostics.ProcessStartInfo(CryoTool.Executable("cryo"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            ArgumentList = { "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", "-", "--leave-running", "--verbose" },
+        };
+        using var cryo = System.Diagnostics.Process.Start(start)!;
+        var said = new System.Text.StringBuilder();
+        int snapshot = 0;
+        try
+        {
+            // The snapshot exists and the program was let go once cryo says so; the 64 KiB pipe then holds cryo in its write.
+            while (cryo.StandardError.ReadLine() is { } line)
+            {
+                said.AppendLine(line);
+                if (SnapshotLine().Match(line) is { Success: true } m)
+                {
+                    snapshot = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+                    break;
+                }
+            }
+            Assert.True(snapshot != 0, $"cryo said no snapshot: {said}");
+            Wait.Until(() => File.ReadAllText($"/proc/{program.Pid}/stat").Split(' ')[2] != "t", RunningProgram.Timeout,
+                "the program to be let go", program.Describe);
+        }
+        finally
+        {
+            cryo.Kill();
+            cryo.WaitForExit();
+        }
+        // The snapshot stays a zombie of the program (exit signal 0: nobody reaps it until the
+        // program ends), so how it died can be read: by SIGKILL from the kernel, not by running
+        // on (or crashing) as a second copy of the program.
+        Wait.Until(() => File.ReadAllText($"/proc/{snapshot}/stat").Split(' ')[2] is "Z", RunningProgram.Timeout,
+            $"the snapshot {snapshot} to die with cryo", program.Describe);
+        string exitCode = File.ReadAllText($"/proc/{snapshot}/stat").Trim().Split(' ')[^1];
+        Assert.True(exitCode == "9", $"the snapshot {snapshot} ended with wait status {exitCode}, not by SIGKILL (9)");
+        Assert.False(program.HasExited(), $"the original died. cryo said: {said}\n{program.Describe()}");
+        Assert.Equal("PASS", program.Terminate());
+    }
+
+    [GeneratedRegex(@"snapshot of pid \d+ is pid (\d+)")]
+    private static partial Regex SnapshotLine();
+
     [Fact]
     public void No_snapshot_without_leave_running_is_a_usage_error()
     {
