@@ -8,9 +8,9 @@ meta:
   bit-endian: le
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
-  credentials, limits, signals, memory layout, memory areas and their pages, file descriptors,
-  threads and their registers, pipes and their unread bytes), written as a stream of items so
-  that it can be produced and consumed without seeking (a pipe will do).
+  credentials, limits, signals, interval timers, memory layout, memory areas and their pages,
+  file descriptors, threads and their registers, pipes and their unread bytes), written as a
+  stream of items so that it can be produced and consumed without seeking (a pipe will do).
 
   Layout: a header closed by its own CRC-32C, then item frames until the trailer frame `TRLR`.
   Every frame is `tag` (4 printable ASCII bytes), `flags` (u4), `length` (u4), `payload`
@@ -115,9 +115,9 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `MMST`, `AREA`, `PAGE`, `FDES` and `THRD` sections in a `PROC` section; `PEND` in
-      `PROC` or `THRD`; `TINF`, `GREG`, `XSTA` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`,
-      `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its AREA
+      `SIGA`, `ITMR`, `MMST`, `AREA`, `PAGE`, `FDES` and `THRD` sections in a `PROC` section;
+      `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA` in `THRD`; `FINF`, `FBUF` in `FIFO`;
+      `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its AREA
       item, the FBUF items of a pipe its FINF item.
     seq:
       - id: tag
@@ -148,6 +148,7 @@ types:
             '"RLIM"': resource_limits
             '"SIGA"': signal_handlers
             '"PEND"': pending_signals
+            '"ITMR"': interval_timer
             '"MMST"': memory_layout
             '"AREA"': memory_area
             '"PAGE"': page_data
@@ -425,6 +426,35 @@ types:
       - id: data
         size: 116
         doc: The remaining 116 bytes of siginfo_t as the kernel lays them out (the union's meaning depends on signal and code); restored verbatim through rt_tgsigqueueinfo.
+
+  interval_timer:
+    doc: |
+      ITMR, one interval timer of the process (setitimer, alarm), as getitimer reported it at
+      the checkpoint: one item per armed timer, and for an ITIMER_REAL stopped with an interval
+      (a periodic timer that has fired, its SIGALRM pending), whose `value` is 0.
+    seq:
+      - id: which
+        type: u1
+        enum: itimer_which
+        valid:
+          in-enum: true
+        doc: Which timer, 0 ITIMER_REAL, 1 ITIMER_VIRTUAL, 2 ITIMER_PROF.
+      - id: interval_sec
+        type: u8
+        doc: Reload interval, whole seconds; with `interval_usec` 0 for a one-shot timer.
+      - id: interval_usec
+        type: u4
+        valid:
+          max: 999999
+        doc: Reload interval, microseconds below one second.
+      - id: value_sec
+        type: u8
+        doc: Time that remained until the next expiry, whole seconds.
+      - id: value_usec
+        type: u4
+        valid:
+          max: 999999
+        doc: Time that remained until the next expiry, microseconds below one second.
 
   memory_layout:
     doc: MMST, memory layout - the mm fields the kernel keeps per process (what prctl PR_SET_MM_MAP takes back) and the auxiliary vector.
@@ -923,6 +953,16 @@ enums:
     1:
       id: process
       doc: The process's shared queue.
+  itimer_which:
+    0:
+      id: itimer_real
+      doc: ITIMER_REAL, counts real (wall-clock) time; delivers SIGALRM.
+    1:
+      id: itimer_virtual
+      doc: ITIMER_VIRTUAL, counts the process's user CPU time; delivers SIGVTALRM.
+    2:
+      id: itimer_prof
+      doc: ITIMER_PROF, counts the process's user and system CPU time; delivers SIGPROF.
   syscall_restart:
     0:
       id: none

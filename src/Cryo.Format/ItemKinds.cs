@@ -33,6 +33,7 @@ public static class ItemKinds
         new(ResourceLimits.TagValue, "resource limits", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ResourceLimits.Decode(ref r)),
         new(SignalHandlers.TagValue, "signal handlers", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SignalHandlers.Decode(ref r)),
         new(PendingSignals.TagValue, "pending signals", false, [Process, Thread], (ref PayloadReader r, ReadOnlyMemory<byte> _) => PendingSignals.Decode(ref r)),
+        new(IntervalTimer.TagValue, "interval timer", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => IntervalTimer.Decode(ref r)),
         new(MemoryLayout.TagValue, "memory layout", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryLayout.Decode(ref r)),
         new(MemoryArea.TagValue, "memory area", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryArea.Decode(ref r)),
         new(PageData.TagValue, "page data", false, InProcess, PageData.Decode),

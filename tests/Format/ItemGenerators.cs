@@ -61,6 +61,12 @@ public static class ItemGenerators
 
     private static byte[] Fill(byte[] b, int seed) { new Random(seed).NextBytes(b); return b; }
 
+    private static Gen<CheckpointItem> IntervalTimerItem =>
+        from which in Gen.Choose(0, 2)
+        from seconds in U64.ArrayOf(2)
+        from micros in Gen.Choose(0, (int)IntervalTimer.MicrosecondsPerSecond - 1).ArrayOf(2)
+        select (CheckpointItem)new IntervalTimer((IntervalTimerKind)which, seconds[0], (uint)micros[0], seconds[1], (uint)micros[1]);
+
     private static Gen<CheckpointItem> Layout =>
         from f in U64.ArrayOf(11)
         from aux in Array(from t in U64 from v in U64 select new AuxEntry(t, v), 40)
@@ -129,7 +135,7 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), Layout, Area, Fd, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, Layout, Area, Fd, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

@@ -95,6 +95,31 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Interval_timers_round_trip_and_bad_fields_are_rejected()
+    {
+        var timer = new IntervalTimer(IntervalTimerKind.Profiling, 3, 250_000, 1000, 999_999);
+        var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(timer).End("PROC").Complete());
+        Assert.Equal(timer, Assert.IsType<IntervalTimer>(read[2]));
+
+        var w = new PayloadWriter();
+        timer.Encode(w);
+        Assert.Equal(25, w.Written.Length);
+        byte[] Patched(int offset, params byte[] bytes)
+        {
+            byte[] payload = w.Written.ToArray();
+            bytes.CopyTo(payload, offset);
+            return new RawCheckpoint().Begin("PROC").Item(Process()).Frame("ITMR", ItemFlags.Critical, payload).End("PROC").Complete();
+        }
+        Rejects(Patched(0, 3), "'ITMR'", "field 'which' has invalid value 3");
+        Rejects(Patched(9, 0x40, 0x42, 0x0f, 0), "field 'interval_usec' has invalid value 1000000");
+        Rejects(Patched(21, 0xff, 0xff, 0xff, 0xff), "field 'value_usec' has invalid value 4294967295");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("ITMR", ItemFlags.Critical, w.Written[..24].ToArray()).End("PROC").Complete(),
+            "field 'value_usec' needs 4 bytes");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(timer).End("THRD").End("PROC").Complete(),
+            "'ITMR'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
     public void Trailer_faults_are_rejected()
     {
         Rejects(new RawCheckpoint().Begin("PROC").End("PROC").Complete(itemCount: 3), "counts 3 items but 2 were read");

@@ -38,6 +38,9 @@ public static class KaitaiEdgeSample
                 new SignalAction(64, 0x7fff_ffff_f000, 0x0400_0004, Above53, Max)]));
             w.Write(new PendingSignals(SignalQueue.Process,
                 [new QueuedSignal(10, 0, -6, Pattern(QueuedSignal.DataSize, 3)), new QueuedSignal(34, -1, int.MinValue, Pattern(QueuedSignal.DataSize, 9))]));
+            w.Write(new IntervalTimer(IntervalTimerKind.Real, 0, 50_000, 0, 999_999));
+            w.Write(new IntervalTimer(IntervalTimerKind.Virtual, Above53, 1, TopBit, 0));
+            w.Write(new IntervalTimer(IntervalTimerKind.Profiling, Max, 999_999, Max, 1));
             w.Write(new MemoryLayout(0x400000, 0x401000, 0x403000, 0x404000, 0x1000000, 0x1021000, 0x7ffd_0000_0000,
                 0x7ffd_0000_1000, 0x7ffd_0000_1020, 0x7ffd_0000_1020, Max, [new AuxEntry(6, 4096), new AuxEntry(25, Above53), new AuxEntry(Max, TopBit)]));
             w.Write(new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []));
