@@ -80,7 +80,7 @@ public class CheckpointRestoreTests
         Assert.Equal("PASS", Cycles($"naps-{call}", 2, "napper", "--nap-ms=300", $"--calls={call}"));
 
     /// <summary>Checkpoint (kill) and restore <paramref name="count"/> times in a row; the verdict of the last restore.</summary>
-    private static string Cycles(string name, int count, string program, params string[] args)
+    internal static string Cycles(string name, int count, string program, params string[] args)
     {
         using var dir = new TestDirectory(name);
         string image = dir.File("image.cryo");

@@ -51,7 +51,7 @@ internal static class SyscallNumbers
 {
     public const long Read = 0, Write = 1, Open = 2, Close = 3, Mmap = 9, Mprotect = 10,
         Munmap = 11, Brk = 12, RtSigaction = 13, RtSigprocmask = 14, Ioctl = 16, Pipe = 22,
-        Mremap = 25, Dup2 = 33, Pause = 34, Nanosleep = 35, Getpid = 39, Clone = 56, Wait4 = 61, Kill = 62, Fcntl = 72,
+        Mremap = 25, Dup2 = 33, Pause = 34, Nanosleep = 35, Getitimer = 36, Setitimer = 38, Getpid = 39, Clone = 56, Wait4 = 61, Kill = 62, Fcntl = 72,
         Prctl = 157, Gettid = 186, TgKill = 234, RestartSyscall = 219, SetTidAddress = 218,
         ClockNanosleep = 230, ExitGroup = 231, SetRobustList = 273, Dup3 = 292,
         Rseq = 334, PidfdOpen = 434, Clone3 = 435, PidfdGetFd = 438, ProcessMrelease = 448, RtSigtimedwait = 128, Ftruncate = 77;

@@ -9,6 +9,7 @@ internal static class ResourceKinds
         new ProcessIdentity(), // PINF, CRED
         new Limits(),          // RLIM
         new Signals(),         // SIGA, PEND
+        new Timers(),          // ITMR
         new Memory(),          // MMST, AREA, PAGE
         new Files(),           // FDES (pipes and FIFOs through Pipes)
         new Pipes(),           // FINF, FBUF in the FIFO section
@@ -18,11 +19,13 @@ internal static class ResourceKinds
     /// <summary>
     /// The order in which a restored process is completed: memory and the mm fields first, then
     /// descriptors and pipe contents, signals, limits and credentials (late: dropping privileges
-    /// or lowering limits earlier would block the injected calls that follow), registers last.
+    /// or lowering limits earlier would block the injected calls that follow), then the interval
+    /// timers (setitimer needs no privilege; armed after the handlers exist and as late as
+    /// possible, so little of their remaining time passes before the release), registers last.
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Threads>(),
+        Find<Memory>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<Threads>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();
