@@ -16,22 +16,10 @@ public sealed class ProcessStateTests(ResourcePrograms programs) : IClassFixture
     private static readonly DumpSession Session = new(new CheckpointOptions(true, PipeDumpStrategy.Tee));
     private const int SigRtMin1 = 35; // glibc's SIGRTMIN is 34
 
-    private static List<CheckpointItem> Dump<T>(FrozenRun run) where T : IResourceKind
-    {
-        var frozen = run.Frozen();
-        return [.. ((DumpedItems)run.Tracer.Run(() => ResourceKinds.Find<T>().Dump(frozen, Session))).Items];
-    }
+    private static List<CheckpointItem> Dump<T>(FrozenRun run) where T : IResourceKind => run.Dump<T>(Session);
 
-    private static void RestoreAndFinish<T>(FrozenRun run, RestoringProcess process, IEnumerable<CheckpointItem> items) where T : IResourceKind
-    {
-        var session = new RestoreSession(run.Tracer, CheckpointHeader.Create("test", "tests"), new RestoreOptions(false));
-        var kind = ResourceKinds.Find<T>();
-        run.Tracer.Run(() =>
-        {
-            foreach (var item in items) kind.Restore(process, item, session);
-            kind.Finish(process, session);
-        });
-    }
+    private static void RestoreAndFinish<T>(FrozenRun run, RestoringProcess process, IEnumerable<CheckpointItem> items) where T : IResourceKind =>
+        run.RestoreAndFinish<T>(process, items);
 
     [Fact]
     public void Signals_HandlersAndPendingQueues_SurviveARestoreIntoAFreshStub()

@@ -16,23 +16,9 @@ public sealed class TimersTests(ResourcePrograms programs) : IClassFixture<Resou
 {
     private static readonly DumpSession Session = new(new CheckpointOptions(true, PipeDumpStrategy.Tee));
 
-    private static List<IntervalTimer> Dump(FrozenRun run)
-    {
-        var frozen = run.Frozen();
-        return [.. ((DumpedItems)run.Tracer.Run(() => ResourceKinds.Find<Timers>().Dump(frozen, Session))).Items.Cast<IntervalTimer>()];
-    }
+    private static List<IntervalTimer> Dump(FrozenRun run) => [.. run.Dump<Timers>(Session).Cast<IntervalTimer>()];
 
-    private static void RestoreAndFinish(FrozenRun run, IEnumerable<CheckpointItem> items)
-    {
-        var session = new RestoreSession(run.Tracer, CheckpointHeader.Create("test", "tests"), new RestoreOptions(false));
-        var process = run.Restoring();
-        var kind = ResourceKinds.Find<Timers>();
-        run.Tracer.Run(() =>
-        {
-            foreach (var item in items) kind.Restore(process, item, session);
-            kind.Finish(process, session);
-        });
-    }
+    private static void RestoreAndFinish(FrozenRun run, IEnumerable<CheckpointItem> items) => run.RestoreAndFinish<Timers>(run.Restoring(), items);
 
     [Fact]
     public void Timers_are_armed_inside_the_process_and_read_back_with_their_remaining_time()

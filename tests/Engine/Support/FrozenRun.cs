@@ -6,6 +6,7 @@ using Cryo.Checkpoint;
 using Cryo.Format;
 using Cryo.Interop;
 using Cryo.Proc;
+using Cryo.Resources;
 using Cryo.Restore;
 using Cryo.Tracing;
 
@@ -189,6 +190,25 @@ internal sealed class FrozenRun : IDisposable
     {
         var regs = Tracer.GetRegs(Pid);
         return new FrozenProcess(Pid, Tracer, Memory, ProcMaps.Read(Pid), [new FrozenThread(Pid, regs, InterruptedSyscall.Normalize(regs))], Syscalls);
+    }
+
+    /// <summary>What resource kind <typeparamref name="T"/> dumps of this process, read on the tracer thread.</summary>
+    public List<CheckpointItem> Dump<T>(DumpSession session) where T : IResourceKind
+    {
+        var frozen = Frozen();
+        return [.. ((DumpedItems)Tracer.Run(() => ResourceKinds.Find<T>().Dump(frozen, session))).Items];
+    }
+
+    /// <summary>Applies <paramref name="items"/> with resource kind <typeparamref name="T"/>, then its Finish, on the tracer thread.</summary>
+    public void RestoreAndFinish<T>(RestoringProcess process, IEnumerable<CheckpointItem> items) where T : IResourceKind
+    {
+        var session = new RestoreSession(Tracer, CheckpointHeader.Create("test", "tests"), new RestoreOptions(false));
+        var kind = ResourceKinds.Find<T>();
+        Tracer.Run(() =>
+        {
+            foreach (var item in items) kind.Restore(process, item, session);
+            kind.Finish(process, session);
+        });
     }
 
     /// <summary>A RestoringProcess over this (live, stopped) process with a fresh private scratch page.</summary>
