@@ -449,6 +449,8 @@ def main():
         ("pipeset", "pipeset", ["--pipes=cap=1m len=1m; kind=fifo ends=rdwr cap=256k len=100k; packets=1,777,4096 nb=r; ends=read packets=9"], None, None),
         ("unsupported --kind=thread", "unsupported", ["--kind=thread"], None, None),
         ("unsupported --kind=child", "unsupported", ["--kind=child"], None, None),
+        ("napper (restart blocks)", "napper", ["--nap-ms=300", "--calls=poll,futex,futex-abs,nanosleep-norem"], None, None),
+        ("ticker", "ticker", [], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
         ("threads (leave-running)", "threads", [], None, None, True),
@@ -460,6 +462,9 @@ def main():
         ("eventfd", "unsupported", ["--kind=eventfd"], ["fd 3", "eventfd"]),
         ("deleted", "unsupported", ["--kind=deleted"], ["fd 3", "deleted"]),
         ("seccomp", "unsupported", ["--kind=seccomp"], ["not saved"], r"pid (\d+): seccomp mode 2"),
+        ("flock", "unsupported", ["--kind=flock"], ["fd 3", "FLOCK ADVISORY WRITE"]),
+        ("posix-lock", "unsupported", ["--kind=posix-lock"], ["fd 3", "POSIX ADVISORY WRITE"]),
+        ("posix-timer", "unsupported", ["--kind=posix-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
     ]:
         if not only or "refusal" in only:
