@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Cryo.Format;
+using Cryo.Proc;
 using Cryo.Tests.Golden.Support;
 using Xunit;
 
@@ -105,7 +106,7 @@ public partial class SnapshotTests
                 }
             }
             Assert.True(snapshot != 0, $"cryo said no snapshot: {said}");
-            Wait.Until(() => File.ReadAllText($"/proc/{program.Pid}/stat").Split(' ')[2] != "t", RunningProgram.Timeout,
+            Wait.Until(() => ProcStat.Read(program.Pid).State != 't', RunningProgram.Timeout,
                 "the program to be let go", program.Describe);
         }
         finally
@@ -116,10 +117,10 @@ public partial class SnapshotTests
         // The snapshot stays a zombie of the program (exit signal 0: nobody reaps it until the
         // program ends), so how it died can be read: by SIGKILL from the kernel, not by running
         // on (or crashing) as a second copy of the program.
-        Wait.Until(() => File.ReadAllText($"/proc/{snapshot}/stat").Split(' ')[2] is "Z", RunningProgram.Timeout,
+        Wait.Until(() => ProcStat.Read(snapshot).State == 'Z', RunningProgram.Timeout,
             $"the snapshot {snapshot} to die with cryo", program.Describe);
-        string exitCode = File.ReadAllText($"/proc/{snapshot}/stat").Trim().Split(' ')[^1];
-        Assert.True(exitCode == "9", $"the snapshot {snapshot} ended with wait status {exitCode}, not by SIGKILL (9)");
+        int exitCode = ProcStat.Read(snapshot).ExitCode;
+        Assert.True(exitCode == 9, $"the snapshot {snapshot} ended with wait status {exitCode}, not by SIGKILL (9)");
         Assert.False(program.HasExited(), $"the original died. cryo said: {said}\n{program.Describe()}");
         Assert.Equal("PASS", program.Terminate());
     }

@@ -148,7 +148,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         {
             if (byPid.TryGetValue(pid, out var process)) tracer.KillGroup(pid, [.. process.Threads.Select(t => t.Tid)]);
             if (pid == rootPid || !byPid.TryGetValue(parents[pid], out var parent)) continue;
-            long reaped = parent.Syscalls.Invoke(SyscallNumbers.Wait4, pid, 0, Native.WNOHANG | Native.WALL, 0);
+            long reaped = parent.Syscalls.Reap(pid);
             if (reaped != pid) log.Info($"pid {pid} was not reaped by its parent {parent.Pid} (wait4: {reaped})");
         }
         WaitUntilGone(order.Where(pid => pid != rootPid));

@@ -165,7 +165,7 @@ internal sealed class ForkSnapshot
                 seized = true;
                 tracer.Interrupt(pid);
             }
-            long reaped = process.Syscalls.Invoke(SyscallNumbers.Wait4, Child, 0, Native.WNOHANG | Native.WALL, 0);
+            long reaped = process.Syscalls.Reap(Child);
             if (reaped != Child) log.Warn($"the snapshot {Child} of pid {pid} was not reaped (wait4: {reaped})");
         }
         catch (Exception e) when (e is SysCallException or TraceeGoneException or UnexpectedStopException or InvalidOperationException)

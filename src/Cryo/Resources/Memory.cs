@@ -206,8 +206,6 @@ internal sealed class Memory : IResourceKind
         private PageSource source = new(pid, memory, tracer);
         private readonly Dictionary<(ulong Area, int Batch), byte[]> readAhead = [];
 
-        public int Pid => pid;
-
         /// <summary>The areas whose pages the image stores, as planned at the freeze.</summary>
         public IEnumerable<MemoryArea> StoredAreas => areas.Where(a => a.Item.Runs.Length > 0).Select(a => a.Item);
 

@@ -31,6 +31,13 @@ internal sealed class RemoteSyscall(Tracer tracer, int tid, ulong syscallInstruc
         return result;
     }
 
+    /// <summary>
+    /// Has this process reap its ended child <paramref name="child"/> (wait4 with WNOHANG and
+    /// __WALL, which also sees children with an exit signal other than SIGCHLD); the raw result:
+    /// the child's pid when it was reaped.
+    /// </summary>
+    public long Reap(int child) => Invoke(SyscallNumbers.Wait4, child, 0, Native.WNOHANG | Native.WALL, 0);
+
     public ulong Mmap(ulong address, ulong length, long protection, long flags, int fd = -1, long offset = 0) =>
         (ulong)Checked("mmap", SyscallNumbers.Mmap, (long)address, (long)length, protection, flags, fd, offset);
 
