@@ -8,9 +8,11 @@ meta:
   bit-endian: le
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
-  credentials, limits, signals, interval timers, memory layout, memory areas and their pages,
-  file descriptors, threads and their registers, pipes and their unread bytes), written as a
-  stream of items so that it can be produced and consumed without seeking (a pipe will do).
+  credentials, limits, signals, interval timers, OOM score adjustment, memory layout, memory
+  areas, their pages and their advice, file descriptors, threads with their registers and
+  scheduling attributes, pipes and their unread bytes),
+  written as a stream of items so that it can be produced and consumed without seeking (a pipe
+  will do).
 
   Layout: a header closed by its own CRC-32C, then item frames until the trailer frame `TRLR`.
   Every frame is `tag` (4 printable ASCII bytes), `flags` (u4), `length` (u4), `payload`
@@ -115,8 +117,8 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `MMST`, `AREA`, `PAGE`, `FDES` and `THRD` sections in a `PROC` section;
-      `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA` in `THRD`; `FINF`, `FBUF` in `FIFO`;
+      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES` and `THRD` sections in a `PROC` section;
+      `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD` in `THRD`; `FINF`, `FBUF` in `FIFO`;
       `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its AREA
       item, the FBUF items of a pipe its FINF item.
     seq:
@@ -149,13 +151,16 @@ types:
             '"SIGA"': signal_handlers
             '"PEND"': pending_signals
             '"ITMR"': interval_timer
+            '"OOMS"': oom_score_adjustment
             '"MMST"': memory_layout
             '"AREA"': memory_area
             '"PAGE"': page_data
+            '"MADV"': memory_advice
             '"FDES"': file_descriptor
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
+            '"SCHD"': thread_scheduling
             '"FINF"': pipe_info
             '"FBUF"': pipe_data
             '"STAT"': checkpoint_stats
@@ -206,10 +211,12 @@ types:
         enum: process_state
         valid:
           in-enum: true
-        doc: Alive (0) or zombie (1).
+        doc: Alive (0), zombie (1) or stopped by job control (2).
       - id: exit_status
         type: s4
-        doc: Wait status of a zombie (as waitpid reports it); 0 for a live process.
+        doc: |
+          Wait status of a zombie (as waitpid reports it); of a stopped process, the status of
+          its stop (0x7f | signal << 8, as waitpid with WUNTRACED reports it); 0 for a live process.
       - id: personality
         type: u4
         doc: Execution domain flags (personality(2)).
@@ -456,6 +463,19 @@ types:
           max: 999999
         doc: Time that remained until the next expiry, microseconds below one second.
 
+  oom_score_adjustment:
+    doc: |
+      OOMS, the process's oom_score_adj (/proc/PID/oom_score_adj): how much the OOM killer
+      prefers (positive) or spares (negative) the process. One per PROC of a live process, also
+      when it is 0; it belongs to the process, not to a thread.
+    seq:
+      - id: oom_score_adj
+        type: s4
+        valid:
+          min: -1000
+          max: 1000
+        doc: -1000 (never chosen by the OOM killer) ... 1000.
+
   memory_layout:
     doc: MMST, memory layout - the mm fields the kernel keeps per process (what prctl PR_SET_MM_MAP takes back) and the auxiliary vector.
     seq:
@@ -590,6 +610,53 @@ types:
         valid:
           expr: _.size > 0 and _.size % _root.header.page_size == 0
         doc: Page contents, the rest of the payload; a positive whole number of pages (header `page_size`).
+
+  memory_advice:
+    doc: |
+      MADV, memory advice - what the process asked of its memory beyond the mappings, which a
+      fresh mmap does not have: PR_SET_THP_DISABLE for the process, and per area the flags of
+      mlock/mlock2 and madvise (the VmFlags of /proc/PID/smaps). At most one per PROC, after the
+      last AREA and its PAGE items; absent when there is no advice. The bit values are the
+      format's own.
+    seq:
+      - id: process_flags
+        type: u4
+        valid:
+          max: 1
+        doc: 0x1 transparent huge pages disabled (prctl PR_SET_THP_DISABLE); other bits zero.
+      - id: num_areas
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `areas`.
+      - id: areas
+        type: advised_area
+        repeat: expr
+        repeat-expr: num_areas
+        doc: The areas that carry advice, ascending, without overlap.
+
+  advised_area:
+    doc: The advice of one area, whose range equals that of one of the process's AREA items.
+    seq:
+      - id: start
+        type: u8
+        doc: First address of the area.
+      - id: end
+        type: u8
+        valid:
+          expr: _ > start
+        doc: Address just past the area, above `start`.
+      - id: advice
+        type: u4
+        valid:
+          expr: >-
+            _ != 0 and _ <= 0x3ff and ((_ & 2) == 0 or (_ & 1) != 0)
+            and (_ & 0x60) != 0x60 and (_ & 0x300) != 0x300
+        doc: |
+          Flags, not 0: 0x1 locked (mlock), 0x2 lock on fault (mlock2 MLOCK_ONFAULT, only with
+          0x1), 0x4 MADV_DONTDUMP, 0x8 MADV_DONTFORK, 0x10 MADV_WIPEONFORK, 0x20 MADV_HUGEPAGE,
+          0x40 MADV_NOHUGEPAGE (not with 0x20), 0x80 MADV_MERGEABLE, 0x100 MADV_SEQUENTIAL,
+          0x200 MADV_RANDOM (not with 0x100).
 
   file_descriptor:
     doc: |
@@ -799,6 +866,59 @@ types:
         size: size
         doc: The XSAVE area.
 
+  thread_scheduling:
+    doc: |
+      SCHD, how the kernel schedules one thread: policy with real-time priority and
+      SCHED_RESET_ON_FORK, nice value, timer slack and CPU affinity. One per THRD, after its PEND,
+      also when every value is Linux's default. The C# reader also requires at least one bit set
+      in `affinity`, which a Kaitai expression cannot say over a list.
+    seq:
+      - id: policy
+        type: u1
+        enum: sched_policy
+        valid:
+          in-enum: true
+        doc: Linux's policy number; SCHED_DEADLINE (6) cannot be stored.
+      - id: reset_on_fork
+        type: u1
+        valid:
+          max: 1
+        doc: 1 if SCHED_RESET_ON_FORK is set (children start with SCHED_OTHER and nice >= 0).
+      - id: nice
+        type: s4
+        valid:
+          min: -20
+          max: 19
+        doc: Nice value, -20 ... 19, kept for every policy.
+      - id: rt_priority
+        type: u1
+        valid:
+          expr: >-
+            policy == sched_policy::sched_fifo or policy == sched_policy::sched_rr
+            ? _ >= 1 and _ <= 99 : _ == 0
+        doc: Real-time priority, 1 ... 99 for SCHED_FIFO and SCHED_RR, 0 for the other policies.
+      - id: timer_slack_ns
+        type: u8
+        doc: Timer slack in nanoseconds (PR_GET_TIMERSLACK).
+      - id: num_affinity
+        type: u4
+        valid:
+          min: 1
+          max: 128
+        doc: Number of entries in `affinity` (up to 8192 CPUs).
+      - id: affinity
+        type: cpu_mask_word
+        repeat: expr
+        repeat-expr: num_affinity
+        doc: The CPUs the thread may run on, as Linux's cpumask words; CPU n is bit n % 64 of entry n / 64.
+
+  cpu_mask_word:
+    doc: 64 CPUs of an affinity mask.
+    seq:
+      - id: bits
+        type: u8
+        doc: Bit b is CPU 64 * (index of the entry) + b.
+
   pipe_info:
     doc: |
       FINF, pipe info - one pipe or FIFO in the FIFO section: its id (shared with the FDES items
@@ -880,6 +1000,11 @@ enums:
     1:
       id: zombie
       doc: A process that has exited and not yet been reaped; `exit_status` holds its status.
+    2:
+      id: stopped
+      doc: |
+        A live process in a job-control stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU); restored,
+        then stopped again with SIGSTOP before it runs.
   memory_area_kind:
     0:
       id: anonymous_private
@@ -963,6 +1088,22 @@ enums:
     2:
       id: itimer_prof
       doc: ITIMER_PROF, counts the process's user and system CPU time; delivers SIGPROF.
+  sched_policy:
+    0:
+      id: sched_other
+      doc: SCHED_OTHER, the default time-sharing policy (nice applies).
+    1:
+      id: sched_fifo
+      doc: SCHED_FIFO, real-time first in, first out.
+    2:
+      id: sched_rr
+      doc: SCHED_RR, real-time round robin.
+    3:
+      id: sched_batch
+      doc: SCHED_BATCH, time-sharing for CPU-bound batch work.
+    5:
+      id: sched_idle
+      doc: SCHED_IDLE, runs only when nothing else wants the CPU.
   syscall_restart:
     0:
       id: none

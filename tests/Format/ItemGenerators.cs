@@ -33,7 +33,7 @@ public static class ItemGenerators
 
     private static Gen<CheckpointItem> ProcessInfo =>
         from ids in I32.ArrayOf(5)
-        from state in Gen.Elements(ProcessState.Alive, ProcessState.Zombie)
+        from state in Gen.Elements(ProcessState.Alive, ProcessState.Zombie, ProcessState.Stopped)
         from nums in U32.ArrayOf(5)
         from dumpable in U8
         from booleans in Gen.Choose(0, 1).Select(b => (byte)b).ArrayOf(2)
@@ -61,11 +61,49 @@ public static class ItemGenerators
 
     private static byte[] Fill(byte[] b, int seed) { new Random(seed).NextBytes(b); return b; }
 
+    private static Gen<CheckpointItem> OomScore =>
+        Gen.Choose(OomScoreAdjustment.Min, OomScoreAdjustment.Max).Select(v => (CheckpointItem)new OomScoreAdjustment(v));
+
+    /// <summary>Valid SCHD items: a priority only with a real-time policy, 1 to 128 mask words with at least one CPU.</summary>
+    private static Gen<CheckpointItem> Scheduling =>
+        from policy in Gen.Elements(Enum.GetValues<SchedulingPolicy>())
+        from resetOnFork in Gen.Elements(true, false)
+        from nice in Gen.Choose(ThreadScheduling.MinNice, ThreadScheduling.MaxNice)
+        from priority in Gen.Choose(1, ThreadScheduling.MaxRealtimePriority)
+        from slack in U64
+        from words in Gen.Choose(1, ThreadScheduling.MaxAffinityWords).SelectMany(n => U64.ArrayOf(n))
+        from cpu in Gen.Choose(0, ThreadScheduling.MaxAffinityWords * 64 - 1)
+        select (CheckpointItem)new ThreadScheduling(policy, resetOnFork, nice, ThreadScheduling.IsRealtime(policy) ? (byte)priority : (byte)0, slack,
+            [.. words.Select((w, i) => i == cpu / 64 % words.Length ? w | 1UL << (cpu % 64) : w)]); // one CPU at least
+
     private static Gen<CheckpointItem> IntervalTimerItem =>
         from which in Gen.Choose(0, 2)
         from seconds in U64.ArrayOf(2)
         from micros in Gen.Choose(0, (int)IntervalTimer.MicrosecondsPerSecond - 1).ArrayOf(2)
         select (CheckpointItem)new IntervalTimer((IntervalTimerKind)which, seconds[0], (uint)micros[0], seconds[1], (uint)micros[1]);
+
+    private static Gen<CheckpointItem> Advice =>
+        from processFlags in Gen.Elements(ProcessMemoryFlags.None, ProcessMemoryFlags.ThpDisabled)
+        from starts in U64.ArrayOf()
+        from lengths in Gen.Choose(1, int.MaxValue).ArrayOf()
+        from advice in Gen.Choose(1, (int)MemoryAdvice.KnownAdvice).Where(a => MemoryAdvice.Problem((AreaAdvice)a) is null).ArrayOf()
+        select (CheckpointItem)new MemoryAdvice(processFlags, AscendingAreas(starts, lengths, advice));
+
+    /// <summary>Areas ascending without overlap, as the decoder requires, from random starts, lengths and advice.</summary>
+    private static AdvisedArea[] AscendingAreas(ulong[] starts, int[] lengths, int[] advice)
+    {
+        int count = Math.Min(starts.Length, Math.Min(lengths.Length, advice.Length));
+        var areas = new List<AdvisedArea>();
+        ulong floor = 0;
+        foreach (var (start, length, flags) in starts.Take(count).Order().Zip(lengths, advice))
+        {
+            ulong from = Math.Max(start, floor);
+            if (from > ulong.MaxValue - (ulong)length) break;
+            areas.Add(new AdvisedArea(from, from + (ulong)length, (AreaAdvice)flags));
+            floor = from + (ulong)length;
+        }
+        return [.. areas];
+    }
 
     private static Gen<CheckpointItem> Layout =>
         from f in U64.ArrayOf(11)
@@ -135,13 +173,13 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, Layout, Area, Fd, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 
     private static Gen<List<CheckpointItem>> ThreadBlock =>
         from head in Thread
-        from rest in Gen.OneOf(Regs, XState, Pending(SignalQueue.Thread)).ListOf()
+        from rest in Gen.OneOf(Regs, XState, Pending(SignalQueue.Thread), Scheduling).ListOf()
         select Wrap(ItemKinds.Thread, [head, .. rest]);
 
     private static Gen<List<CheckpointItem>> PipeBlock =>

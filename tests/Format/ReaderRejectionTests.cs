@@ -120,6 +120,113 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Thread_scheduling_round_trips_and_bad_fields_are_rejected()
+    {
+        var scheduling = new ThreadScheduling(SchedulingPolicy.Fifo, true, -5, 10, 123_456, [0, 0x8000_0000_0000_0001]);
+        byte[] Thread(byte[] payload) =>
+            new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Frame("SCHD", ItemFlags.Critical, payload).End("THRD").End("PROC").Complete();
+        byte[] Encoded(ThreadScheduling s)
+        {
+            var writer = new PayloadWriter();
+            s.Encode(writer);
+            return writer.Written.ToArray();
+        }
+        var read = RawCheckpoint.ReadAll(Thread(Encoded(scheduling)));
+        Assert.Null(ItemComparer.Difference(scheduling, Assert.IsType<ThreadScheduling>(read[3])));
+
+        byte[] payload = Encoded(scheduling);
+        Assert.Equal(19 + 2 * 8, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes)
+        {
+            byte[] copy = (byte[])payload.Clone();
+            bytes.CopyTo(copy, offset);
+            return Thread(copy);
+        }
+        Rejects(Patched(0, 6), "'SCHD'", "field 'policy' has invalid value 6"); // SCHED_DEADLINE
+        Rejects(Patched(0, 4), "field 'policy' has invalid value 4");
+        Rejects(Patched(1, 2), "field 'reset_on_fork' has invalid value 2");
+        Rejects(Patched(2, 20, 0, 0, 0), "field 'nice' has invalid value 20");
+        Rejects(Patched(2, 0xeb, 0xff, 0xff, 0xff), "field 'nice' has invalid value -21");
+        Rejects(Patched(6, 0), "field 'rt_priority' has invalid value 0", "SCHED_FIFO takes a priority of 1 … 99");
+        Rejects(Patched(6, 100), "field 'rt_priority' has invalid value 100");
+        Rejects(Patched(0, 3), "field 'rt_priority' has invalid value 10", "SCHED_BATCH takes priority 0");
+        Rejects(Patched(15, 0, 0, 0, 0), "field 'affinity.count' has invalid value 0");
+        Rejects(Patched(15, 3, 0, 0, 0), "list 'affinity' claims 3 entries of 8 bytes but only 16 bytes remain");
+        Rejects(Thread(Encoded(scheduling with { Affinity = [0, 0] })), "field 'affinity' has invalid value none", "at least one CPU");
+        Rejects(Thread(Encoded(scheduling with { Affinity = [.. new ulong[ThreadScheduling.MaxAffinityWords], 1] })),
+            "field 'affinity.count' has invalid value 129");
+        Rejects(Thread(payload[..18]), "field 'affinity.count' needs 4 bytes");
+        Rejects(Thread([.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Item(scheduling).End("PROC").Complete(),
+            "'SCHD'", "may not stand in section 'PROC'");
+    }
+
+    [Fact]
+    public void Oom_score_adjustments_round_trip_and_bad_values_are_rejected()
+    {
+        byte[] Process4(byte[] payload) =>
+            new RawCheckpoint().Begin("PROC").Item(Process()).Frame("OOMS", ItemFlags.Critical, payload).End("PROC").Complete();
+        var oom = new OomScoreAdjustment(-1000);
+        Assert.Equal(oom, Assert.IsType<OomScoreAdjustment>(RawCheckpoint.ReadAll(
+            new RawCheckpoint().Begin("PROC").Item(Process()).Item(oom).End("PROC").Complete())[2]));
+        Rejects(Process4(BitConverter.GetBytes(1001)), "'OOMS'", "field 'oom_score_adj' has invalid value 1001");
+        Rejects(Process4(BitConverter.GetBytes(-1001)), "field 'oom_score_adj' has invalid value -1001");
+        Rejects(Process4([0, 0, 0]), "field 'oom_score_adj' needs 4 bytes");
+        Rejects(Process4([0, 0, 0, 0, 0]), "1 unexpected bytes after the last field");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(oom).End("THRD").End("PROC").Complete(),
+            "'OOMS'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
+    public void A_stopped_process_round_trips_and_unknown_states_are_rejected()
+    {
+        var stopped = Process() with { State = ProcessState.Stopped, ExitStatus = 0x137f };
+        var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(stopped).End("PROC").Complete());
+        Assert.Equal((ProcessState.Stopped, 0x137f), (Assert.IsType<ProcessInfo>(read[1]).State, ((ProcessInfo)read[1]).ExitStatus));
+
+        var w = new PayloadWriter();
+        stopped.Encode(w);
+        byte[] payload = w.Written.ToArray();
+        payload[16] = 3; // state
+        Rejects(new RawCheckpoint().Begin("PROC").Frame("PINF", ItemFlags.Critical, payload).End("PROC").Complete(),
+            "'PINF'", "field 'state' has invalid value 3", "2 (stopped)");
+    }
+
+    [Fact]
+    public void Memory_advice_round_trips_and_bad_fields_are_rejected()
+    {
+        var advice = new MemoryAdvice(ProcessMemoryFlags.ThpDisabled,
+            [new AdvisedArea(0x10000, 0x20000, AreaAdvice.Locked | AreaAdvice.LockOnFault), new AdvisedArea(0x20000, 0x30000, AreaAdvice.WipeOnFork)]);
+        var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(advice).End("PROC").Complete());
+        var back = Assert.IsType<MemoryAdvice>(read[2]);
+        Assert.Equal(advice.ProcessFlags, back.ProcessFlags);
+        Assert.Equal(advice.Areas, back.Areas);
+
+        var w = new PayloadWriter();
+        advice.Encode(w);
+        Assert.Equal(8 + 2 * 20, w.Written.Length);
+        byte[] Patched(int offset, params byte[] bytes)
+        {
+            byte[] payload = w.Written.ToArray();
+            bytes.CopyTo(payload, offset);
+            return new RawCheckpoint().Begin("PROC").Item(Process()).Frame("MADV", ItemFlags.Critical, payload).End("PROC").Complete();
+        }
+        // Entry i starts at 8 + 20 i: start, end, advice.
+        Rejects(Patched(0, 2), "'MADV'", "field 'process_flags' has invalid value 0x2");
+        Rejects(Patched(8 + 8, 0, 0, 1, 0), "field 'end' has invalid value 0x10000", "an area ends after it starts");
+        Rejects(Patched(28, 0, 0, 0x01, 0), "field 'start' has invalid value 0x10000", "without overlap");
+        Rejects(Patched(24, 0, 0, 0, 0), "field 'advice' has invalid value 0x0", "not listed");
+        Rejects(Patched(24, 2, 0, 0, 0), "field 'advice' has invalid value 0x2", "only with locked");
+        Rejects(Patched(44, 0x60, 0, 0, 0), "field 'advice' has invalid value 0x60", "exclude each other");
+        Rejects(Patched(44, 0, 0x03, 0, 0), "field 'advice' has invalid value 0x300", "exclude each other");
+        Rejects(Patched(44, 0, 0x04, 0, 0), "field 'advice' has invalid value 0x400", "only bits 0x3ff");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("MADV", ItemFlags.Critical, w.Written[..46].ToArray()).End("PROC").Complete(),
+            "list 'areas' claims 2 entries of 20 bytes");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(advice).End("THRD").End("PROC").Complete(),
+            "'MADV'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
     public void Trailer_faults_are_rejected()
     {
         Rejects(new RawCheckpoint().Begin("PROC").End("PROC").Complete(itemCount: 3), "counts 3 items but 2 were read");

@@ -1,6 +1,7 @@
 namespace Cryo.Format;
 
-public enum ProcessState : byte { Alive = 0, Zombie = 1 }
+/// <summary>Where a process stands: running (or blocked), ended and not yet reaped, or stopped by job control.</summary>
+public enum ProcessState : byte { Alive = 0, Zombie = 1, Stopped = 2 }
 
 /// <summary><c>PINF</c>: who a process is and where it stands in the tree. First item of a <c>PROC</c> section.</summary>
 public sealed record ProcessInfo(
@@ -28,7 +29,7 @@ public sealed record ProcessInfo(
     {
         int pid = r.I32("pid"), ppid = r.I32("ppid"), pgid = r.I32("pgid"), sid = r.I32("sid");
         byte state = r.U8("state");
-        if (state > (byte)ProcessState.Zombie) throw r.Invalid("state", state, "known states are 0 (alive) and 1 (zombie)");
+        if (state > (byte)ProcessState.Stopped) throw r.Invalid("state", state, "known states are 0 (alive), 1 (zombie) and 2 (stopped)");
         int exitStatus = r.I32("exit_status");
         uint personality = r.U32("personality"), umask = r.U32("umask");
         byte dumpable = r.U8("dumpable"), noNewPrivs = Boolean(ref r, "no_new_privs"), subreaper = Boolean(ref r, "child_subreaper");

@@ -41,6 +41,8 @@ public static class KaitaiEdgeSample
             w.Write(new IntervalTimer(IntervalTimerKind.Real, 0, 50_000, 0, 999_999));
             w.Write(new IntervalTimer(IntervalTimerKind.Virtual, Above53, 1, TopBit, 0));
             w.Write(new IntervalTimer(IntervalTimerKind.Profiling, Max, 999_999, Max, 1));
+            w.Write(new OomScoreAdjustment(OomScoreAdjustment.Min));
+            w.Write(new OomScoreAdjustment(OomScoreAdjustment.Max));
             w.Write(new MemoryLayout(0x400000, 0x401000, 0x403000, 0x404000, 0x1000000, 0x1021000, 0x7ffd_0000_0000,
                 0x7ffd_0000_1000, 0x7ffd_0000_1020, 0x7ffd_0000_1020, Max, [new AuxEntry(6, 4096), new AuxEntry(25, Above53), new AuxEntry(Max, TopBit)]));
             w.Write(new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []));
@@ -53,6 +55,11 @@ public static class KaitaiEdgeSample
             for (byte kind = 0; kind <= (byte)MemoryAreaKind.Vsyscall; kind++)
                 w.Write(new MemoryArea(0xffff_ffff_ff60_0000 - (ulong)kind * 0x1000, 0xffff_ffff_ff60_1000 - (ulong)kind * 0x1000, Above53 + kind,
                     MemoryArea.ProtExec, MemoryArea.MapShared | MemoryArea.MapGrowsDown, (MemoryAreaKind)kind, Max, TopBit, Bytes(0xc3, 0xa9, kind), []));
+            w.Write(new MemoryAdvice(ProcessMemoryFlags.ThpDisabled,
+                [new AdvisedArea(0x1000000, 0x1200000, AreaAdvice.Locked | AreaAdvice.LockOnFault | AreaAdvice.DontDump | AreaAdvice.WipeOnFork),
+                 new AdvisedArea(0x7fff_ffff_e000, Above53, AreaAdvice.DontFork | AreaAdvice.HugePage | AreaAdvice.Mergeable | AreaAdvice.Random),
+                 new AdvisedArea(TopBit, Max, AreaAdvice.NoHugePage | AreaAdvice.Sequential)]));
+            w.Write(new MemoryAdvice(ProcessMemoryFlags.None, []));
             for (byte kind = 0; kind <= (byte)FileKind.Other; kind++)
                 w.Write(new FileDescriptor(kind, (FileKind)kind, FileDescriptor.CloseOnExec, 0x8042u + kind, kind == 0 ? long.MinValue : long.MaxValue - kind, 0x81a4 /* 0100644 */,
                     Max, Above53, TopBit, 7 + (ulong)kind, kind == (byte)FileKind.Pipe ? 77UL : 0UL, kind == 1 ? [] : B($"/tmp/\"fd\" {kind}\\\u00e9")));
@@ -69,12 +76,20 @@ public static class KaitaiEdgeSample
             }).ToArray()));
             w.Write(new ExtendedState(0x2e7, Pattern(2696, 5)));
             w.Write(new PendingSignals(SignalQueue.Thread, []));
+            w.Write(new ThreadScheduling(SchedulingPolicy.Fifo, true, ThreadScheduling.MinNice, ThreadScheduling.MaxRealtimePriority, Max,
+                [.. Enumerable.Repeat(0UL, ThreadScheduling.MaxAffinityWords - 1), TopBit])); // only CPUs 8128 and 8191
+            w.Write(new ThreadScheduling(SchedulingPolicy.Idle, false, ThreadScheduling.MaxNice, 0, 0, [Max, Above53]));
+            w.Write(new ThreadScheduling(SchedulingPolicy.RoundRobin, false, 0, 1, 50_000, [1]));
             w.EndSection(ItemKinds.Thread);
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(int.MaxValue, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, SyscallRestart.None, []));
             w.Write(new Registers(new ulong[Registers.Count]));
             w.Write(new ExtendedState(0, []));
             w.EndSection(ItemKinds.Thread);
+            w.EndSection(ItemKinds.Process);
+            w.BeginSection(ItemKinds.Process);
+            // A process in a job-control stop: its stop's wait status (SIGTSTP).
+            w.Write(new ProcessInfo(7777, 1, 7777, 1, ProcessState.Stopped, 0x147f, 0, 0x12, 1, 0, 0, 0, 0, B("stopped"), [], [], []));
             w.EndSection(ItemKinds.Process);
             w.BeginSection(ItemKinds.Fifo);
             w.Write(new PipeInfo(77, PipeKind.Anonymous, false, 65536, 5000));

@@ -1,0 +1,102 @@
+namespace Cryo.Format;
+
+/// <summary>What a process asked of its memory as a whole (prctl), beyond its areas.</summary>
+[Flags]
+public enum ProcessMemoryFlags : uint
+{
+    None = 0,
+    /// <summary>prctl(PR_SET_THP_DISABLE, 1): no transparent huge pages for the whole process.</summary>
+    ThpDisabled = 1,
+}
+
+/// <summary>
+/// What a process asked of one memory area beyond its mapping (mlock, madvise): the kernel keeps
+/// these as flags of the area (the VmFlags of /proc/PID/smaps) and forgets them when the area is
+/// mapped anew, so a restore must ask again. The bit values are this format's own.
+/// </summary>
+[Flags]
+public enum AreaAdvice : uint
+{
+    None = 0,
+    /// <summary>mlock / mlock2 / MAP_LOCKED (smaps "lo").</summary>
+    Locked = 1,
+    /// <summary>mlock2(MLOCK_ONFAULT): pages locked as they are faulted in ("lf"); only with <see cref="Locked"/>.</summary>
+    LockOnFault = 2,
+    /// <summary>MADV_DONTDUMP ("dd"): left out of core dumps.</summary>
+    DontDump = 4,
+    /// <summary>MADV_DONTFORK ("dc"): not inherited by a child of fork.</summary>
+    DontFork = 8,
+    /// <summary>MADV_WIPEONFORK ("wf"): a child of fork gets it zero-filled.</summary>
+    WipeOnFork = 16,
+    /// <summary>MADV_HUGEPAGE ("hg").</summary>
+    HugePage = 32,
+    /// <summary>MADV_NOHUGEPAGE ("nh").</summary>
+    NoHugePage = 64,
+    /// <summary>MADV_MERGEABLE ("mg"): offered to KSM.</summary>
+    Mergeable = 128,
+    /// <summary>MADV_SEQUENTIAL ("sr").</summary>
+    Sequential = 256,
+    /// <summary>MADV_RANDOM ("rr").</summary>
+    Random = 512,
+}
+
+/// <summary>One area's advice: the area's exact range, as its <c>AREA</c> item has it.</summary>
+public readonly record struct AdvisedArea(ulong Start, ulong End, AreaAdvice Advice);
+
+/// <summary>
+/// <c>MADV</c>: the memory advice of a process: its process-wide memory flags and, for each area
+/// that carries any, the advice of that area. Written after the last <c>AREA</c> (and its
+/// <c>PAGE</c> items), only when there is any advice; absent, every area and the process have the
+/// defaults a fresh mapping gets.
+/// </summary>
+public sealed record MemoryAdvice(ProcessMemoryFlags ProcessFlags, AdvisedArea[] Areas) : CheckpointItem
+{
+    public static readonly ItemTag TagValue = ItemTag.Parse("MADV");
+    public override ItemTag Tag => TagValue;
+
+    public const ProcessMemoryFlags KnownProcessFlags = ProcessMemoryFlags.ThpDisabled;
+    public const AreaAdvice KnownAdvice = (AreaAdvice)0x3ff;
+
+    public override void Encode(PayloadWriter w)
+    {
+        w.U32((uint)ProcessFlags);
+        w.Count(Areas.Length);
+        foreach (var area in Areas) { w.U64(area.Start); w.U64(area.End); w.U32((uint)area.Advice); }
+    }
+
+    public static MemoryAdvice Decode(ref PayloadReader r)
+    {
+        uint processFlags = r.U32("process_flags");
+        if ((processFlags & ~(uint)KnownProcessFlags) != 0)
+            throw r.Invalid("process_flags", $"0x{processFlags:x}", $"only bit 0x{(uint)KnownProcessFlags:x} is defined");
+        var areas = new AdvisedArea[r.Count("areas", 20)];
+        ulong previousEnd = 0;
+        for (int i = 0; i < areas.Length; i++)
+        {
+            ulong start = r.U64("start"), end = r.U64("end");
+            if (end <= start) throw r.Invalid("end", $"0x{end:x}", $"an area ends after it starts (start 0x{start:x})");
+            if (start < previousEnd) throw r.Invalid("start", $"0x{start:x}", $"areas ascend without overlap (the previous one ends at 0x{previousEnd:x})");
+            previousEnd = end;
+            var advice = (AreaAdvice)r.U32("advice");
+            if (Problem(advice) is { } why) throw r.Invalid("advice", $"0x{(uint)advice:x}", why);
+            areas[i] = new AdvisedArea(start, end, advice);
+        }
+        return new MemoryAdvice((ProcessMemoryFlags)processFlags, areas);
+    }
+
+    /// <summary>Why <paramref name="advice"/> cannot be an area's advice, or null.</summary>
+    public static string? Problem(AreaAdvice advice) =>
+        (advice & ~KnownAdvice) != 0 ? $"only bits 0x{(uint)KnownAdvice:x} are defined"
+        : advice == AreaAdvice.None ? "an area without advice is not listed"
+        : advice.HasFlag(AreaAdvice.LockOnFault) && !advice.HasFlag(AreaAdvice.Locked) ? "lock-on-fault (2) comes only with locked (1)"
+        : advice.HasFlag(AreaAdvice.HugePage) && advice.HasFlag(AreaAdvice.NoHugePage) ? "hugepage (32) and nohugepage (64) exclude each other"
+        : advice.HasFlag(AreaAdvice.Sequential) && advice.HasFlag(AreaAdvice.Random) ? "sequential (256) and random (512) exclude each other"
+        : null;
+
+    public override IReadOnlyList<ItemField> Describe() =>
+    [
+        ItemField.Hex("process_flags", (ulong)ProcessFlags),
+        ItemField.List("areas", Areas.Select(a => (IReadOnlyList<ItemField>)
+            [ItemField.Addr("start", a.Start), ItemField.Addr("end", a.End), ItemField.Hex("advice", (ulong)a.Advice)]).ToArray()),
+    ];
+}
