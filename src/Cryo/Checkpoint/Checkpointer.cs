@@ -245,6 +245,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
     {
         var threads = new List<FrozenThread>();
         var gone = new HashSet<int>();
+        int jobControlStop = 0;
         while (true)
         {
             var fresh = ProcTasks.Read(pid).Where(tid => !seized.Contains(tid) && !gone.Contains(tid)).ToList();
@@ -263,7 +264,12 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             }
             foreach (int tid in attached)
             {
-                try { tracer.Interrupt(tid); }
+                try
+                {
+                    // A process stopped by job control reports its group-stop instead of the interrupt.
+                    var stop = tracer.Interrupt(tid);
+                    if (tid == pid && stop.IsGroupStop) jobControlStop = stop.StopSignal;
+                }
                 catch (TraceeGoneException) when (tid != pid)
                 {
                     seized.Remove(tid);
@@ -280,7 +286,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
         {
             var mappings = ProcMaps.Read(pid);
             var syscalls = new RemoteSyscall(tracer, pid, SyscallSite.FindInVdso(memory, mappings));
-            return new FrozenProcess(pid, tracer, memory, mappings, threads, syscalls);
+            return new FrozenProcess(pid, tracer, memory, mappings, threads, syscalls, jobControlStop);
         }
         catch
         {

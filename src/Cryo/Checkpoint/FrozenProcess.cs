@@ -21,7 +21,7 @@ internal sealed class FrozenThread(int tid, UserRegs registers, NormalizedRegist
 /// resource kinds read their state from. Injected syscalls run in the main thread.
 /// </summary>
 internal sealed class FrozenProcess(int pid, Tracer tracer, RemoteMemory memory, ImmutableArray<MemoryMapping> mappings,
-    IReadOnlyList<FrozenThread> threads, RemoteSyscall syscalls)
+    IReadOnlyList<FrozenThread> threads, RemoteSyscall syscalls, int jobControlStopSignal = 0)
 {
     public int Pid { get; } = pid;
     public Tracer Tracer { get; } = tracer;
@@ -31,6 +31,9 @@ internal sealed class FrozenProcess(int pid, Tracer tracer, RemoteMemory memory,
     /// <summary>Main thread first.</summary>
     public IReadOnlyList<FrozenThread> Threads { get; } = threads;
     public RemoteSyscall Syscalls { get; } = syscalls;
+
+    /// <summary>The signal of the job-control stop the process was in when it was frozen (SIGSTOP, SIGTSTP …), else 0.</summary>
+    public int JobControlStopSignal { get; } = jobControlStopSignal;
 
     /// <summary>
     /// Borrowed memory for injected syscalls that take pointers, below the main thread's stack

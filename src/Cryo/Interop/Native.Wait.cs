@@ -29,6 +29,12 @@ internal readonly record struct WaitStatus(int Pid, int Raw)
     /// <summary>Group-stop or PTRACE_INTERRUPT stop of a seized tracee.</summary>
     public bool IsEventStop => Event == PtraceEvent.Stop;
 
+    /// <summary>
+    /// A seized tracee's group-stop (job control: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): also what
+    /// PTRACE_INTERRUPT reports of a tracee that was already stopped by job control when seized.
+    /// </summary>
+    public bool IsGroupStop => IsEventStop && StopSignal != Signals.SIGTRAP;
+
     /// <summary>Interrupt stop (PTRACE_INTERRUPT, or a seized tracee's listen wake-up).</summary>
     public bool IsInterruptStop => IsEventStop && StopSignal == Signals.SIGTRAP;
 

@@ -69,8 +69,11 @@ internal sealed class ProcessIdentity : IResourceKind
             pdeath = BinaryPrimitives.ReadInt32LittleEndian(word);
         }
 
+        // A job-control stop is kept as waitpid(WUNTRACED) would report it.
+        int stopSignal = process.JobControlStopSignal;
         var info = new ProcessInfo(pid, stat.ParentPid, stat.ProcessGroup, stat.Session,
-            ProcessState.Alive, 0, personality, (uint)status.Umask,
+            stopSignal != 0 ? ProcessState.Stopped : ProcessState.Alive, stopSignal != 0 ? 0x7f | stopSignal << 8 : 0,
+            personality, (uint)status.Umask,
             dumpable, status.NoNewPrivs ? (byte)1 : (byte)0, subreaper != 0 ? (byte)1 : (byte)0, (uint)pdeath,
             (uint)process.Threads.Count, comm, exe, cwd, root);
         return new DumpedItems([info, CredentialsOf(status, securebits)]);

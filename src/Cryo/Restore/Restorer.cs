@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cryo.Cli;
 using Cryo.Format;
 using Cryo.Interop;
@@ -49,6 +50,12 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
                     if (kind is Memory) tracer.Run(() => threads.CreateThreads(process, session));
                 }
             phases.End("finish");
+            // A process that was in a job-control stop gets a SIGSTOP while it is still held: it
+            // stops again before it runs an instruction (SIGSTOP, whatever stopped it: neither a
+            // handler, a mask nor an orphaned process group can set it aside).
+            foreach (var process in session.Processes.Where(p => p.Info.State == ProcessState.Stopped))
+                if (Native.Kill(process.Pid, Interop.Signals.SIGSTOP) != 0)
+                    throw new SysCallException("kill(SIGSTOP)", Marshal.GetLastPInvokeError(), $"pid {process.Pid}, which was stopped at the checkpoint");
             // Children first, so that no restored parent runs before its children are complete.
             foreach (var process in Enumerable.Reverse(session.Processes))
                 foreach (int tid in process.ThreadIds.Reverse<int>()) tracer.Detach(tid);
