@@ -451,6 +451,7 @@ def main():
         ("unsupported --kind=child", "unsupported", ["--kind=child"], None, None),
         ("napper (restart blocks)", "napper", ["--nap-ms=300", "--calls=poll,futex,futex-abs,nanosleep-norem"], None, None),
         ("ticker", "ticker", [], None, None),
+        ("layout", "layout", [], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
         ("threads (leave-running)", "threads", [], None, None, True),

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Cryo.Proc;
 using Cryo.Tracing;
@@ -27,6 +28,16 @@ internal sealed class FrozenProcess(int pid, Tracer tracer, RemoteMemory memory,
     public Tracer Tracer { get; } = tracer;
     public RemoteMemory Memory { get; } = memory;
     public ImmutableArray<MemoryMapping> Mappings { get; } = mappings;
+
+    // smaps is slow to read (the kernel counts every page: 12 ms per GiB mapped), so it is read
+    // once. Not on another core meanwhile: it holds the mm's lock, and brk(0) and the snapshot
+    // fork would wait for it anyway.
+    private readonly Lazy<FrozenDictionary<ulong, FrozenSet<string>>> vmFlags = new(() => ProcSmaps.ReadVmFlags(pid));
+
+    /// <summary>The VmFlags of one of <see cref="Mappings"/> (/proc/PID/smaps: mlock, madvise, MAP_GROWSDOWN …).</summary>
+    public FrozenSet<string> VmFlagsOf(MemoryMapping mapping) =>
+        vmFlags.Value.TryGetValue(mapping.Start, out var flags) ? flags
+            : throw new InvalidOperationException($"pid {Pid}: /proc/{Pid}/smaps has no VmFlags for the mapping {mapping}, which maps listed while the process was frozen");
 
     /// <summary>Main thread first.</summary>
     public IReadOnlyList<FrozenThread> Threads { get; } = threads;

@@ -11,6 +11,12 @@ internal static class InjectedCalls
         Setfsuid = 122, Setfsgid = 123, Capget = 125, Capset = 126, RtSigqueueinfo = 129,
         Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302, Lseek = 8, Openat = 257;
 
+    /// <summary>Memory advice (MemoryAdvice): madvise, mlock2 and their flags.</summary>
+    public const long Madvise = 28, Mlock2 = 325;
+    public const int MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_DONTFORK = 10, MADV_MERGEABLE = 12,
+        MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_DONTDUMP = 16, MADV_WIPEONFORK = 18, MLOCK_ONFAULT = 1,
+        PR_SET_THP_DISABLE = 41;
+
     public const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
         PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_CAPBSET_DROP = 24,
         PR_GET_SECUREBITS = 27, PR_SET_SECUREBITS = 28, PR_SET_CHILD_SUBREAPER = 36,

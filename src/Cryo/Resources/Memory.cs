@@ -58,7 +58,9 @@ internal sealed class Memory : IResourceKind
         {
             var kind = Classify(pid, mapping);
             var runs = FindRuns(pagemap, mapping, kind, entries);
-            areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs), mapping.Protection.HasFlag(MappingProtection.Read)));
+            // MAP_GROWSDOWN of an anonymous area the program mapped itself shows only in smaps.
+            bool growsDown = kind == MemoryAreaKind.AnonymousPrivate && process.VmFlagsOf(mapping).Contains("gd");
+            areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs, growsDown), mapping.Protection.HasFlag(MappingProtection.Read)));
         }
         return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas);
     }
@@ -173,13 +175,13 @@ internal sealed class Memory : IResourceKind
         return [.. runs];
     }
 
-    private static MemoryArea ToArea(int pid, MemoryMapping m, MemoryAreaKind kind, PageRun[] runs)
+    private static MemoryArea ToArea(int pid, MemoryMapping m, MemoryAreaKind kind, PageRun[] runs, bool growsDown)
     {
         uint prot = (uint)m.Protection; // MappingProtection uses the PROT_* bit values
         uint flags = m.Shared ? MemoryArea.MapShared : MemoryArea.MapPrivate;
         if (kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.Heap or MemoryAreaKind.Stack)
             flags |= MemoryArea.MapAnonymous;
-        if (kind == MemoryAreaKind.Stack) flags |= MemoryArea.MapGrowsDown;
+        if (kind == MemoryAreaKind.Stack || growsDown) flags |= MemoryArea.MapGrowsDown;
         // Shared anonymous memory (/dev/zero, SysV, memfd) keeps its shmem inode and offset: the
         // identity that tells a restore which areas of which processes are one object.
         bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared
@@ -539,7 +541,9 @@ internal sealed class Memory : IResourceKind
                 return; // fixed by the kernel, above user space
             case MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.Heap:
                 prot = WritableWhileFilling(state, area, prot);
-                Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
+                // MAP_GROWSDOWN: a stack the program mapped itself (the kernel extends it downwards on a fault below it).
+                long growsDown = area.Kind == MemoryAreaKind.AnonymousPrivate && (area.MapFlags & MemoryArea.MapGrowsDown) != 0 ? MemoryCalls.MAP_GROWSDOWN : 0;
+                Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | growsDown | fixedNoReplace);
                 BeginFill(process, state, area, session);
                 return;
             case MemoryAreaKind.Stack:

@@ -11,13 +11,15 @@ internal static class ResourceKinds
         new Signals(),         // SIGA, PEND
         new Timers(),          // ITMR
         new Memory(),          // MMST, AREA, PAGE
+        new MemoryAdvice(),    // MADV
         new Files(),           // FDES (pipes and FIFOs through Pipes)
         new Pipes(),           // FINF, FBUF in the FIFO section
         new Threads(),         // THRD: TINF, GREG, XSTA (PEND via Signals)
     ];
 
     /// <summary>
-    /// The order in which a restored process is completed: memory and the mm fields first, then
+    /// The order in which a restored process is completed: memory and the mm fields first, the
+    /// memory advice once every page is in (mlock faults every page in), then
     /// descriptors and pipe contents, signals, limits and credentials (late: dropping privileges
     /// or lowering limits earlier would block the injected calls that follow), then the interval
     /// timers (setitimer needs no privilege; armed after the handlers exist and as late as
@@ -25,7 +27,7 @@ internal static class ResourceKinds
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<Threads>(),
+        Find<Memory>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<Threads>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();

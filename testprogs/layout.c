@@ -1,0 +1,230 @@
+/*
+ * layout: memory areas with every kind of advice the kernel keeps per area (see README.md).
+ *
+ *   layout --pidfile=F --outfile=O [--seed=N]
+ *
+ * Each area holds a pattern of its own and carries one piece of advice, which a fresh mmap would
+ * not have: mlock, mlock2(MLOCK_ONFAULT), MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK,
+ * MADV_HUGEPAGE (2 MiB aligned), MADV_NOHUGEPAGE, MADV_MERGEABLE (when the kernel has KSM),
+ * MADV_SEQUENTIAL, MADV_RANDOM, and MAP_GROWSDOWN. Beside them: a read-only area with data, a
+ * PROT_NONE reservation with a writable window inside, an area moved and grown by mremap, and
+ * the whole process under PR_SET_THP_DISABLE.
+ * On SIGTERM: every pattern; every area's VmFlags in /proc/self/smaps name its advice (and its
+ * neighbours' advice did not spread to it); VmLck counts the locked pages; THP_enabled is 0; and
+ * a forked child finds the wipe-on-fork area zero-filled and the dont-fork area absent.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+
+#define AREA_PAGES 8
+#define HUGE_SIZE (2UL << 20)
+
+struct area {
+    const char *name;
+    const char *flag;      /* the smaps VmFlags name it must carry, NULL if none */
+    unsigned char *start;
+    size_t len;
+    int prot;
+    int patterned;         /* holds the pattern (PROT_NONE areas do not) */
+};
+
+static size_t g_page;
+static uint64_t g_seed;
+static struct area g_areas[16];
+static int g_count;
+
+static unsigned char *map_anon(size_t len, int prot, int flags, const char *what)
+{
+    void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (p == MAP_FAILED) tp_die_errno("mmap of the %s area (%zu bytes)", what, len);
+    return p;
+}
+
+static struct area *add(const char *name, const char *flag, unsigned char *start, size_t len, int prot, int patterned)
+{
+    struct area *a = &g_areas[g_count++];
+    *a = (struct area){name, flag, start, len, prot, patterned};
+    if (patterned) tp_pattern_fill(start, len, g_seed + (uint64_t)g_count, 0);
+    return a;
+}
+
+/* An area of AREA_PAGES pages with a pattern, then madvise(advice) on it. */
+static void advised(const char *name, const char *flag, int advice)
+{
+    unsigned char *p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, name);
+    add(name, flag, p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
+    if (madvise(p, AREA_PAGES * g_page, advice) < 0) tp_die_errno("madvise(%s)", name);
+}
+
+static int pattern_ok(const struct area *a)
+{
+    return !a->patterned || tp_pattern_check(a->start, a->len, g_seed + (uint64_t)(a - g_areas) + 1, 0) < 0;
+}
+
+/* The VmFlags line of the smaps entry that starts at `start`, or "" when there is none. */
+static void vmflags_of(const unsigned char *start, char *out, size_t size)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) { tp_fail("open /proc/self/smaps: %s", strerror(errno)); out[0] = 0; return; }
+    char line[512];
+    int here = 0;
+    out[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ':') > strchr(line, ' ')) here = (unsigned char *)lo == start;
+        else if (here && !strncmp(line, "VmFlags:", 8)) { snprintf(out, size, "%s", line + 8); break; }
+    }
+    fclose(f);
+    out[strcspn(out, "\n")] = 0;
+}
+
+static int has_flag(const char *flags, const char *flag)
+{
+    char padded[520];
+    snprintf(padded, sizeof padded, " %s ", flags);
+    char want[8];
+    snprintf(want, sizeof want, " %s ", flag);
+    return strstr(padded, want) != NULL;
+}
+
+static long status_kib(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long value = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':') value = atol(line + n + 1);
+    if (f) fclose(f);
+    return value;
+}
+
+/* In a forked child: the wipe-on-fork area reads as zeros, the dont-fork one is not mapped. */
+static void check_fork(const struct area *wipe, const struct area *dont)
+{
+    pid_t child = fork();
+    if (child < 0) { tp_fail("fork: %s", strerror(errno)); return; }
+    if (child == 0) {
+        for (size_t i = 0; i < wipe->len; i++)
+            if (wipe->start[i]) _exit(10);
+        unsigned char vec;
+        if (mincore(dont->start, g_page, &vec) == 0 || errno != ENOMEM) _exit(11);
+        _exit(0);
+    }
+    int status;
+    if (waitpid(child, &status, 0) != child) { tp_fail("waitpid: %s", strerror(errno)); return; }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        tp_fail("forked child: %s (status 0x%x)",
+                WIFEXITED(status) && WEXITSTATUS(status) == 10 ? "the wipe-on-fork area is not zero-filled"
+                : WIFEXITED(status) && WEXITSTATUS(status) == 11 ? "the dont-fork area is mapped in the child"
+                : "ended abnormally", status);
+}
+
+int main(int argc, char **argv)
+{
+    tp_init(argc, argv, "[--seed=N]");
+    g_seed = tp_arg_ull("seed", (uint64_t)getpid() * 1000003u, 0, UINT64_MAX);
+    tp_args_done();
+    g_page = (size_t)sysconf(_SC_PAGESIZE);
+
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) tp_die_errno("prctl(PR_SET_THP_DISABLE)");
+
+    unsigned char *p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "locked");
+    add("locked", "lo", p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
+    if (mlock(p, AREA_PAGES * g_page) < 0) tp_die_errno("mlock");
+    p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "lock-on-fault");
+    add("lock-on-fault", "lf", p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
+    if (syscall(SYS_mlock2, p, AREA_PAGES * g_page, MLOCK_ONFAULT) < 0) tp_die_errno("mlock2(MLOCK_ONFAULT)");
+    advised("dont-dump", "dd", MADV_DONTDUMP);
+    advised("dont-fork", "dc", MADV_DONTFORK);
+    struct area *dont = &g_areas[g_count - 1];
+    advised("wipe-on-fork", "wf", MADV_WIPEONFORK);
+    struct area *wipe = &g_areas[g_count - 1];
+    advised("no-huge", "nh", MADV_NOHUGEPAGE);
+    advised("sequential", "sr", MADV_SEQUENTIAL);
+    advised("random", "rr", MADV_RANDOM);
+    /* KSM is a kernel option: without it MADV_MERGEABLE fails with EINVAL, and nothing is checked. */
+    p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "mergeable");
+    if (madvise(p, AREA_PAGES * g_page, MADV_MERGEABLE) == 0) add("mergeable", "mg", p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
+    else if (errno != EINVAL) tp_die_errno("madvise(MADV_MERGEABLE)");
+    else tp_log("no KSM in this kernel: MADV_MERGEABLE not checked");
+
+    /* A 2 MiB aligned area in the middle of a larger reservation, under MADV_HUGEPAGE. */
+    unsigned char *reserve = map_anon(3 * HUGE_SIZE, PROT_READ | PROT_WRITE, 0, "huge reservation");
+    unsigned char *huge = (unsigned char *)(((uintptr_t)reserve + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+    size_t below = (size_t)(huge - reserve), above = 2 * HUGE_SIZE - below;
+    if ((below && munmap(reserve, below) < 0) || munmap(huge + HUGE_SIZE, above) < 0) tp_die_errno("munmap around the huge area");
+    if (madvise(huge, HUGE_SIZE, MADV_HUGEPAGE) < 0) tp_die_errno("madvise(MADV_HUGEPAGE)");
+    add("huge", "hg", huge, HUGE_SIZE, PROT_READ | PROT_WRITE, 1);
+
+    p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, MAP_GROWSDOWN, "grows-down");
+    add("grows-down", "gd", p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
+
+    p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "read-only");
+    add("read-only", NULL, p, AREA_PAGES * g_page, PROT_READ, 1);
+    if (mprotect(p, AREA_PAGES * g_page, PROT_READ) < 0) tp_die_errno("mprotect(read-only)");
+
+    /* 32 pages reserved PROT_NONE, pages 12..15 opened up and written. */
+    p = map_anon(32 * g_page, PROT_NONE, MAP_NORESERVE, "reservation");
+    if (mprotect(p + 12 * g_page, 4 * g_page, PROT_READ | PROT_WRITE) < 0) tp_die_errno("mprotect(window)");
+    add("reservation-low", NULL, p, 12 * g_page, PROT_NONE, 0);
+    add("window", NULL, p + 12 * g_page, 4 * g_page, PROT_READ | PROT_WRITE, 1);
+    add("reservation-high", NULL, p + 16 * g_page, 16 * g_page, PROT_NONE, 0);
+
+    /* Written, then moved and grown to four times its size by mremap: the data moves with it. */
+    p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "moved");
+    tp_pattern_fill(p, AREA_PAGES * g_page, g_seed ^ 0x5a5a, 0);
+    unsigned char *moved = mremap(p, AREA_PAGES * g_page, 4 * AREA_PAGES * g_page, MREMAP_MAYMOVE);
+    if (moved == MAP_FAILED) tp_die_errno("mremap");
+
+    tp_ready();
+    tp_wait_sigterm();
+    tp_begin_check();
+
+    for (int i = 0; i < g_count; i++) {
+        struct area *a = &g_areas[i];
+        if (!pattern_ok(a)) tp_fail("%s area at %p: its pattern is not intact", a->name, (void *)a->start);
+        char flags[512];
+        vmflags_of(a->start, flags, sizeof flags);
+        if (!flags[0]) { tp_fail("%s area at %p: no smaps entry starts there", a->name, (void *)a->start); continue; }
+        if (a->flag && !has_flag(flags, a->flag))
+            tp_fail("%s area at %p: VmFlags '%s' lack '%s'", a->name, (void *)a->start, flags, a->flag);
+        /* No advice spread: only this area's own flag among the advised ones. */
+        static const char *advice[] = {"lo", "lf", "dd", "dc", "wf", "hg", "nh", "mg", "sr", "rr", "gd"};
+        for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++) {
+            int own = a->flag && (!strcmp(a->flag, advice[k]) || (!strcmp(a->flag, "lf") && !strcmp(advice[k], "lo")));
+            if (!own && has_flag(flags, advice[k]))
+                tp_fail("%s area at %p: VmFlags '%s' have '%s', which it was never given", a->name, (void *)a->start, flags, advice[k]);
+        }
+        int readable = has_flag(flags, "rd"), writable = has_flag(flags, "wr");
+        if (readable != !!(a->prot & PROT_READ) || writable != !!(a->prot & PROT_WRITE))
+            tp_fail("%s area at %p: VmFlags '%s' do not match its protection %d", a->name, (void *)a->start, flags, a->prot);
+    }
+    if (tp_pattern_check(moved, AREA_PAGES * g_page, g_seed ^ 0x5a5a, 0) >= 0) tp_fail("moved area: its pattern is not intact");
+    for (size_t i = AREA_PAGES * g_page; i < 4 * AREA_PAGES * g_page; i++)
+        if (moved[i]) { tp_fail("moved area: byte %zu of the grown part is %u, not 0", i, moved[i]); break; }
+
+    /* VmLck: the locked area in full, and of the lock-on-fault one the pages it faulted in (all). */
+    long locked = status_kib("VmLck"), expected = (long)(2 * AREA_PAGES * g_page / 1024);
+    if (locked != expected) tp_fail("VmLck is %ld kB, expected %ld kB", locked, expected);
+    long thp = status_kib("THP_enabled");
+    if (thp != 0) tp_fail("THP_enabled is %ld, expected 0 (PR_SET_THP_DISABLE)", thp);
+    int disabled = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+    if (disabled != 1) tp_fail("PR_GET_THP_DISABLE gives %d, expected 1", disabled);
+
+    check_fork(wipe, dont);
+    tp_finish();
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using Cryo.Format;
+using Cryo.Tests.Golden.Support;
+using Xunit;
+
+namespace Cryo.Tests.Golden;
+
+/// <summary>
+/// Memory advice (MADV) through real checkpoints and restores, with testprogs/layout: areas under
+/// mlock, mlock2(MLOCK_ONFAULT) and each madvise the kernel keeps per area, a MAP_GROWSDOWN area,
+/// and PR_SET_THP_DISABLE. The program checks its own smaps, VmLck and a fork (wipe-on-fork and
+/// dont-fork) after the restore; the tests check what the image says. No golden item stream:
+/// MADV_MERGEABLE is only there on kernels built with KSM.
+/// </summary>
+public class LayoutTests
+{
+    [Fact]
+    public void Advice_is_saved_and_asked_for_again_after_the_restore()
+    {
+        using var dir = new TestDirectory("layout");
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start("layout", dir))
+        {
+            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
+            program.WaitForExit("cryo checkpoint kills it by default");
+        }
+
+        var (advice, growsDown) = Read(image);
+        Assert.Equal(ProcessMemoryFlags.ThpDisabled, advice.ProcessFlags);
+        var kinds = advice.Areas.Select(a => a.Advice).ToList();
+        foreach (var expected in new[]
+                 {
+                     AreaAdvice.Locked, AreaAdvice.Locked | AreaAdvice.LockOnFault, AreaAdvice.DontDump, AreaAdvice.DontFork,
+                     AreaAdvice.WipeOnFork, AreaAdvice.HugePage, AreaAdvice.NoHugePage, AreaAdvice.Sequential, AreaAdvice.Random,
+                 })
+            Assert.Equal(1, kinds.Count(k => k == expected));
+        Assert.All(kinds, k => Assert.Null(MemoryAdvice.Problem(k)));
+        Assert.Equal(1, growsDown);
+
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    /// <summary>A restored process's advice is read again like the original's.</summary>
+    [Fact]
+    public void Advice_survives_three_cycles_in_a_row() =>
+        Assert.Equal("PASS", CheckpointRestoreTests.Cycles("layout-cycles", 3, "layout"));
+
+    /// <summary>
+    /// Reading the advice (smaps) changes nothing, and the fork snapshot of --leave-running reads
+    /// the dont-fork and wipe-on-fork areas while the process is frozen: the original passes, and
+    /// so does the copy restored from the image.
+    /// </summary>
+    [Fact]
+    public void Leave_running_leaves_the_advice_of_the_original_and_the_copy_passes()
+    {
+        using var dir = new TestDirectory("layout-leave");
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start("layout", dir))
+        {
+            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running");
+            Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
+            Assert.Equal("PASS", program.Terminate());
+        }
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    /// <summary>The image's MADV item, and how many anonymous private areas are MAP_GROWSDOWN.</summary>
+    private static (MemoryAdvice Advice, int GrowsDown) Read(string image)
+    {
+        MemoryAdvice? advice = null;
+        int growsDown = 0;
+        using var reader = CheckpointReader.OpenFile(image);
+        while (reader.GetNextItem() is { } item)
+        {
+            if (item is MemoryAdvice found) advice = found;
+            if (item is MemoryArea { Kind: MemoryAreaKind.AnonymousPrivate } area && (area.MapFlags & MemoryArea.MapGrowsDown) != 0) growsDown++;
+        }
+        return (advice ?? throw new InvalidDataException($"{image} has no MADV item"), growsDown);
+    }
+}
