@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock|posix-timer
+ * unsupported --kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|deadline
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -36,7 +38,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock|posix-timer");
+    tp_init(argc, argv, "--kind=socket|eventfd|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|deadline");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -79,6 +81,12 @@ int main(int argc, char **argv)
         struct sock_fprog program = {.len = 1, .filter = &allow};
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) tp_die_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) < 0) tp_die_errno("prctl(PR_SET_SECCOMP)");
+    } else if (strcmp(kind, "deadline") == 0) {
+        /* SCHED_DEADLINE (root): 1 ms of CPU every 100 ms, far more than a program asleep needs.
+         * struct sched_attr as sched_setattr(2) takes it (glibc 2.36 has no wrapper). */
+        struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t priority; uint64_t runtime, deadline, period; } attr = {
+            .size = sizeof attr, .policy = 6 /* SCHED_DEADLINE */, .runtime = 1000000, .deadline = 100000000, .period = 100000000};
+        if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0) tp_die_errno("sched_setattr(SCHED_DEADLINE)");
     } else {
         tp_die("unknown --kind=%s", kind);
     }
@@ -108,6 +116,8 @@ int main(int argc, char **argv)
     } else if (strcmp(kind, "posix-timer") == 0) {
         struct itimerspec left;
         if (timer_gettime(timer, &left) < 0 || left.it_value.tv_sec == 0) tp_fail("the POSIX timer is no longer armed");
+    } else if (strcmp(kind, "deadline") == 0) {
+        if (sched_getscheduler(0) != 6) tp_fail("no longer SCHED_DEADLINE (policy %d)", sched_getscheduler(0));
     } else if (strcmp(kind, "seccomp") == 0) {
         if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER) tp_fail("no longer under the seccomp filter");
     } else if (strcmp(kind, "deleted") == 0) {

@@ -17,6 +17,7 @@ public class RefusalTests
     [InlineData("flock", "fd 3", "it holds a file lock (FLOCK ADVISORY WRITE); file locks are not saved yet")]
     [InlineData("posix-lock", "fd 3", "it holds a file lock (POSIX ADVISORY WRITE); file locks are not saved yet")]
     [InlineData("posix-timer", "POSIX timer 0 (timer_create)", "POSIX timers are not saved yet")]
+    [InlineData("deadline", "scheduling policy SCHED_DEADLINE", "its runtime, deadline and period are not saved yet")]
     public void Unsupported_resources_are_refused_and_the_target_runs_on(string kind, string where, string what)
     {
         using var dir = new TestDirectory($"refuse-{kind}");

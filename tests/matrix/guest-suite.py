@@ -451,6 +451,7 @@ def main():
         ("unsupported --kind=child", "unsupported", ["--kind=child"], None, None),
         ("napper (restart blocks)", "napper", ["--nap-ms=300", "--calls=poll,futex,futex-abs,nanosleep-norem"], None, None),
         ("ticker", "ticker", [], None, None),
+        ("sched", "sched", [], None, None),
         ("layout", "layout", [], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
@@ -466,6 +467,7 @@ def main():
         ("flock", "unsupported", ["--kind=flock"], ["fd 3", "FLOCK ADVISORY WRITE"]),
         ("posix-lock", "unsupported", ["--kind=posix-lock"], ["fd 3", "POSIX ADVISORY WRITE"]),
         ("posix-timer", "unsupported", ["--kind=posix-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
+        ("deadline", "unsupported", ["--kind=deadline"], ["SCHED_DEADLINE", "not saved"], r"pid (\d+): tid \d+: scheduling policy"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
     ]:
         if not only or "refusal" in only:

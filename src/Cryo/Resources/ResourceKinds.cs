@@ -10,11 +10,12 @@ internal static class ResourceKinds
         new Limits(),          // RLIM
         new Signals(),         // SIGA, PEND
         new Timers(),          // ITMR
+        new Scheduling(),      // OOMS (SCHD in THRD via Threads)
         new Memory(),          // MMST, AREA, PAGE
         new MemoryAdvice(),    // MADV
         new Files(),           // FDES (pipes and FIFOs through Pipes)
         new Pipes(),           // FINF, FBUF in the FIFO section
-        new Threads(),         // THRD: TINF, GREG, XSTA (PEND via Signals)
+        new Threads(),         // THRD: TINF, GREG, XSTA (PEND via Signals, SCHD via Scheduling)
     ];
 
     /// <summary>
@@ -23,11 +24,14 @@ internal static class ResourceKinds
     /// descriptors and pipe contents, signals, limits and credentials (late: dropping privileges
     /// or lowering limits earlier would block the injected calls that follow), then the interval
     /// timers (setitimer needs no privilege; armed after the handlers exist and as late as
-    /// possible, so little of their remaining time passes before the release), registers last.
+    /// possible, so little of their remaining time passes before the release), registers, and after
+    /// them the scheduling attributes: set from outside with no injected call, so a thread made
+    /// SCHED_IDLE, niced or pinned to one CPU slows no call of the restore, and a SCHED_FIFO one
+    /// (stopped until the release) starves none.
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<Threads>(),
+        Find<Memory>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<Threads>(), Find<Scheduling>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();

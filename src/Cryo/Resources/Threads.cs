@@ -15,9 +15,10 @@ namespace Cryo.Resources;
 /// <summary>
 /// One THRD section per thread: TINF (signal mask, alternate stack, clear-child-tid address,
 /// robust futex list, rseq registration, restart mode, name), GREG (normalised registers) and
-/// XSTA (FPU/SSE/AVX state), for every thread (main thread first). Other threads are created
+/// XSTA (FPU/SSE/AVX state), for every thread (main thread first); the thread's PEND and SCHD
+/// come from Signals and Scheduling. Other threads are created
 /// with their original tids right after the memory is in place (<see cref="CreateThreads"/>).
-/// <para>Restore: the items are kept until Finish (last of all kinds): the per-thread kernel
+/// <para>Restore: the items are kept until Finish (the last kind that injects calls): the per-thread kernel
 /// state is set with injected calls, the scratch page is unmapped, then the extended state,
 /// the registers and the signal mask go back. The restorer detaches afterwards.</para>
 /// </summary>
@@ -86,6 +87,8 @@ internal sealed class Threads : IResourceKind
             new ExtendedState(xstate.FeatureMask, xstate.Bytes),
             // The thread's own signal queue belongs in its section; Signals reads and restores it.
             ResourceKinds.Find<Signals>().DumpThreadPending(process, thread),
+            // Policy, nice, affinity, timer slack: Scheduling reads and restores them.
+            ResourceKinds.Find<Scheduling>().DumpThread(process, thread),
             new SectionEnd(ItemKinds.Thread),
         ];
     }
