@@ -26,13 +26,13 @@ public sealed class SchedulingTests(ResourcePrograms programs) : IClassFixture<R
 
         var main = run.Tracer.Run(() => ResourceKinds.Find<Scheduling>().DumpThread(run.Frozen(), run.Frozen().Threads[0]));
         ulong[] mine = Native.SchedGetAffinity(0, "this test"); // the program started with the test's CPUs
-        int lowest = Cpus(mine)[0], highest = Cpus(mine)[^1];
-        AssertScheduling(main, SchedulingPolicy.Batch, false, 7, 0, 123_456, Mask(lowest));
+        int lowest = ThreadScheduling.Cpus(mine)[0], highest = ThreadScheduling.Cpus(mine)[^1];
+        AssertScheduling(main, SchedulingPolicy.Batch, false, 7, 0, 123_456, ThreadScheduling.Mask(lowest));
         var byName = Directory.GetDirectories($"/proc/{run.Pid}/task").Select(task => int.Parse(Path.GetFileName(task)))
             .ToDictionary(tid => File.ReadAllText($"/proc/{run.Pid}/task/{tid}/comm").Trim(), tid => Scheduling.Read(run.Pid, tid));
         Assert.Equal(["s-fifo", "s-idle", "sched"], byName.Keys.Order(StringComparer.Ordinal));
         AssertScheduling(byName["sched"], main.Policy, main.ResetOnFork, main.Nice, main.RealtimePriority, main.TimerSlackNanoseconds, main.Affinity);
-        AssertScheduling(byName["s-idle"], SchedulingPolicy.Idle, false, 3, 0, 654_321, Mask(highest));
+        AssertScheduling(byName["s-idle"], SchedulingPolicy.Idle, false, 3, 0, 654_321, ThreadScheduling.Mask(highest));
         // A real-time thread's timer slack is whatever the kernel keeps (0 from 6.x on): not checked here.
         AssertScheduling(byName["s-fifo"], SchedulingPolicy.Fifo, true, 11, 10, byName["s-fifo"].TimerSlackNanoseconds, mine);
 
@@ -49,8 +49,8 @@ public sealed class SchedulingTests(ResourcePrograms programs) : IClassFixture<R
     public void Restore_sets_the_attributes_of_the_thread_from_outside(SchedulingPolicy policy, bool resetOnFork, int nice, byte priority, ulong slack)
     {
         using var run = FrozenRun.StartStub(programs, "plain");
-        int cpu = Cpus(Scheduling.OnlineCpus())[^1];
-        var saved = new ThreadScheduling(policy, resetOnFork, nice, priority, slack, Mask(cpu));
+        int cpu = ThreadScheduling.Cpus(Scheduling.OnlineCpus())[^1];
+        var saved = new ThreadScheduling(policy, resetOnFork, nice, priority, slack, ThreadScheduling.Mask(cpu));
         var process = run.Restoring();
         process.CurrentThread = Thread(run.Pid);
         run.RestoreAndFinish<Scheduling>(process, [new OomScoreAdjustment(123), saved]);
@@ -83,10 +83,10 @@ public sealed class SchedulingTests(ResourcePrograms programs) : IClassFixture<R
         using var run = FrozenRun.StartStub(programs, "plain");
         var before = Scheduling.Read(run.Pid, run.Pid);
         ulong[] online = Scheduling.OnlineCpus();
-        int missing = Cpus(online)[^1] + 1;
+        int missing = ThreadScheduling.Cpus(online)[^1] + 1;
         var process = run.Restoring();
         process.CurrentThread = Thread(run.Pid);
-        var saved = new ThreadScheduling(SchedulingPolicy.Idle, false, 9, 0, 1000, [.. Mask(missing)]);
+        var saved = new ThreadScheduling(SchedulingPolicy.Idle, false, 9, 0, 1000, [.. ThreadScheduling.Mask(missing)]);
         var e = Assert.Throws<InvalidOperationException>(() => run.RestoreAndFinish<Scheduling>(process, [saved]));
         Assert.Equal($"pid {run.Pid} tid {run.Pid}: the saved CPU affinity {missing} names no CPU online on this machine " +
                      $"(online: {ThreadScheduling.CpuList(online)})", e.Message);
@@ -126,16 +126,6 @@ public sealed class SchedulingTests(ResourcePrograms programs) : IClassFixture<R
             $"found {ThreadScheduling.NameOf(s.Policy)} reset_on_fork {s.ResetOnFork} nice {s.Nice} priority {s.RealtimePriority} " +
             $"slack {s.TimerSlackNanoseconds} CPUs {ThreadScheduling.CpuList(s.Affinity)}; expected {ThreadScheduling.NameOf(policy)} " +
             $"reset_on_fork {resetOnFork} nice {nice} priority {priority} slack {slack} CPUs {ThreadScheduling.CpuList(affinity)}");
-
-    private static int[] Cpus(ulong[] mask) =>
-        [.. Enumerable.Range(0, mask.Length * 64).Where(cpu => (mask[cpu / 64] >> (cpu % 64) & 1) != 0)];
-
-    private static ulong[] Mask(int cpu)
-    {
-        var words = new ulong[cpu / 64 + 1];
-        words[cpu / 64] = 1UL << (cpu % 64);
-        return words;
-    }
 
     private static ulong ProcStatusCapEff()
     {

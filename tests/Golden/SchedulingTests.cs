@@ -35,11 +35,11 @@ public class SchedulingTests
         Assert.Equal(["s-fifo", "s-idle", "sched"], threads.Keys.Order(StringComparer.Ordinal));
         // The program pins main to the lowest CPU it may use and s-idle to the highest; s-fifo keeps them all.
         ulong[] all = threads["s-fifo"].Scheduling.Affinity;
-        int lowest = Cpus(all).First(), highest = Cpus(all).Last();
+        int lowest = ThreadScheduling.Cpus(all).First(), highest = ThreadScheduling.Cpus(all).Last();
         AssertScheduling(threads["sched"].Scheduling, SchedulingPolicy.Batch, false, 7, 0, 123_456, [lowest]);
         AssertScheduling(threads["s-idle"].Scheduling, SchedulingPolicy.Idle, false, 3, 0, 654_321, [highest]);
-        AssertScheduling(threads["s-fifo"].Scheduling, SchedulingPolicy.Fifo, true, 11, 10, threads["s-fifo"].Scheduling.TimerSlackNanoseconds, Cpus(all));
-        Assert.Equal(Cpus(all), Cpus(Interop.Native.SchedGetAffinity(0, "this test"))); // what the program started with
+        AssertScheduling(threads["s-fifo"].Scheduling, SchedulingPolicy.Fifo, true, 11, 10, threads["s-fifo"].Scheduling.TimerSlackNanoseconds, ThreadScheduling.Cpus(all));
+        Assert.Equal(ThreadScheduling.Cpus(all), ThreadScheduling.Cpus(Interop.Native.SchedGetAffinity(0, "this test"))); // what the program started with
 
         // From outside, while the restored process runs: every thread has its saved attributes.
         using (var restored = Restored.Start(image, dir))
@@ -88,9 +88,9 @@ public class SchedulingTests
             program.WaitForExit("checkpointed");
         }
         ulong[] online = Scheduling.OnlineCpus();
-        int missing = Cpus(online).Last() + 1;
+        int missing = ThreadScheduling.Cpus(online).Last() + 1;
         int idleTid = Read(image).Threads["s-idle"].Tid;
-        Rewrite(image, moved, (tid, s) => tid == idleTid ? s with { Affinity = Mask(missing) } : s);
+        Rewrite(image, moved, (tid, s) => tid == idleTid ? s with { Affinity = ThreadScheduling.Mask(missing) } : s);
 
         var result = CryoTool.Run("restore", moved);
         Assert.True(result.ExitCode == 1, $"cryo restore exited {result.ExitCode}: {result.StandardError}");
@@ -106,7 +106,7 @@ public class SchedulingTests
     {
         string what = Show(s);
         Assert.True(s.Policy == policy && s.ResetOnFork == resetOnFork && s.Nice == nice && s.RealtimePriority == priority
-                    && s.TimerSlackNanoseconds == slack && Cpus(s.Affinity).SequenceEqual(cpus),
+                    && s.TimerSlackNanoseconds == slack && ThreadScheduling.Cpus(s.Affinity).SequenceEqual(cpus),
             $"saved {what}, expected {ThreadScheduling.NameOf(policy)} reset_on_fork {resetOnFork} nice {nice} priority {priority} " +
             $"slack {slack} CPUs {string.Join(',', cpus)}");
     }
@@ -118,16 +118,6 @@ public class SchedulingTests
     private static string Show(ThreadScheduling s) =>
         $"{ThreadScheduling.NameOf(s.Policy)}{(s.ResetOnFork ? "|SCHED_RESET_ON_FORK" : "")} priority {s.RealtimePriority} nice {s.Nice} " +
         $"slack {s.TimerSlackNanoseconds} ns CPUs {ThreadScheduling.CpuList(s.Affinity)}";
-
-    private static int[] Cpus(ulong[] mask) =>
-        [.. Enumerable.Range(0, mask.Length * 64).Where(cpu => (mask[cpu / 64] >> (cpu % 64) & 1) != 0)];
-
-    private static ulong[] Mask(int cpu)
-    {
-        var words = new ulong[cpu / 64 + 1];
-        words[cpu / 64] = 1UL << (cpu % 64);
-        return words;
-    }
 
     /// <summary>The OOMS item and, by thread name, each thread's tid and SCHD item.</summary>
     private static (OomScoreAdjustment Oom, Dictionary<string, (int Tid, ThreadScheduling Scheduling)> Threads) Read(string image)

@@ -32,6 +32,20 @@ public sealed record ThreadScheduling(SchedulingPolicy Policy, bool ResetOnFork,
         _ => $"policy {(int)policy}",
     };
 
+    /// <summary>The CPU numbers whose bits are set in <paramref name="words"/> (cpumask words), ascending.</summary>
+    public static int[] Cpus(IReadOnlyList<ulong> words) =>
+        [.. Enumerable.Range(0, words.Count * 64).Where(cpu => IsSet(words, cpu))];
+
+    /// <summary>The cpumask words with the bits of <paramref name="cpus"/> set.</summary>
+    public static ulong[] Mask(params int[] cpus)
+    {
+        var words = new ulong[cpus.Length == 0 ? 1 : cpus.Max() / 64 + 1];
+        foreach (int cpu in cpus) words[cpu / 64] |= 1UL << (cpu % 64);
+        return words;
+    }
+
+    private static bool IsSet(IReadOnlyList<ulong> words, int cpu) => (words[cpu / 64] >> (cpu % 64) & 1) != 0;
+
     /// <summary>The CPUs of <paramref name="words"/> as a Linux CPU list ("0-3,8"); "none" when no bit is set.</summary>
     public static string CpuList(IReadOnlyList<ulong> words)
     {
@@ -39,7 +53,7 @@ public sealed record ThreadScheduling(SchedulingPolicy Policy, bool ResetOnFork,
         int start = -1;
         for (int cpu = 0; cpu <= words.Count * 64; cpu++)
         {
-            bool set = cpu < words.Count * 64 && (words[cpu / 64] >> (cpu % 64) & 1) != 0;
+            bool set = cpu < words.Count * 64 && IsSet(words, cpu);
             if (set && start < 0) start = cpu;
             if (!set && start >= 0)
             {
