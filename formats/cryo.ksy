@@ -117,10 +117,11 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES` and `THRD` sections in a `PROC` section;
-      `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD` in `THRD`; `FINF`, `FBUF` in `FIFO`;
-      `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its AREA
-      item, the FBUF items of a pipe its FINF item.
+      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN` and `THRD` sections in
+      a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD` in `THRD`;
+      `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a
+      memory area follow its AREA item, the FOWN of a descriptor its FDES, the FBUF items of a
+      pipe its FINF item.
     seq:
       - id: tag
         type: str
@@ -157,6 +158,7 @@ types:
             '"PAGE"': page_data
             '"MADV"': memory_advice
             '"FDES"': file_descriptor
+            '"FOWN"': file_owner
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
@@ -658,6 +660,34 @@ types:
           0x40 MADV_NOHUGEPAGE (not with 0x20), 0x80 MADV_MERGEABLE, 0x100 MADV_SEQUENTIAL,
           0x200 MADV_RANDOM (not with 0x100).
 
+  file_owner:
+    doc: |
+      FOWN, file owner - the signal-driven I/O settings (fcntl F_SETOWN_EX, F_SETSIG) of the
+      open file description behind the descriptor whose FDES it follows; written only when an
+      owner or a signal is set.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: owner_kind
+        type: u1
+        enum: file_owner_kind
+        valid:
+          in-enum: true
+        doc: What `owner` names, as F_GETOWN_EX reports it.
+      - id: owner
+        type: s4
+        valid:
+          min: 0
+        doc: Thread, process or process group id; 0 for no owner.
+      - id: signal
+        type: u4
+        valid:
+          expr: _ <= 64 and (_ != 0 or owner != 0)
+        doc: Signal sent when I/O becomes possible (F_SETSIG), 1..64; 0 for SIGIO. Not 0 together with `owner`.
+
   file_descriptor:
     doc: |
       FDES, file descriptor - one open file descriptor. Descriptors with the same
@@ -989,6 +1019,16 @@ types:
           reordered.
 
 enums:
+  file_owner_kind:
+    0:
+      id: thread
+      doc: F_OWNER_TID, one thread.
+    1:
+      id: process
+      doc: F_OWNER_PID, a process.
+    2:
+      id: process_group
+      doc: F_OWNER_PGRP, a process group.
   arch:
     62:
       id: x86_64

@@ -105,6 +105,13 @@ public static class ItemGenerators
         return [.. areas];
     }
 
+    private static Gen<CheckpointItem> Owner =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from kind in Gen.Choose(0, 2)
+        from owner in Gen.Choose(0, int.MaxValue)
+        from signal in Gen.Choose(owner == 0 ? 1 : 0, (int)FileOwner.MaxSignal)
+        select (CheckpointItem)new FileOwner(fd, (FileOwnerKind)kind, owner, (uint)signal);
+
     private static Gen<CheckpointItem> Layout =>
         from f in U64.ArrayOf(11)
         from aux in Array(from t in U64 from v in U64 select new AuxEntry(t, v), 40)
@@ -173,7 +180,7 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Owner, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

@@ -193,6 +193,31 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void File_owners_round_trip_and_bad_fields_are_rejected()
+    {
+        var owner = new FileOwner(3, FileOwnerKind.ProcessGroup, 77, 36);
+        var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(owner).End("PROC").Complete());
+        Assert.Equal(owner, Assert.IsType<FileOwner>(read[2]));
+
+        var w = new PayloadWriter();
+        owner.Encode(w);
+        Assert.Equal(13, w.Written.Length);
+        byte[] Patched(int offset, params byte[] bytes)
+        {
+            byte[] payload = w.Written.ToArray();
+            bytes.CopyTo(payload, offset);
+            return new RawCheckpoint().Begin("PROC").Item(Process()).Frame("FOWN", ItemFlags.Critical, payload).End("PROC").Complete();
+        }
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'FOWN'", "field 'fd' has invalid value -1");
+        Rejects(Patched(4, 3), "field 'owner_kind' has invalid value 3");
+        Rejects(Patched(5, 0xff, 0xff, 0xff, 0xff), "field 'owner' has invalid value -1");
+        Rejects(Patched(9, 65, 0, 0, 0), "field 'signal' has invalid value 65");
+        Rejects(Patched(5, 0, 0, 0, 0, 0, 0, 0, 0), "field 'owner' has invalid value 0", "not written");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(owner).End("THRD").End("PROC").Complete(),
+            "'FOWN'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
     public void Memory_advice_round_trips_and_bad_fields_are_rejected()
     {
         var advice = new MemoryAdvice(ProcessMemoryFlags.ThpDisabled,

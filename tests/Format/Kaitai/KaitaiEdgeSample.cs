@@ -64,6 +64,9 @@ public static class KaitaiEdgeSample
                 w.Write(new FileDescriptor(kind, (FileKind)kind, FileDescriptor.CloseOnExec, 0x8042u + kind, kind == 0 ? long.MinValue : long.MaxValue - kind, 0x81a4 /* 0100644 */,
                     Max, Above53, TopBit, 7 + (ulong)kind, kind == (byte)FileKind.Pipe ? 77UL : 0UL, kind == 1 ? [] : B($"/tmp/\"fd\" {kind}\\\u00e9")));
             w.Write(new FileDescriptor(int.MaxValue, FileKind.Pipe, 0, 1, 0, 0x1180 /* 010600 */, 12, 34, 0, 8, 77, B("pipe:[34]")));
+            w.Write(new FileOwner(int.MaxValue, FileOwnerKind.ProcessGroup, int.MaxValue, FileOwner.MaxSignal));
+            w.Write(new FileOwner(0, FileOwnerKind.Thread, 0, 1));
+            w.Write(new FileOwner(5, FileOwnerKind.Process, 1, 0));
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(pid, Max, 0x7f00_0000_0000, 2, 8192, Above53, TopBit, 24, 0x7f00_0000_1000, 32, 0x5305_3053,
                 SyscallRestart.RestartBlock, B("worker #1")));
