@@ -452,6 +452,7 @@ def main():
         ("napper (restart blocks)", "napper", ["--nap-ms=300", "--calls=poll,futex,futex-abs,nanosleep-norem"], None, None),
         ("ticker", "ticker", [], None, None),
         ("sched", "sched", [], None, None),
+        ("sigio", "sigio", [], None, None),
         ("layout", "layout", [], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),

@@ -39,6 +39,29 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);
 
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static unsafe partial int FcntlOwner(int fd, int command, FileOwnerEx* owner);
+
+    public const int F_SETSIG = 10, F_GETSIG = 11, F_SETOWN_EX = 15, F_GETOWN_EX = 16;
+
+    /// <summary>struct f_owner_ex: type (F_OWNER_TID 0, F_OWNER_PID 1, F_OWNER_PGRP 2) and id.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct FileOwnerEx
+    {
+        public int Type;
+        public int Pid;
+    }
+
+    /// <summary>fcntl(F_GETOWN_EX) and fcntl(F_GETSIG) of <paramref name="fd"/>: who gets its I/O signals, and which.</summary>
+    public static unsafe (FileOwnerEx Owner, int Signal) GetFileOwner(int fd, string context)
+    {
+        FileOwnerEx owner;
+        if (FcntlOwner(fd, F_GETOWN_EX, &owner) < 0) throw new SysCallException("fcntl(F_GETOWN_EX)", Marshal.GetLastPInvokeError(), context);
+        int signal = Fcntl(fd, F_GETSIG, 0);
+        if (signal < 0) throw new SysCallException("fcntl(F_GETSIG)", Marshal.GetLastPInvokeError(), context);
+        return (owner, signal);
+    }
+
     [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
     public static unsafe partial int Pipe2(int* fds, int flags);
 

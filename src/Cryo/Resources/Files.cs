@@ -32,7 +32,7 @@ internal sealed class Files : IResourceKind
 
     public string Name => "Files";
 
-    public bool Handles(CheckpointItem item) => item is FileDescriptor;
+    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner;
 
     // ---------------------------------------------------------------- dump
 
@@ -87,8 +87,60 @@ internal sealed class Files : IResourceKind
                 ? pipes.DumpEnd(process, session, registry, file, files, description)
                 : new FileDescriptor(file.Fd, file.Kind, file.FdFlags, (uint)file.OpenFlags, file.Position, file.Status.Mode,
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
+            if (ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
         }
         return new DumpedItems(items);
+    }
+
+    /// <summary>
+    /// The FOWN of <paramref name="fd"/>: who gets its description's I/O signals (F_GETOWN_EX) and
+    /// which (F_GETSIG), or null when neither is set. Read on a copy of the description
+    /// (pidfd_getfd), else by injected fcntl calls. An owner outside the checkpointed tree is
+    /// refused: after a restore the id would name some other process, or none.
+    /// </summary>
+    private static FileOwner? ReadOwner(FrozenProcess process, int fd)
+    {
+        int pid = process.Pid;
+        string what = $"pid {pid} fd {fd}";
+        Native.FileOwnerEx owner;
+        int signal;
+        int copy = FdTransfer.FromProcess(pid, fd);
+        if (copy >= 0)
+        {
+            try { (owner, signal) = Native.GetFileOwner(copy, what); }
+            finally { Native.Close(copy); }
+        }
+        else
+        {
+            using var scratch = process.Scratch(8);
+            process.Syscalls.Checked($"fcntl(fd {fd}, F_GETOWN_EX)", SyscallNumbers.Fcntl, fd, Native.F_GETOWN_EX, (long)scratch.Address);
+            Span<byte> raw = stackalloc byte[8];
+            scratch.Read(0, raw);
+            owner = new Native.FileOwnerEx { Type = BitConverter.ToInt32(raw), Pid = BitConverter.ToInt32(raw[4..]) };
+            signal = (int)process.Syscalls.Checked($"fcntl(fd {fd}, F_GETSIG)", SyscallNumbers.Fcntl, fd, Native.F_GETSIG);
+        }
+        if (owner.Pid == 0 && signal == 0) return null;
+        var kind = (FileOwnerKind)owner.Type;
+        if (owner.Pid != 0 && !TracedByCryo(owner.Pid))
+            throw new UnsupportedResourceException(pid, $"fd {fd}",
+                $"its I/O signals go to {OwnerName(kind)} {owner.Pid} (F_SETOWN), which is not in the checkpointed tree");
+        return new FileOwner(fd, kind, owner.Pid, (uint)signal);
+    }
+
+    private static string OwnerName(FileOwnerKind kind) => kind switch
+    {
+        FileOwnerKind.Thread => "thread",
+        FileOwnerKind.ProcessGroup => "the process group of",
+        _ => "process",
+    };
+
+    /// <summary>Whether <paramref name="id"/> (a thread, a process, a group's leader) is frozen by this checkpoint: traced by a thread of cryo.</summary>
+    private static bool TracedByCryo(int id)
+    {
+        int tracer;
+        try { tracer = ProcStatus.Read(id).TracerPid; }
+        catch (ProcFormatException) { return false; } // no such process
+        return tracer != 0 && Directory.Exists($"/proc/self/task/{tracer}");
     }
 
     /// <summary>Every descriptor of <paramref name="pid"/>, classified; throws <see cref="UnsupportedResourceException"/> for what cryo cannot restore.</summary>
@@ -225,13 +277,23 @@ internal sealed class Files : IResourceKind
     internal sealed class ProcessFiles
     {
         public List<FileDescriptor> Items { get; } = [];
+
+        /// <summary>The FOWN of each descriptor that has one, by fd.</summary>
+        public Dictionary<int, FileOwner> Owners { get; } = [];
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
     {
-        if (process is null) throw new InvalidOperationException($"FDES outside a PROC section");
-        var fd = (FileDescriptor)item;
+        if (process is null) throw new InvalidOperationException($"{item.Tag} outside a PROC section");
         var own = process.State<ProcessFiles>();
+        if (item is FileOwner owner)
+        {
+            if (own.Items.LastOrDefault()?.Fd != owner.Fd)
+                throw new InvalidDataException($"image of pid {process.Pid}: the FOWN of fd {owner.Fd} does not follow that descriptor's FDES");
+            own.Owners.Add(owner.Fd, owner);
+            return;
+        }
+        var fd = (FileDescriptor)item;
         if (own.Items.Any(i => i.Fd == fd.Fd)) throw new InvalidOperationException($"pid {process.Pid}: fd {fd.Fd} has two FDES items");
         if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: cryo cannot restore a descriptor of kind {fd.Kind}");
@@ -361,6 +423,8 @@ internal sealed class Files : IResourceKind
                     }
                     installedAt[item.DescriptionId] = item.Fd;
                 }
+                if (((int)item.OpenFlags & Native.O_ASYNC) != 0 && installedAt[item.DescriptionId] == item.Fd) RegisterAsync(process, item, what);
+                if (process.State<ProcessFiles>().Owners.TryGetValue(item.Fd, out var owner)) SetOwner(process, owner, what);
                 if (--description.Pending == 0) description.Close();
             }
         }
@@ -374,6 +438,36 @@ internal sealed class Files : IResourceKind
         if (!now.ToHashSet().SetEquals(wanted))
             throw new InvalidOperationException(
                 $"pid {pid}: after installing, its descriptors are [{string.Join(' ', now)}], the image has [{string.Join(' ', wanted.Order())}]");
+    }
+
+    /// <summary>
+    /// An O_ASYNC description keeps the descriptor number it was made O_ASYNC through, and its
+    /// signals carry that number as si_fd: cryo's own copy, or the temporary one of the install.
+    /// Clearing and setting O_ASYNC again through the final number registers that one.
+    /// </summary>
+    private static void RegisterAsync(RestoringProcess process, FileDescriptor item, string what)
+    {
+        long flags = item.OpenFlags;
+        process.Syscalls.Checked($"fcntl(F_SETFL without O_ASYNC) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFL, flags & ~Native.O_ASYNC);
+        process.Syscalls.Checked($"fcntl(F_SETFL with O_ASYNC) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFL, flags);
+    }
+
+    /// <summary>
+    /// Gives the installed descriptor's description its I/O signal and owner again (F_SETSIG,
+    /// F_SETOWN_EX), by injected fcntl calls: a reopened copy is a description of its own, and the
+    /// owner must exist (every process of the image does by now; threads of later processes do not).
+    /// </summary>
+    private static void SetOwner(RestoringProcess process, FileOwner owner, string what)
+    {
+        var sys = process.Syscalls;
+        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for F_SETOWN_EX (Memory.Finish sets it)");
+        if (owner.Signal != 0) sys.Checked($"fcntl(F_SETSIG {owner.Signal}) for {what}", SyscallNumbers.Fcntl, owner.Fd, Native.F_SETSIG, owner.Signal);
+        if (owner.Owner == 0) return;
+        Span<byte> raw = stackalloc byte[8];
+        BitConverter.TryWriteBytes(raw, (int)owner.Kind);
+        BitConverter.TryWriteBytes(raw[4..], owner.Owner);
+        scratch.Write(0, raw);
+        sys.Checked($"fcntl(F_SETOWN_EX {owner.Kind} {owner.Owner}) for {what}", SyscallNumbers.Fcntl, owner.Fd, Native.F_SETOWN_EX, (long)scratch.Address);
     }
 
     /// <summary>
