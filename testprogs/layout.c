@@ -7,8 +7,8 @@
  * not have: mlock, mlock2(MLOCK_ONFAULT), MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK,
  * MADV_HUGEPAGE (2 MiB aligned), MADV_NOHUGEPAGE, MADV_MERGEABLE (when the kernel has KSM),
  * MADV_SEQUENTIAL, MADV_RANDOM, and MAP_GROWSDOWN. Beside them: a read-only area with data, a
- * PROT_NONE reservation with a writable window inside, an area moved and grown by mremap, and
- * the whole process under PR_SET_THP_DISABLE.
+ * private mapping of /dev/zero, a PROT_NONE reservation with a writable window inside, an area
+ * moved and grown by mremap, and the whole process under PR_SET_THP_DISABLE.
  * On SIGTERM: every pattern; every area's VmFlags in /proc/self/smaps name its advice (and its
  * neighbours' advice did not spread to it); VmLck counts the locked pages; THP_enabled is 0; and
  * a forked child finds the wipe-on-fork area zero-filled and the dont-fork area absent.
@@ -16,6 +16,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,15 @@ int main(int argc, char **argv)
     p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "read-only");
     add("read-only", NULL, p, AREA_PAGES * g_page, PROT_READ, 1);
     if (mprotect(p, AREA_PAGES * g_page, PROT_READ) < 0) tp_die_errno("mprotect(read-only)");
+
+    /* A private mapping of /dev/zero: anonymous memory named after the device (between
+     * areas of other protections, so that a restored anonymous one merges with neither). */
+    int zero = open("/dev/zero", O_RDWR);
+    if (zero < 0) tp_die_errno("open /dev/zero");
+    p = mmap(NULL, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+    if (p == MAP_FAILED) tp_die_errno("mmap of /dev/zero");
+    close(zero);
+    add("dev-zero", NULL, p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
 
     /* 32 pages reserved PROT_NONE, pages 12..15 opened up and written. */
     p = map_anon(32 * g_page, PROT_NONE, MAP_NORESERVE, "reservation");

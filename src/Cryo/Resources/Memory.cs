@@ -102,6 +102,10 @@ internal sealed class Memory : IResourceKind
         var status = Native.TryStat(Encoding.UTF8.GetBytes(path), out int errno);
         if (status is not { } file)
             throw Refuse($"stat of the backing file failed: {ErrnoNames.Name(errno)}");
+        // A private mapping of /dev/zero is anonymous memory (the kernel makes it so), only named
+        // after the device: restored as anonymous memory, without the name.
+        if (!m.Shared && file.Type == FileStatus.S_IFCHR && FileStatus.Major(file.RawDevice) == 1 && FileStatus.Minor(file.RawDevice) == 5)
+            return MemoryAreaKind.AnonymousPrivate;
         if (file.Type != FileStatus.S_IFREG)
             throw Refuse($"the backing file is not a regular file (mode 0{Convert.ToString(file.Mode, 8)}); device mappings are not supported");
         var (device, inode) = MappedFileIdentity(pid, m);
