@@ -18,6 +18,32 @@ public class ReaderRejectionTests
         return ex;
     }
 
+    /// <summary>The payload <paramref name="item"/>'s encoder writes.</summary>
+    private static byte[] Encoded(CheckpointItem item)
+    {
+        var w = new PayloadWriter();
+        item.Encode(w);
+        return w.Written.ToArray();
+    }
+
+    /// <summary>A file whose one process holds a critical <paramref name="tag"/> frame with <paramref name="payload"/> (in a thread if asked).</summary>
+    private static byte[] InProcess(string tag, byte[] payload, bool inThread = false)
+    {
+        var file = new RawCheckpoint().Begin("PROC").Item(Process());
+        if (inThread) file.Begin("THRD");
+        file.Frame(tag, ItemFlags.Critical, payload);
+        if (inThread) file.End("THRD");
+        return file.End("PROC").Complete();
+    }
+
+    /// <summary>A copy of <paramref name="payload"/> with <paramref name="bytes"/> written at <paramref name="offset"/>.</summary>
+    private static byte[] Patch(byte[] payload, int offset, params byte[] bytes)
+    {
+        byte[] copy = (byte[])payload.Clone();
+        bytes.CopyTo(copy, offset);
+        return copy;
+    }
+
     [Fact]
     public void Unknown_optional_items_and_sections_are_skipped()
     {
@@ -101,20 +127,13 @@ public class ReaderRejectionTests
         var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(timer).End("PROC").Complete());
         Assert.Equal(timer, Assert.IsType<IntervalTimer>(read[2]));
 
-        var w = new PayloadWriter();
-        timer.Encode(w);
-        Assert.Equal(25, w.Written.Length);
-        byte[] Patched(int offset, params byte[] bytes)
-        {
-            byte[] payload = w.Written.ToArray();
-            bytes.CopyTo(payload, offset);
-            return new RawCheckpoint().Begin("PROC").Item(Process()).Frame("ITMR", ItemFlags.Critical, payload).End("PROC").Complete();
-        }
+        byte[] payload = Encoded(timer);
+        Assert.Equal(25, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("ITMR", Patch(payload, offset, bytes));
         Rejects(Patched(0, 3), "'ITMR'", "field 'which' has invalid value 3");
         Rejects(Patched(9, 0x40, 0x42, 0x0f, 0), "field 'interval_usec' has invalid value 1000000");
         Rejects(Patched(21, 0xff, 0xff, 0xff, 0xff), "field 'value_usec' has invalid value 4294967295");
-        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("ITMR", ItemFlags.Critical, w.Written[..24].ToArray()).End("PROC").Complete(),
-            "field 'value_usec' needs 4 bytes");
+        Rejects(InProcess("ITMR", payload[..24]), "field 'value_usec' needs 4 bytes");
         Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(timer).End("THRD").End("PROC").Complete(),
             "'ITMR'", "may not stand in section 'THRD'");
     }
@@ -123,25 +142,13 @@ public class ReaderRejectionTests
     public void Thread_scheduling_round_trips_and_bad_fields_are_rejected()
     {
         var scheduling = new ThreadScheduling(SchedulingPolicy.Fifo, true, -5, 10, 123_456, [0, 0x8000_0000_0000_0001]);
-        byte[] Thread(byte[] payload) =>
-            new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Frame("SCHD", ItemFlags.Critical, payload).End("THRD").End("PROC").Complete();
-        byte[] Encoded(ThreadScheduling s)
-        {
-            var writer = new PayloadWriter();
-            s.Encode(writer);
-            return writer.Written.ToArray();
-        }
+        byte[] Thread(byte[] payload) => InProcess("SCHD", payload, inThread: true);
         var read = RawCheckpoint.ReadAll(Thread(Encoded(scheduling)));
         Assert.Null(ItemComparer.Difference(scheduling, Assert.IsType<ThreadScheduling>(read[3])));
 
         byte[] payload = Encoded(scheduling);
         Assert.Equal(19 + 2 * 8, payload.Length);
-        byte[] Patched(int offset, params byte[] bytes)
-        {
-            byte[] copy = (byte[])payload.Clone();
-            bytes.CopyTo(copy, offset);
-            return Thread(copy);
-        }
+        byte[] Patched(int offset, params byte[] bytes) => Thread(Patch(payload, offset, bytes));
         Rejects(Patched(0, 6), "'SCHD'", "field 'policy' has invalid value 6"); // SCHED_DEADLINE
         Rejects(Patched(0, 4), "field 'policy' has invalid value 4");
         Rejects(Patched(1, 2), "field 'reset_on_fork' has invalid value 2");
@@ -164,8 +171,7 @@ public class ReaderRejectionTests
     [Fact]
     public void Oom_score_adjustments_round_trip_and_bad_values_are_rejected()
     {
-        byte[] Process4(byte[] payload) =>
-            new RawCheckpoint().Begin("PROC").Item(Process()).Frame("OOMS", ItemFlags.Critical, payload).End("PROC").Complete();
+        byte[] Process4(byte[] payload) => InProcess("OOMS", payload);
         var oom = new OomScoreAdjustment(-1000);
         Assert.Equal(oom, Assert.IsType<OomScoreAdjustment>(RawCheckpoint.ReadAll(
             new RawCheckpoint().Begin("PROC").Item(Process()).Item(oom).End("PROC").Complete())[2]));
@@ -184,11 +190,8 @@ public class ReaderRejectionTests
         var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(stopped).End("PROC").Complete());
         Assert.Equal((ProcessState.Stopped, 0x137f), (Assert.IsType<ProcessInfo>(read[1]).State, ((ProcessInfo)read[1]).ExitStatus));
 
-        var w = new PayloadWriter();
-        stopped.Encode(w);
-        byte[] payload = w.Written.ToArray();
-        payload[16] = 3; // state
-        Rejects(new RawCheckpoint().Begin("PROC").Frame("PINF", ItemFlags.Critical, payload).End("PROC").Complete(),
+        byte[] badState = Patch(Encoded(stopped), 16, 3);
+        Rejects(new RawCheckpoint().Begin("PROC").Frame("PINF", ItemFlags.Critical, badState).End("PROC").Complete(),
             "'PINF'", "field 'state' has invalid value 3", "2 (stopped)");
     }
 
@@ -199,15 +202,9 @@ public class ReaderRejectionTests
         var read = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(owner).End("PROC").Complete());
         Assert.Equal(owner, Assert.IsType<FileOwner>(read[2]));
 
-        var w = new PayloadWriter();
-        owner.Encode(w);
-        Assert.Equal(13, w.Written.Length);
-        byte[] Patched(int offset, params byte[] bytes)
-        {
-            byte[] payload = w.Written.ToArray();
-            bytes.CopyTo(payload, offset);
-            return new RawCheckpoint().Begin("PROC").Item(Process()).Frame("FOWN", ItemFlags.Critical, payload).End("PROC").Complete();
-        }
+        byte[] payload = Encoded(owner);
+        Assert.Equal(13, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("FOWN", Patch(payload, offset, bytes));
         Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'FOWN'", "field 'fd' has invalid value -1");
         Rejects(Patched(4, 3), "field 'owner_kind' has invalid value 3");
         Rejects(Patched(5, 0xff, 0xff, 0xff, 0xff), "field 'owner' has invalid value -1");
@@ -227,15 +224,9 @@ public class ReaderRejectionTests
         Assert.Equal(advice.ProcessFlags, back.ProcessFlags);
         Assert.Equal(advice.Areas, back.Areas);
 
-        var w = new PayloadWriter();
-        advice.Encode(w);
-        Assert.Equal(8 + 2 * 20, w.Written.Length);
-        byte[] Patched(int offset, params byte[] bytes)
-        {
-            byte[] payload = w.Written.ToArray();
-            bytes.CopyTo(payload, offset);
-            return new RawCheckpoint().Begin("PROC").Item(Process()).Frame("MADV", ItemFlags.Critical, payload).End("PROC").Complete();
-        }
+        byte[] payload = Encoded(advice);
+        Assert.Equal(8 + 2 * 20, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("MADV", Patch(payload, offset, bytes));
         // Entry i starts at 8 + 20 i: start, end, advice.
         Rejects(Patched(0, 2), "'MADV'", "field 'process_flags' has invalid value 0x2");
         Rejects(Patched(8 + 8, 0, 0, 1, 0), "field 'end' has invalid value 0x10000", "an area ends after it starts");
@@ -245,8 +236,7 @@ public class ReaderRejectionTests
         Rejects(Patched(44, 0x60, 0, 0, 0), "field 'advice' has invalid value 0x60", "exclude each other");
         Rejects(Patched(44, 0, 0x03, 0, 0), "field 'advice' has invalid value 0x300", "exclude each other");
         Rejects(Patched(44, 0, 0x04, 0, 0), "field 'advice' has invalid value 0x400", "only bits 0x3ff");
-        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("MADV", ItemFlags.Critical, w.Written[..46].ToArray()).End("PROC").Complete(),
-            "list 'areas' claims 2 entries of 20 bytes");
+        Rejects(InProcess("MADV", payload[..46]), "list 'areas' claims 2 entries of 20 bytes");
         Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(advice).End("THRD").End("PROC").Complete(),
             "'MADV'", "may not stand in section 'THRD'");
     }

@@ -25,13 +25,17 @@ public class CheckpointRestoreTests
         Assert.Equal("PASS", GoldenCycle.Run(name, args, (image, dir, _) => Normalized(image, dir)));
 
     [Fact]
-    public void Leave_running_keeps_the_original_passing()
+    public void Leave_running_keeps_the_original_passing() =>
+        Assert.Equal("PASS", LeaveRunning("leave", "pipe", "--size=3000"));
+
+    /// <summary>Starts <paramref name="program"/>, checkpoints it with --leave-running, and returns the verdict of the original, which must still run.</summary>
+    internal static string LeaveRunning(string name, string program, params string[] args)
     {
-        using var dir = new TestDirectory("leave");
-        using var program = RunningProgram.Start("pipe", dir, "--size=3000");
-        CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", dir.File("image.cryo"), "--leave-running");
-        Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
-        Assert.Equal("PASS", program.Terminate());
+        using var dir = new TestDirectory(name);
+        using var running = RunningProgram.Start(program, dir, args);
+        CryoTool.Must(dir, "checkpoint", running.Pid.ToString(), "-o", dir.File("image.cryo"), "--leave-running");
+        Assert.False(running.HasExited(), $"the original died. {running.Describe()}");
+        return running.Terminate();
     }
 
     /// <summary>

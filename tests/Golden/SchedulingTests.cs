@@ -61,14 +61,8 @@ public class SchedulingTests
 
     /// <summary>The dump only reads (sched_getscheduler, sched_getaffinity, /proc): the original keeps every attribute.</summary>
     [Fact]
-    public void Leave_running_leaves_the_original_with_its_attributes()
-    {
-        using var dir = new TestDirectory("sched-leave");
-        using var program = RunningProgram.Start("sched", dir);
-        CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", dir.File("image.cryo"), "--leave-running");
-        Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
-        Assert.Equal("PASS", program.Terminate());
-    }
+    public void Leave_running_leaves_the_original_with_its_attributes() =>
+        Assert.Equal("PASS", CheckpointRestoreTests.LeaveRunning("sched-leave", "sched"));
 
     /// <summary>
     /// An image whose thread may only run on a CPU this machine does not have (the s-idle thread's

@@ -34,14 +34,8 @@ public class SignalDrivenIoTests
     }
 
     [Fact]
-    public void Leave_running_leaves_the_owners_of_the_original()
-    {
-        using var dir = new TestDirectory("sigio-leave");
-        using var program = RunningProgram.Start("sigio", dir);
-        CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", dir.File("image.cryo"), "--leave-running");
-        Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
-        Assert.Equal("PASS", program.Terminate());
-    }
+    public void Leave_running_leaves_the_owners_of_the_original() =>
+        Assert.Equal("PASS", CheckpointRestoreTests.LeaveRunning("sigio-leave", "sigio"));
 
     [Fact]
     public void An_owner_outside_the_tree_is_refused_and_the_program_runs_on()

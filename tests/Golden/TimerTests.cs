@@ -49,14 +49,8 @@ public class TimerTests
 
     /// <summary>Reading the timers (getitimer) changes nothing: the original ticks on and passes.</summary>
     [Fact]
-    public void Leave_running_leaves_the_timers_of_the_original_running()
-    {
-        using var dir = new TestDirectory("ticker-leave");
-        using var program = RunningProgram.Start("ticker", dir);
-        CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", dir.File("image.cryo"), "--leave-running");
-        Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
-        Assert.Equal("PASS", program.Terminate());
-    }
+    public void Leave_running_leaves_the_timers_of_the_original_running() =>
+        Assert.Equal("PASS", CheckpointRestoreTests.LeaveRunning("ticker-leave", "ticker"));
 
     private const int SIGALRM = 14;
 
