@@ -62,7 +62,8 @@ public sealed class SummaryPrinter(TextWriter output)
         output.WriteLine(i.State == ProcessState.Zombie
             ? $"{indent}{i.Pid} {comm} (zombie, exit status {i.ExitStatus})"
             : $"{indent}{i.Pid} {comm}: ppid {i.ParentPid}, pgid {i.ProcessGroupId}, sid {i.SessionId}, {p.Threads} thread(s), " +
-              $"{p.Areas} areas, {Size(p.MappedBytes)} mapped, {Size(p.StoredBytes)} stored");
+              $"{p.Areas} areas, {Size(p.MappedBytes)} mapped, {Size(p.StoredBytes)} stored" +
+              (i.State == ProcessState.Stopped ? $", stopped by job control (signal {(i.ExitStatus >> 8) & 0xff})" : ""));
         foreach (var f in p.Fds)
             output.WriteLine($"{indent}  fd {f.Fd}: {f.Kind}{(f.PipeId != 0 ? $" (pipe {f.PipeId})" : "")} {ItemFieldFormatter.EscapeBytes(f.Path)}");
         foreach (var child in byPid.Values.Where(c => c.Info.ParentPid == i.Pid && c != p))

@@ -34,6 +34,7 @@ public class JobControlTests
 
         var info = FirstProcessInfo(image);
         Assert.Equal((ProcessState.Stopped, 0x7f | SIGSTOP << 8), (info.State, info.ExitStatus));
+        Assert.Matches($@"{pid} {name}: .*, stopped by job control \(signal 19\)", CryoTool.Dump("--summary", image).StandardOutput);
 
         File.Delete(dir.OutFile);
         using var restored = Restored.Start(image, dir);
