@@ -118,7 +118,7 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN` and `THRD` sections in
-      a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD` in `THRD`;
+      a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`;
       `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a
       memory area follow its AREA item, the FOWN of a descriptor its FDES, the FBUF items of a
       pipe its FINF item.
@@ -163,6 +163,7 @@ types:
             '"GREG"': registers
             '"XSTA"': extended_state
             '"SCHD"': thread_scheduling
+            '"IOPR"': io_priority
             '"FINF"': pipe_info
             '"FBUF"': pipe_data
             '"STAT"': checkpoint_stats
@@ -896,6 +897,28 @@ types:
         size: size
         doc: The XSAVE area.
 
+  io_priority:
+    doc: |
+      IOPR, the thread's I/O priority as ioprio_get reports it (ionice): class, the 6.x hint bits
+      and level; class none (the default) has hint and level 0. One per thread, after its SCHD.
+    seq:
+      - id: class
+        type: u1
+        enum: io_priority_class
+        valid:
+          in-enum: true
+        doc: I/O scheduling class.
+      - id: hint
+        type: u2
+        valid:
+          expr: _ <= 0x3ff and (_ == 0 or class != io_priority_class::none)
+        doc: Hint bits (bits 3-12 of the ioprio value); 0 for class none.
+      - id: level
+        type: u1
+        valid:
+          expr: _ <= 7 and (_ == 0 or class != io_priority_class::none)
+        doc: Level 0 (highest) to 7; 0 for class none.
+
   thread_scheduling:
     doc: |
       SCHD, how the kernel schedules one thread: policy with real-time priority and
@@ -1128,6 +1151,19 @@ enums:
     2:
       id: itimer_prof
       doc: ITIMER_PROF, counts the process's user and system CPU time; delivers SIGPROF.
+  io_priority_class:
+    0:
+      id: none
+      doc: IOPRIO_CLASS_NONE, the default; the I/O priority follows the nice value.
+    1:
+      id: realtime
+      doc: IOPRIO_CLASS_RT.
+    2:
+      id: best_effort
+      doc: IOPRIO_CLASS_BE.
+    3:
+      id: idle
+      doc: IOPRIO_CLASS_IDLE, I/O only when nobody else needs the disk.
   sched_policy:
     0:
       id: sched_other

@@ -45,6 +45,7 @@ public static class ItemKinds
         new(Registers.TagValue, "registers", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => Registers.Decode(ref r)),
         new(ExtendedState.TagValue, "extended state", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ExtendedState.Decode(ref r)),
         new(ThreadScheduling.TagValue, "thread scheduling", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ThreadScheduling.Decode(ref r)),
+        new(IoPriority.TagValue, "I/O priority", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => IoPriority.Decode(ref r)),
         new(PipeInfo.TagValue, "pipe info", false, [Fifo], (ref PayloadReader r, ReadOnlyMemory<byte> _) => PipeInfo.Decode(ref r)),
         new(PipeData.TagValue, "pipe data", false, [Fifo], PipeData.Decode),
         new(CheckpointStats.TagValue, "checkpoint statistics", false, Top, (ref PayloadReader r, ReadOnlyMemory<byte> _) => CheckpointStats.Decode(ref r)),

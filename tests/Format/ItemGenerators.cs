@@ -105,6 +105,13 @@ public static class ItemGenerators
         return [.. areas];
     }
 
+    private static Gen<CheckpointItem> Io =>
+        from ioClass in Gen.Choose(0, 3)
+        from hint in Gen.Choose(0, IoPriority.MaxHint)
+        from level in Gen.Choose(0, IoPriority.MaxLevel)
+        select (CheckpointItem)(ioClass == 0 ? new IoPriority(IoPriorityClass.None, 0, 0)
+            : new IoPriority((IoPriorityClass)ioClass, (ushort)hint, (byte)level));
+
     private static Gen<CheckpointItem> Owner =>
         from fd in Gen.Choose(0, int.MaxValue)
         from kind in Gen.Choose(0, 2)
@@ -186,7 +193,7 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ThreadBlock =>
         from head in Thread
-        from rest in Gen.OneOf(Regs, XState, Pending(SignalQueue.Thread), Scheduling).ListOf()
+        from rest in Gen.OneOf(Regs, XState, Pending(SignalQueue.Thread), Scheduling, Io).ListOf()
         select Wrap(ItemKinds.Thread, [head, .. rest]);
 
     private static Gen<List<CheckpointItem>> PipeBlock =>

@@ -196,6 +196,25 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Io_priorities_round_trip_and_bad_fields_are_rejected()
+    {
+        var io = new IoPriority(IoPriorityClass.BestEffort, 5, 7);
+        Assert.Equal(io, Assert.IsType<IoPriority>(RawCheckpoint.ReadAll(InProcess("IOPR", Encoded(io), inThread: true))[3]));
+        Assert.Equal(IoPriority.FromValue(0x4004), new IoPriority(IoPriorityClass.BestEffort, 0, 4));
+        Assert.Equal(IoPriority.FromValue(4), new IoPriority(IoPriorityClass.None, 0, 0)); // older kernels: class none, level 4
+        Assert.Equal(0x402f, io.Value);
+
+        byte[] payload = Encoded(io);
+        Assert.Equal(4, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("IOPR", Patch(payload, offset, bytes), inThread: true);
+        Rejects(Patched(0, 4), "'IOPR'", "field 'class' has invalid value 4");
+        Rejects(Patched(1, 0x00, 0x04), "field 'hint' has invalid value 1024");
+        Rejects(Patched(3, 8), "field 'level' has invalid value 8");
+        Rejects(Patched(0, 0), "field 'level' has invalid value 7", "class none (0) has level and hint 0");
+        Rejects(InProcess("IOPR", payload), "'IOPR'", "may not stand in section 'PROC'");
+    }
+
+    [Fact]
     public void File_owners_round_trip_and_bad_fields_are_rejected()
     {
         var owner = new FileOwner(3, FileOwnerKind.ProcessGroup, 77, 36);

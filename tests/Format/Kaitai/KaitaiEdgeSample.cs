@@ -83,6 +83,9 @@ public static class KaitaiEdgeSample
                 [.. Enumerable.Repeat(0UL, ThreadScheduling.MaxAffinityWords - 1), TopBit])); // only CPUs 8128 and 8191
             w.Write(new ThreadScheduling(SchedulingPolicy.Idle, false, ThreadScheduling.MaxNice, 0, 0, [Max, Above53]));
             w.Write(new ThreadScheduling(SchedulingPolicy.RoundRobin, false, 0, 1, 50_000, [1]));
+            w.Write(new IoPriority(IoPriorityClass.Idle, 0, 0));
+            w.Write(new IoPriority(IoPriorityClass.Realtime, IoPriority.MaxHint, IoPriority.MaxLevel));
+            w.Write(new IoPriority(IoPriorityClass.None, 0, 0));
             w.EndSection(ItemKinds.Thread);
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(int.MaxValue, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, SyscallRestart.None, []));
