@@ -3,13 +3,16 @@
  *
  *   sched --pidfile=F --outfile=O
  *
- * Set-up, per thread (nice, policy, priority, affinity and timer slack belong to a thread):
- *   main    SCHED_BATCH, nice 7, pinned to the lowest CPU it may use, timer slack 123456 ns;
- *           oom_score_adj 345 (that one belongs to the process)
+ * Set-up, per thread (nice, policy, priority, affinity, timer slack and I/O priority belong to
+ * a thread):
+ *   main    SCHED_BATCH, nice 7, pinned to the lowest CPU it may use, timer slack 123456 ns,
+ *           I/O class idle; oom_score_adj 345 (that one belongs to the process)
  *   s-idle  SCHED_IDLE, nice 3, pinned to the highest CPU it may use (another one than main's
- *           when there are two), timer slack 654321 ns; blocked in pthread_cond_wait
+ *           when there are two), timer slack 654321 ns, I/O best-effort level 7; blocked in
+ *           pthread_cond_wait
  *   s-fifo  SCHED_FIFO priority 10 with SCHED_RESET_ON_FORK, nice 11 (kept for the day it leaves
- *           SCHED_FIFO), allowed on every CPU main started with; blocked in pthread_cond_wait,
+ *           SCHED_FIFO), allowed on every CPU main started with, I/O priority left as it came
+ *           (class none); blocked in pthread_cond_wait,
  *           so it never spins. Its timer slack is whatever the kernel reports (6.x keeps a
  *           real-time thread's at 0).
  * Each thread reads its attributes back once set up (a set-up that did not take dies) and,
@@ -39,7 +42,14 @@ struct attrs {
     int nice;
     cpu_set_t cpus;
     unsigned long slack;
+    int ioprio; /* ioprio_get(IOPRIO_WHO_PROCESS, tid) */
 };
+
+/* ioprio values (linux/ioprio.h): class in bits 13-15, level in bits 0-2. */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_VALUE(class, level) ((class) << 13 | (level))
+#define IOPRIO_CLASS_BE 2
+#define IOPRIO_CLASS_IDLE 3
 
 struct thread_state {
     const char *name;
@@ -47,6 +57,7 @@ struct thread_state {
     pid_t tid;
     int policy, priority, nice, cpu; /* what set-up asks for; cpu -1: leave the affinity */
     unsigned long slack;             /* 0: leave it */
+    int ioprio;                      /* 0: leave it */
     struct attrs recorded;
     char verdict[512];
 };
@@ -119,6 +130,11 @@ static int read_attrs(struct attrs *a, char *error, size_t size)
         return -1;
     }
     a->slack = (unsigned long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    a->ioprio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+    if (a->ioprio < 0) {
+        snprintf(error, size, "ioprio_get: %s", strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -136,6 +152,9 @@ static const char *compare(const struct attrs *was, const struct attrs *now, cha
         snprintf(buf, size, "CPU affinity {%s}, expected {%s}", cpu_list(&now->cpus, a, sizeof a), cpu_list(&was->cpus, b, sizeof b));
     else if (now->slack != was->slack)
         snprintf(buf, size, "timer slack %lu ns, expected %lu ns", now->slack, was->slack);
+    else if (now->ioprio != was->ioprio)
+        snprintf(buf, size, "I/O priority 0x%x (class %d level %d), expected 0x%x (class %d level %d)", now->ioprio, now->ioprio >> 13,
+                 now->ioprio & 7, was->ioprio, was->ioprio >> 13, was->ioprio & 7);
     else
         return NULL;
     return buf;
@@ -148,6 +167,8 @@ static void set_up(struct thread_state *t)
     pthread_setname_np(pthread_self(), t->name);
     if (t->slack && prctl(PR_SET_TIMERSLACK, t->slack, 0, 0, 0) != 0) tp_die_errno("%s: PR_SET_TIMERSLACK %lu", t->name, t->slack);
     if (setpriority(PRIO_PROCESS, (id_t)t->tid, t->nice) != 0) tp_die_errno("%s: setpriority %d", t->name, t->nice);
+    if (t->ioprio && syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, t->tid, t->ioprio) != 0)
+        tp_die_errno("%s: ioprio_set 0x%x", t->name, t->ioprio);
     if (t->cpu >= 0) {
         cpu_set_t one;
         CPU_ZERO(&one);
@@ -164,6 +185,7 @@ static void set_up(struct thread_state *t)
     wanted.priority = t->priority;
     wanted.nice = t->nice;
     if (t->slack) wanted.slack = t->slack;
+    if (t->ioprio) wanted.ioprio = t->ioprio;
     if (compare(&wanted, &t->recorded, diff, sizeof diff)) tp_die("%s: set-up did not take: %s", t->name, diff);
     if (t->cpu >= 0 && (CPU_COUNT(&t->recorded.cpus) != 1 || !CPU_ISSET(t->cpu, &t->recorded.cpus)))
         tp_die("%s: set-up did not take: CPU affinity is not {%d}", t->name, t->cpu);
@@ -215,8 +237,10 @@ int main(int argc, char **argv)
         }
     if (lowest < 0) tp_die("no CPU in the affinity mask");
 
-    ts[MAIN] = (struct thread_state){.name = "sched", .policy = SCHED_BATCH, .nice = 7, .cpu = lowest, .slack = 123456};
-    ts[IDLE] = (struct thread_state){.name = "s-idle", .policy = SCHED_IDLE, .nice = 3, .cpu = highest, .slack = 654321};
+    ts[MAIN] = (struct thread_state){.name = "sched", .policy = SCHED_BATCH, .nice = 7, .cpu = lowest, .slack = 123456,
+                                       .ioprio = IOPRIO_VALUE(IOPRIO_CLASS_IDLE, 0)};
+    ts[IDLE] = (struct thread_state){.name = "s-idle", .policy = SCHED_IDLE, .nice = 3, .cpu = highest, .slack = 654321,
+                                       .ioprio = IOPRIO_VALUE(IOPRIO_CLASS_BE, 7)};
     ts[FIFO] = (struct thread_state){.name = "s-fifo", .policy = SCHED_FIFO | SCHED_RESET_ON_FORK, .priority = 10, .nice = 11,
                                      .cpu = -1, .slack = 0};
 

@@ -24,7 +24,9 @@ public sealed class SchedulingTests(ResourcePrograms programs) : IClassFixture<R
         using var run = FrozenRun.StartProgram(programs.Program("sched"));
         Assert.Equal(new OomScoreAdjustment(345), Assert.Single(run.Dump<Scheduling>(Session)));
 
-        var main = run.Tracer.Run(() => ResourceKinds.Find<Scheduling>().DumpThread(run.Frozen(), run.Frozen().Threads[0]));
+        var mainItems = run.Tracer.Run(() => ResourceKinds.Find<Scheduling>().DumpThread(run.Frozen(), run.Frozen().Threads[0]).ToList());
+        var main = Assert.IsType<ThreadScheduling>(mainItems[0]);
+        Assert.Equal(new IoPriority(IoPriorityClass.Idle, 0, 0), Assert.IsType<IoPriority>(mainItems[1]));
         ulong[] mine = Native.SchedGetAffinity(0, "this test"); // the program started with the test's CPUs
         int lowest = ThreadScheduling.Cpus(mine)[0], highest = ThreadScheduling.Cpus(mine)[^1];
         AssertScheduling(main, SchedulingPolicy.Batch, false, 7, 0, 123_456, ThreadScheduling.Mask(lowest));

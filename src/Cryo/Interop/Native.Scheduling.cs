@@ -10,7 +10,24 @@ namespace Cryo.Interop;
 internal static partial class Native
 {
     private const long SysSetpriority = 141, SysSchedSetscheduler = 144, SysSchedGetscheduler = 145,
-        SysSchedSetaffinity = 203, SysSchedGetaffinity = 204;
+        SysSchedSetaffinity = 203, SysSchedGetaffinity = 204, SysIoprioSet = 251, SysIoprioGet = 252;
+
+    private const int IOPRIO_WHO_PROCESS = 1;
+
+    /// <summary>ioprio_get(IOPRIO_WHO_PROCESS, tid): the I/O priority of one thread.</summary>
+    public static int IoprioGet(int tid, string context)
+    {
+        long result = Syscall(SysIoprioGet, IOPRIO_WHO_PROCESS, tid);
+        if (result < 0) throw new SysCallException("ioprio_get", Marshal.GetLastPInvokeError(), context);
+        return (int)result;
+    }
+
+    /// <summary>ioprio_set(IOPRIO_WHO_PROCESS, tid, value).</summary>
+    public static void IoprioSet(int tid, int value, string context)
+    {
+        if (Syscall(SysIoprioSet, IOPRIO_WHO_PROCESS, tid, value) < 0)
+            throw new SysCallException("ioprio_set", Marshal.GetLastPInvokeError(), context);
+    }
 
     public const int SCHED_DEADLINE = 6, SCHED_RESET_ON_FORK = 0x40000000, PRIO_PROCESS = 0;
 

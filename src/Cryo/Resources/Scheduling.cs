@@ -10,7 +10,8 @@ namespace Cryo.Resources;
 /// <summary>
 /// Scheduling attributes: per thread (SCHD, in the THRD section through <see cref="DumpThread"/>,
 /// called by Threads) the policy with its real-time priority and SCHED_RESET_ON_FORK, the nice
-/// value, the CPU affinity and the timer slack; per process (OOMS) the oom_score_adj. Everything
+/// value, the CPU affinity and the timer slack, and (IOPR) the I/O priority (ioprio_get);
+/// per process (OOMS) the oom_score_adj. Everything
 /// is read and set from outside, by tid, with no injected call: /proc/PID/task/TID/stat,
 /// sched_getscheduler, sched_getaffinity and /proc/TID/timerslack_ns, which only read, so
 /// --leave-running leaves the original as it was. SCHED_DEADLINE (and any policy not listed in
@@ -24,7 +25,7 @@ internal sealed class Scheduling : IResourceKind
 
     public string Name => "Scheduling";
 
-    public bool Handles(CheckpointItem item) => item is ThreadScheduling or OomScoreAdjustment;
+    public bool Handles(CheckpointItem item) => item is ThreadScheduling or IoPriority or OomScoreAdjustment;
 
     // ---------------------------------------------------------------- dump
 
@@ -44,8 +45,9 @@ internal sealed class Scheduling : IResourceKind
         return (int)ProcFiles.ParseLong(ProcFiles.ReadText(path).Trim(), path, "oom_score_adj");
     }
 
-    /// <summary>The thread's SCHD item (called by Threads for its THRD section).</summary>
-    public ThreadScheduling DumpThread(FrozenProcess process, FrozenThread thread) => Read(process.Pid, thread.Tid);
+    /// <summary>The thread's SCHD and IOPR items (called by Threads for its THRD section).</summary>
+    public IEnumerable<CheckpointItem> DumpThread(FrozenProcess process, FrozenThread thread) =>
+        [Read(process.Pid, thread.Tid), IoPriority.FromValue(Native.IoprioGet(thread.Tid, Context(process.Pid, thread.Tid)))];
 
     /// <summary>The scheduling attributes of thread <paramref name="tid"/> of <paramref name="pid"/>, read from outside; it need not be stopped.</summary>
     internal static ThreadScheduling Read(int pid, int tid)
@@ -85,6 +87,7 @@ internal sealed class Scheduling : IResourceKind
     internal sealed class SchedulingState
     {
         public Dictionary<int, ThreadScheduling> Threads { get; } = [];
+        public Dictionary<int, IoPriority> IoPriorities { get; } = [];
         public OomScoreAdjustment? OomScore { get; set; }
     }
 
@@ -106,6 +109,12 @@ internal sealed class Scheduling : IResourceKind
                     throw new InvalidDataException($"image of pid {process.Pid}: a second SCHD for tid {tid}");
                 CheckAffinity(process.Pid, tid, scheduling.Affinity, OnlineCpus());
                 break;
+            case IoPriority io:
+                int ioTid = process.CurrentThread?.Tid
+                    ?? throw new InvalidDataException($"image of pid {process.Pid}: an IOPR outside a THRD section");
+                if (!state.IoPriorities.TryAdd(ioTid, io))
+                    throw new InvalidDataException($"image of pid {process.Pid}: a second IOPR for tid {ioTid}");
+                break;
         }
     }
 
@@ -122,6 +131,12 @@ internal sealed class Scheduling : IResourceKind
             if (!process.ThreadIds.Contains(tid))
                 throw new InvalidDataException($"image of pid {process.Pid}: a SCHD for tid {tid}, which is not one of its threads");
             Apply(process.Pid, tid, scheduling);
+        }
+        foreach (var (tid, io) in state.IoPriorities)
+        {
+            if (!process.ThreadIds.Contains(tid))
+                throw new InvalidDataException($"image of pid {process.Pid}: an IOPR for tid {tid}, which is not one of its threads");
+            Native.IoprioSet(tid, io.Value, $"{Context(process.Pid, tid)} (I/O priority class {io.Class} level {io.Level})");
         }
         if (state.OomScore is { } oom)
             WriteOomScore(process.Pid, oom.Value);

@@ -87,8 +87,8 @@ internal sealed class Threads : IResourceKind
             new ExtendedState(xstate.FeatureMask, xstate.Bytes),
             // The thread's own signal queue belongs in its section; Signals reads and restores it.
             ResourceKinds.Find<Signals>().DumpThreadPending(process, thread),
-            // Policy, nice, affinity, timer slack: Scheduling reads and restores them.
-            ResourceKinds.Find<Scheduling>().DumpThread(process, thread),
+            // Policy, nice, affinity, timer slack, I/O priority: Scheduling reads and restores them.
+            .. ResourceKinds.Find<Scheduling>().DumpThread(process, thread),
             new SectionEnd(ItemKinds.Thread),
         ];
     }
