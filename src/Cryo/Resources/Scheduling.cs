@@ -136,7 +136,11 @@ internal sealed class Scheduling : IResourceKind
         {
             if (!process.ThreadIds.Contains(tid))
                 throw new InvalidDataException($"image of pid {process.Pid}: an IOPR for tid {tid}, which is not one of its threads");
-            Native.IoprioSet(tid, io.Value, $"{Context(process.Pid, tid)} (I/O priority class {io.Class} level {io.Level})");
+            string context = $"{Context(process.Pid, tid)} (I/O priority class {io.Class} level {io.Level})";
+            // Class none is left alone where the thread already has it: setting it makes older
+            // kernels (5.10) report 0 instead of the 4 (class none, level 4) they report by default.
+            if (io.Class == IoPriorityClass.None && IoPriority.FromValue(Native.IoprioGet(tid, context)).Class == IoPriorityClass.None) continue;
+            Native.IoprioSet(tid, io.Value, context);
         }
         if (state.OomScore is { } oom)
             WriteOomScore(process.Pid, oom.Value);
