@@ -103,18 +103,31 @@ internal sealed class Scheduling : IResourceKind
                 state.OomScore = oom;
                 break;
             case ThreadScheduling scheduling:
-                int tid = process.CurrentThread?.Tid
-                    ?? throw new InvalidDataException($"image of pid {process.Pid}: a SCHD outside a THRD section");
-                if (!state.Threads.TryAdd(tid, scheduling))
-                    throw new InvalidDataException($"image of pid {process.Pid}: a second SCHD for tid {tid}");
-                CheckAffinity(process.Pid, tid, scheduling.Affinity, OnlineCpus());
+                CheckAffinity(process.Pid, AddForThread(process, state.Threads, scheduling), scheduling.Affinity, OnlineCpus());
                 break;
             case IoPriority io:
-                int ioTid = process.CurrentThread?.Tid
-                    ?? throw new InvalidDataException($"image of pid {process.Pid}: an IOPR outside a THRD section");
-                if (!state.IoPriorities.TryAdd(ioTid, io))
-                    throw new InvalidDataException($"image of pid {process.Pid}: a second IOPR for tid {ioTid}");
+                AddForThread(process, state.IoPriorities, io);
                 break;
+        }
+    }
+
+    /// <summary>Files a thread's item under the tid of the THRD section it stands in, once per thread; the tid.</summary>
+    private static int AddForThread<T>(RestoringProcess process, Dictionary<int, T> items, T item) where T : CheckpointItem
+    {
+        int tid = process.CurrentThread?.Tid
+            ?? throw new InvalidDataException($"image of pid {process.Pid}: a {item.Tag} outside a THRD section");
+        if (!items.TryAdd(tid, item)) throw new InvalidDataException($"image of pid {process.Pid}: a second {item.Tag} for tid {tid}");
+        return tid;
+    }
+
+    /// <summary>The items by tid, each tid checked to be one of the process's threads.</summary>
+    private static IEnumerable<(int Tid, T Item)> ForThreads<T>(RestoringProcess process, Dictionary<int, T> items) where T : CheckpointItem
+    {
+        foreach (var (tid, item) in items)
+        {
+            if (!process.ThreadIds.Contains(tid))
+                throw new InvalidDataException($"image of pid {process.Pid}: a {item.Tag} for tid {tid}, which is not one of its threads");
+            yield return (tid, item);
         }
     }
 
@@ -126,16 +139,10 @@ internal sealed class Scheduling : IResourceKind
     public void Finish(RestoringProcess process, RestoreSession session)
     {
         var state = process.State<SchedulingState>();
-        foreach (var (tid, scheduling) in state.Threads)
-        {
-            if (!process.ThreadIds.Contains(tid))
-                throw new InvalidDataException($"image of pid {process.Pid}: a SCHD for tid {tid}, which is not one of its threads");
+        foreach (var (tid, scheduling) in ForThreads(process, state.Threads))
             Apply(process.Pid, tid, scheduling);
-        }
-        foreach (var (tid, io) in state.IoPriorities)
+        foreach (var (tid, io) in ForThreads(process, state.IoPriorities))
         {
-            if (!process.ThreadIds.Contains(tid))
-                throw new InvalidDataException($"image of pid {process.Pid}: an IOPR for tid {tid}, which is not one of its threads");
             string context = $"{Context(process.Pid, tid)} (I/O priority class {io.Class} level {io.Level})";
             // Class none is left alone where the thread already has it: setting it makes older
             // kernels (5.10) report 0 instead of the 4 (class none, level 4) they report by default.
