@@ -117,11 +117,11 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN` and `THRD` sections in
+      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`, `FLCK` and `THRD` sections in
       a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`;
       `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a
-      memory area follow its AREA item, the FOWN of a descriptor its FDES, the FBUF items of a
-      pipe its FINF item.
+      memory area follow its AREA item, the FOWN and FLCK items of a descriptor its FDES, the FBUF
+      items of a pipe its FINF item.
     seq:
       - id: tag
         type: str
@@ -159,6 +159,7 @@ types:
             '"MADV"': memory_advice
             '"FDES"': file_descriptor
             '"FOWN"': file_owner
+            '"FLCK"': file_lock
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
@@ -661,6 +662,39 @@ types:
           0x40 MADV_NOHUGEPAGE (not with 0x20), 0x80 MADV_MERGEABLE, 0x100 MADV_SEQUENTIAL,
           0x200 MADV_RANDOM (not with 0x100).
 
+  file_lock:
+    doc: |
+      FLCK, file lock - a lock held through the descriptor whose FDES (and FOWN) it follows:
+      flock, a POSIX record lock or an OFD lock, shared or exclusive, over `length` bytes from
+      `start` (0: to the end of the file).
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: kind
+        type: u1
+        enum: file_lock_kind
+        valid:
+          in-enum: true
+        doc: flock, POSIX or OFD.
+      - id: exclusive
+        type: u1
+        valid:
+          max: 1
+        doc: 1 exclusive (write), 0 shared (read).
+      - id: start
+        type: u8
+        valid:
+          expr: _ == 0 or kind != file_lock_kind::flock
+        doc: First locked byte, below 2^63 (a reader checks that; not expressed here); 0 for flock.
+      - id: length
+        type: u8
+        valid:
+          expr: _ == 0 or kind != file_lock_kind::flock
+        doc: Number of locked bytes, 0 to the end of the file; start + length below 2^63; 0 for flock.
+
   file_owner:
     doc: |
       FOWN, file owner - the signal-driven I/O settings (fcntl F_SETOWN_EX, F_SETSIG) of the
@@ -1042,6 +1076,16 @@ types:
           reordered.
 
 enums:
+  file_lock_kind:
+    0:
+      id: flock
+      doc: flock(2), the whole file, owned by the open file description.
+    1:
+      id: posix
+      doc: A POSIX record lock (fcntl F_SETLK), owned by the process.
+    2:
+      id: ofd
+      doc: An OFD lock (fcntl F_OFD_SETLK), owned by the open file description.
   file_owner_kind:
     0:
       id: thread

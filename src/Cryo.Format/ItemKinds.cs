@@ -41,6 +41,7 @@ public static class ItemKinds
         new(MemoryAdvice.TagValue, "memory advice", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryAdvice.Decode(ref r)),
         new(FileDescriptor.TagValue, "file descriptor", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileDescriptor.Decode(ref r)),
         new(FileOwner.TagValue, "file owner", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileOwner.Decode(ref r)),
+        new(FileLock.TagValue, "file lock", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileLock.Decode(ref r)),
         new(ThreadInfo.TagValue, "thread info", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ThreadInfo.Decode(ref r)),
         new(Registers.TagValue, "registers", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => Registers.Decode(ref r)),
         new(ExtendedState.TagValue, "extended state", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ExtendedState.Decode(ref r)),

@@ -112,6 +112,15 @@ public static class ItemGenerators
         select (CheckpointItem)(ioClass == 0 ? new IoPriority(IoPriorityClass.None, 0, 0)
             : new IoPriority((IoPriorityClass)ioClass, (ushort)hint, (byte)level));
 
+    private static Gen<CheckpointItem> Lock =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from kind in Gen.Choose(0, 2)
+        from exclusive in Gen.Elements(true, false)
+        from start in Gen.Choose(0, int.MaxValue)
+        from length in Gen.Choose(0, int.MaxValue)
+        select (CheckpointItem)(kind == 0 ? new FileLock(fd, FileLockKind.Flock, exclusive, 0, 0)
+            : new FileLock(fd, (FileLockKind)kind, exclusive, (ulong)start, (ulong)length));
+
     private static Gen<CheckpointItem> Owner =>
         from fd in Gen.Choose(0, int.MaxValue)
         from kind in Gen.Choose(0, 2)
@@ -187,7 +196,7 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Owner, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Owner, Lock, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

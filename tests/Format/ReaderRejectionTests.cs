@@ -215,6 +215,24 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void File_locks_round_trip_and_bad_fields_are_rejected()
+    {
+        var held = new FileLock(4, FileLockKind.Posix, true, 10, 10);
+        Assert.Equal(held, Assert.IsType<FileLock>(RawCheckpoint.ReadAll(InProcess("FLCK", Encoded(held)))[2]));
+
+        byte[] payload = Encoded(held);
+        Assert.Equal(22, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("FLCK", Patch(payload, offset, bytes));
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'FLCK'", "field 'fd' has invalid value -1");
+        Rejects(Patched(4, 3), "field 'kind' has invalid value 3");
+        Rejects(Patched(5, 2), "field 'exclusive' has invalid value 2");
+        Rejects(Patched(6, 0, 0, 0, 0, 0, 0, 0, 0x80), "field 'start' has invalid value 9223372036854775808");
+        Rejects(Patched(14, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), "field 'length' has invalid value 9223372036854775807");
+        Rejects(Patched(4, 0), "field 'start' has invalid value 10", "a flock lock covers the whole file");
+        Rejects(InProcess("FLCK", payload, inThread: true), "'FLCK'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
     public void File_owners_round_trip_and_bad_fields_are_rejected()
     {
         var owner = new FileOwner(3, FileOwnerKind.ProcessGroup, 77, 36);

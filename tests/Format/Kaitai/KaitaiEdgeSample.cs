@@ -67,6 +67,9 @@ public static class KaitaiEdgeSample
             w.Write(new FileOwner(int.MaxValue, FileOwnerKind.ProcessGroup, int.MaxValue, FileOwner.MaxSignal));
             w.Write(new FileOwner(0, FileOwnerKind.Thread, 0, 1));
             w.Write(new FileOwner(5, FileOwnerKind.Process, 1, 0));
+            w.Write(new FileLock(5, FileLockKind.Flock, true, 0, 0));
+            w.Write(new FileLock(5, FileLockKind.Posix, false, long.MaxValue - 1, 1));
+            w.Write(new FileLock(int.MaxValue, FileLockKind.OpenFileDescription, true, Above53, 0));
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(pid, Max, 0x7f00_0000_0000, 2, 8192, Above53, TopBit, 24, 0x7f00_0000_1000, 32, 0x5305_3053,
                 SyscallRestart.RestartBlock, B("worker #1")));
