@@ -11,7 +11,9 @@ namespace Cryo.Resources;
 
 /// <summary>One entry of /proc/PID/fd as the dump reads it.</summary>
 /// <param name="OpenFlags">Status flags from fdinfo, without O_CLOEXEC (a descriptor flag fdinfo folds in).</param>
-internal sealed record OpenFile(int Fd, FileKind Kind, byte[] Link, FileStatus Status, int OpenFlags, uint FdFlags, long Position);
+/// <param name="Locks">The locks held through this descriptor's description (fdinfo "lock:" lines).</param>
+internal sealed record OpenFile(int Fd, FileKind Kind, byte[] Link, FileStatus Status, int OpenFlags, uint FdFlags, long Position,
+    IReadOnlyList<FileLock> Locks);
 
 /// <summary>
 /// Open file descriptors: one FDES per /proc/PID/fd entry. Regular files, directories, memory
@@ -32,7 +34,7 @@ internal sealed class Files : IResourceKind
 
     public string Name => "Files";
 
-    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner;
+    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock;
 
     // ---------------------------------------------------------------- dump
 
@@ -80,6 +82,7 @@ internal sealed class Files : IResourceKind
         var files = ReadOpenFiles(pid);
         var pipes = ResourceKinds.Find<Pipes>();
         var items = new List<CheckpointItem>(files.Count);
+        var lockedDescriptions = new HashSet<ulong>();
         foreach (var file in files)
         {
             ulong description = registry.DescriptionOf(pid, file.Fd, file.Status);
@@ -88,6 +91,8 @@ internal sealed class Files : IResourceKind
                 : new FileDescriptor(file.Fd, file.Kind, file.FdFlags, (uint)file.OpenFlags, file.Position, file.Status.Mode,
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
             if (ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
+            // fdinfo shows a description's locks on every descriptor of it: they are taken again once.
+            if (file.Locks.Count > 0 && lockedDescriptions.Add(description)) items.AddRange(file.Locks);
         }
         return new DumpedItems(items);
     }
@@ -173,10 +178,7 @@ internal sealed class Files : IResourceKind
         if (text.StartsWith("/memfd:", StringComparison.Ordinal)) throw Refuse("memfd", "memfd files are not supported yet");
         if (text.EndsWith(" (deleted)", StringComparison.Ordinal))
             throw Refuse("deleted file", "the file was deleted after it was opened; its contents cannot be reopened by path");
-        // fdinfo lists the locks held through this description or by this process ("lock:\t1: FLOCK  ADVISORY  WRITE ...").
-        if (info.Get("lock") is { } heldLock)
-            throw Refuse("file", $"it holds a file lock ({string.Join(' ', heldLock.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(3))}); " +
-                "file locks are not saved yet, and a restore without them would let others take them");
+        var locks = info.Lines.Where(l => l.Key == "lock").Select(l => ParseLock(fd, l.Value, Refuse)).ToList();
 
         var status = Native.TryStat(Encoding.UTF8.GetBytes(proc), out int errno)
             ?? throw Refuse("file", $"stat failed: {ErrnoNames.Name(errno)}");
@@ -194,7 +196,37 @@ internal sealed class Files : IResourceKind
             _ => throw Refuse("file", $"unsupported file type (mode 0{Convert.ToString(status.Mode, 8)})"),
         };
         return new OpenFile(fd, kind, link, status, info.Flags & ~FdinfoCloexec,
-            (info.Flags & FdinfoCloexec) != 0 ? FileDescriptor.CloseOnExec : 0, info.Position);
+            (info.Flags & FdinfoCloexec) != 0 ? FileDescriptor.CloseOnExec : 0, info.Position, locks);
+    }
+
+    /// <summary>
+    /// One fdinfo "lock:" line, as the kernel's lock_get_status prints it:
+    /// "1: POSIX  ADVISORY  WRITE 1234 fe:00:5678 0 EOF" (id, kind, ADVISORY, READ or WRITE, pid,
+    /// device:inode, first byte, last byte or EOF). Leases and mandatory locks are refused.
+    /// </summary>
+    internal static FileLock ParseLock(int fd, string line, Func<string, string, UnsupportedResourceException> refuse)
+    {
+        string[] t = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (t.Length < 8 || t[1] == "->")
+            throw refuse("file", $"fdinfo shows a lock cryo cannot read ('{line}')");
+        var kind = t[1] switch
+        {
+            "FLOCK" => FileLockKind.Flock,
+            "POSIX" => FileLockKind.Posix,
+            "OFDLCK" => FileLockKind.OpenFileDescription,
+            _ => throw refuse("file", $"it holds a {t[1]} ('{line}'); leases and delegations are not saved yet"),
+        };
+        if (t[2] != "ADVISORY") throw refuse("file", $"it holds a {t[2]} lock ('{line}'), which cryo does not restore");
+        bool exclusive = t[3] switch
+        {
+            "WRITE" => true,
+            "READ" => false,
+            _ => throw refuse("file", $"fdinfo shows a lock in state {t[3]} ('{line}')"),
+        };
+        if (!ulong.TryParse(t[6], out ulong start) || !(t[7] == "EOF" || ulong.TryParse(t[7], out _)))
+            throw refuse("file", $"fdinfo shows a lock range cryo cannot read ('{line}')");
+        ulong length = t[7] == "EOF" ? 0 : ulong.Parse(t[7]) - start + 1;
+        return kind == FileLockKind.Flock ? new FileLock(fd, kind, exclusive, 0, 0) : new FileLock(fd, kind, exclusive, start, length);
     }
 
     /// <summary>
@@ -280,17 +312,22 @@ internal sealed class Files : IResourceKind
 
         /// <summary>The FOWN of each descriptor that has one, by fd.</summary>
         public Dictionary<int, FileOwner> Owners { get; } = [];
+
+        /// <summary>The FLCK items of each descriptor that has any, by fd.</summary>
+        public Dictionary<int, List<FileLock>> Locks { get; } = [];
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
     {
         if (process is null) throw new InvalidOperationException($"{item.Tag} outside a PROC section");
         var own = process.State<ProcessFiles>();
-        if (item is FileOwner owner)
+        if (item is FileOwner or FileLock)
         {
-            if (own.Items.LastOrDefault()?.Fd != owner.Fd)
-                throw new InvalidDataException($"image of pid {process.Pid}: the FOWN of fd {owner.Fd} does not follow that descriptor's FDES");
-            own.Owners.Add(owner.Fd, owner);
+            int of = item is FileOwner o ? o.Fd : ((FileLock)item).Fd;
+            if (own.Items.LastOrDefault()?.Fd != of)
+                throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} does not follow that descriptor's FDES");
+            if (item is FileOwner owner) own.Owners.Add(of, owner);
+            else (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add((FileLock)item);
             return;
         }
         var fd = (FileDescriptor)item;
@@ -425,6 +462,8 @@ internal sealed class Files : IResourceKind
                 }
                 if (((int)item.OpenFlags & Native.O_ASYNC) != 0 && installedAt[item.DescriptionId] == item.Fd) RegisterAsync(process, item, what);
                 if (process.State<ProcessFiles>().Owners.TryGetValue(item.Fd, out var owner)) SetOwner(process, owner, what);
+                if (process.State<ProcessFiles>().Locks.TryGetValue(item.Fd, out var locks))
+                    foreach (var held in locks) TakeLock(process, held, what);
                 if (--description.Pending == 0) description.Close();
             }
         }
@@ -450,6 +489,45 @@ internal sealed class Files : IResourceKind
         long flags = item.OpenFlags;
         process.Syscalls.Checked($"fcntl(F_SETFL without O_ASYNC) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFL, flags & ~Native.O_ASYNC);
         process.Syscalls.Checked($"fcntl(F_SETFL with O_ASYNC) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFL, flags);
+    }
+
+    /// <summary>
+    /// Takes a saved lock again through the installed descriptor, inside the process (a POSIX
+    /// lock belongs to the process that takes it), without waiting: if someone else holds a
+    /// conflicting lock now (the original left running, another program), the restore fails and
+    /// says so rather than wait or come back without it.
+    /// </summary>
+    private static void TakeLock(RestoringProcess process, FileLock held, string what)
+    {
+        const long Flock = 73, LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, F_SETLK = 6, F_OFD_SETLK = 37, F_RDLCK = 0, F_WRLCK = 1;
+        string lockName = held.Kind switch
+        {
+            FileLockKind.Flock => $"flock {(held.Exclusive ? "LOCK_EX" : "LOCK_SH")}",
+            _ => $"{(held.Kind == FileLockKind.Posix ? "F_SETLK" : "F_OFD_SETLK")} {(held.Exclusive ? "F_WRLCK" : "F_RDLCK")} " +
+                 $"bytes {held.Start}{(held.Length == 0 ? "-EOF" : $"+{held.Length}")}",
+        };
+        long result;
+        if (held.Kind == FileLockKind.Flock)
+            result = process.Syscalls.Invoke(Flock, held.Fd, (held.Exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+        else
+        {
+            // struct flock: l_type, l_whence (SEEK_SET 0), l_start, l_len, l_pid (0).
+            var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for {lockName} (Memory.Finish sets it)");
+            Span<byte> raw = stackalloc byte[32];
+            raw.Clear();
+            BitConverter.TryWriteBytes(raw, (short)(held.Exclusive ? F_WRLCK : F_RDLCK));
+            BitConverter.TryWriteBytes(raw[8..], (long)held.Start);
+            BitConverter.TryWriteBytes(raw[16..], (long)held.Length);
+            scratch.Write(0, raw);
+            result = process.Syscalls.Invoke(SyscallNumbers.Fcntl, held.Fd, held.Kind == FileLockKind.Posix ? F_SETLK : F_OFD_SETLK, (long)scratch.Address);
+        }
+        if (result >= 0) return;
+        int errno = (int)-result;
+        if (errno is ErrnoNames.EAGAIN or ErrnoNames.EACCES)
+            throw new InvalidOperationException(
+                $"pid {process.Pid} {what}: cannot take its lock again ({lockName}): someone holds a conflicting lock now " +
+                "(the original, if it was left running, or another program)");
+        throw new SysCallException($"{lockName} (injected)", errno, $"pid {process.Pid} {what}");
     }
 
     /// <summary>

@@ -1,0 +1,46 @@
+using System.Globalization;
+using Cryo.Format;
+using Cryo.Tests.Golden.Support;
+using Xunit;
+
+namespace Cryo.Tests.Golden;
+
+/// <summary>
+/// File locks (FLCK) through real checkpoints and restores, with testprogs/locks: a shared flock,
+/// two POSIX record locks (a write lock on a range, a read lock to the end of the file) and an
+/// OFD lock. The program probes each from a second open file description after the restore.
+/// </summary>
+public class LockTests
+{
+    [Fact]
+    public void Locks_are_saved_and_taken_again_after_the_restore()
+    {
+        using var dir = new TestDirectory("locks");
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start("locks", dir))
+        {
+            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
+            program.WaitForExit("cryo checkpoint kills it by default");
+        }
+
+        Assert.Equal(
+            [(3, FileLockKind.Flock, false, 0UL, 0UL), (4, FileLockKind.Posix, true, 10UL, 10UL), (4, FileLockKind.Posix, false, 100UL, 0UL),
+             (5, FileLockKind.OpenFileDescription, true, 0UL, 4096UL)],
+            Locks(image).Select(l => (l.Fd, l.Kind, l.Exclusive, l.Start, l.Length)));
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    /// <summary>Reading the locks (fdinfo) takes none away: the original holds them all and passes.</summary>
+    [Fact]
+    public void Leave_running_leaves_the_locks_of_the_original() =>
+        Assert.Equal("PASS", CheckpointRestoreTests.LeaveRunning("locks-leave", "locks"));
+
+    private static List<FileLock> Locks(string image)
+    {
+        var locks = new List<FileLock>();
+        using var reader = CheckpointReader.OpenFile(image);
+        while (reader.GetNextItem() is { } item)
+            if (item is FileLock held) locks.Add(held);
+        return locks;
+    }
+}
