@@ -32,7 +32,7 @@ public class JobControlTests
             program.WaitForExit("cryo checkpoint kills it by default");
         }
 
-        var info = FirstProcessInfo(image);
+        var info = ImageItems.Of<ProcessInfo>(image)[0];
         Assert.Equal((ProcessState.Stopped, 0x7f | SIGSTOP << 8), (info.State, info.ExitStatus));
         Assert.Matches($@"{pid} {name}: .*, stopped by job control \(signal 19\)", CryoTool.Dump("--summary", image).StandardOutput);
 
@@ -79,13 +79,5 @@ public class JobControlTests
             catch (IOException) { } // a thread that ended meanwhile
         }
         return states;
-    }
-
-    private static ProcessInfo FirstProcessInfo(string image)
-    {
-        using var reader = CheckpointReader.OpenFile(image);
-        while (reader.GetNextItem() is { } item)
-            if (item is ProcessInfo info) return info;
-        throw new InvalidDataException($"{image} has no PINF");
     }
 }

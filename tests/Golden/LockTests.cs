@@ -26,7 +26,7 @@ public class LockTests
         Assert.Equal(
             [(3, FileLockKind.Flock, false, 0UL, 0UL), (4, FileLockKind.Posix, true, 10UL, 10UL), (4, FileLockKind.Posix, false, 100UL, 0UL),
              (5, FileLockKind.OpenFileDescription, true, 0UL, 4096UL)],
-            Locks(image).Select(l => (l.Fd, l.Kind, l.Exclusive, l.Start, l.Length)));
+            ImageItems.Of<FileLock>(image).Select(l => (l.Fd, l.Kind, l.Exclusive, l.Start, l.Length)));
         Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
     }
 
@@ -34,13 +34,4 @@ public class LockTests
     [Fact]
     public void Leave_running_leaves_the_locks_of_the_original() =>
         Assert.Equal("PASS", CheckpointRestoreTests.LeaveRunning("locks-leave", "locks"));
-
-    private static List<FileLock> Locks(string image)
-    {
-        var locks = new List<FileLock>();
-        using var reader = CheckpointReader.OpenFile(image);
-        while (reader.GetNextItem() is { } item)
-            if (item is FileLock held) locks.Add(held);
-        return locks;
-    }
 }

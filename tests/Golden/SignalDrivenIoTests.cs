@@ -26,7 +26,7 @@ public class SignalDrivenIoTests
             program.WaitForExit("cryo checkpoint kills it by default");
         }
 
-        var owners = Owners(image);
+        var owners = ImageItems.Of<FileOwner>(image);
         Assert.Equal(
             [(3, FileOwnerKind.Process, pid, 34u + 2), (4, FileOwnerKind.Thread, pid, 0u), (5, FileOwnerKind.ProcessGroup, pid, 10u)],
             owners.Select(o => (o.Fd, o.Kind, o.Owner, o.Signal)));
@@ -47,14 +47,5 @@ public class SignalDrivenIoTests
         Assert.Matches($@"pid {program.Pid}: fd \d+: its I/O signals go to process \d+ \(F_SETOWN\), which is not in the checkpointed tree", result.StandardError);
         Assert.False(File.Exists(dir.File("image.cryo")), "a refused checkpoint left an image behind");
         Assert.Equal("PASS", program.Terminate());
-    }
-
-    private static List<FileOwner> Owners(string image)
-    {
-        var owners = new List<FileOwner>();
-        using var reader = CheckpointReader.OpenFile(image);
-        while (reader.GetNextItem() is { } item)
-            if (item is FileOwner owner) owners.Add(owner);
-        return owners;
     }
 }
