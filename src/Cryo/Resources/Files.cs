@@ -512,7 +512,7 @@ internal sealed class Files : IResourceKind
         else
         {
             // struct flock: l_type, l_whence (SEEK_SET 0), l_start, l_len, l_pid (0).
-            var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for {lockName} (Memory.Finish sets it)");
+            var scratch = process.ScratchFor(lockName);
             Span<byte> raw = stackalloc byte[32];
             raw.Clear();
             BitConverter.TryWriteBytes(raw, (short)(held.Exclusive ? F_WRLCK : F_RDLCK));
@@ -538,7 +538,7 @@ internal sealed class Files : IResourceKind
     private static void SetOwner(RestoringProcess process, FileOwner owner, string what)
     {
         var sys = process.Syscalls;
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for F_SETOWN_EX (Memory.Finish sets it)");
+        var scratch = process.ScratchFor("F_SETOWN_EX");
         if (owner.Signal != 0) sys.Checked($"fcntl(F_SETSIG {owner.Signal}) for {what}", SyscallNumbers.Fcntl, owner.Fd, Native.F_SETSIG, owner.Signal);
         if (owner.Owner == 0) return;
         Span<byte> raw = stackalloc byte[8];

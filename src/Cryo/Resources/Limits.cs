@@ -57,7 +57,7 @@ internal sealed class Limits : IResourceKind
     public void Finish(RestoringProcess process, RestoreSession session)
     {
         if (process.State<LimitState>().Limits is not { } limits) return;
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for prlimit64 (Memory.Finish sets it)");
+        var scratch = process.ScratchFor("prlimit64");
         var current = ProcLimits.Read(process.Pid);
         Span<byte> pair = stackalloc byte[16];
         foreach (var limit in limits.Limits)

@@ -139,7 +139,7 @@ internal sealed class ProcessIdentity : IResourceKind
         var state = process.State<IdentityState>();
         var info = state.Info ?? process.Info;
         if (info.State == ProcessState.Zombie) return;
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for the identity calls (Memory.Finish sets it)");
+        var scratch = process.ScratchFor("the identity calls");
         var sys = process.Syscalls;
         int pid = process.Pid;
 

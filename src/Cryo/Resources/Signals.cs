@@ -101,7 +101,7 @@ internal sealed class Signals : IResourceKind
     public void Finish(RestoringProcess process, RestoreSession session)
     {
         var state = process.State<SignalState>();
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for the signal calls (Memory.Finish sets it)");
+        var scratch = process.ScratchFor("the signal calls");
         RestoreActions(process, scratch, state.Handlers?.Actions ?? []);
         if (state.Shared is { } shared)
             foreach (var signal in shared.Signals)
@@ -147,7 +147,7 @@ internal sealed class Signals : IResourceKind
         if (tid == process.Pid) return; // done by Finish
         var state = process.State<SignalState>();
         if (!state.ThreadPending.TryGetValue(tid, out var pending) || pending.Signals.Length == 0) return;
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for re-queueing signals of tid {tid}");
+        var scratch = process.ScratchFor($"re-queueing signals of tid {tid}");
         var threadCalls = new RemoteSyscall(process.Tracer, tid, process.Syscalls.SyscallInstruction);
         foreach (var signal in pending.Signals) Queue(threadCalls, scratch, process.Pid, tid, signal);
     }

@@ -187,7 +187,7 @@ internal sealed class Threads : IResourceKind
         if (process.Info.ThreadCount != state.Threads.Count)
             throw new InvalidDataException($"image of pid {process.Pid}: PINF says {process.Info.ThreadCount} threads, the image has {state.Threads.Count} THRD sections");
         if (state.Threads.Count == 1) return;
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch memory (Memory.Finish runs first)");
+        var scratch = process.ScratchFor("creating the threads");
         foreach (var thread in state.Threads.Skip(1))
         {
             int tid = ProcessBirth.InjectClone(process.Tracer, process.Pid, process.Syscalls.SyscallInstruction, scratch.Address,
@@ -201,7 +201,7 @@ internal sealed class Threads : IResourceKind
     {
         CreateThreads(process, session);
         var state = process.State<RestoreState>();
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch memory (Memory.Finish runs first)");
+        var scratch = process.ScratchFor("the threads' finish calls");
         var tracer = process.Tracer;
         var signals = ResourceKinds.Find<Signals>();
 

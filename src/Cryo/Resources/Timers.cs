@@ -99,7 +99,7 @@ internal sealed class Timers : IResourceKind
     {
         var timers = process.State<TimerState>().Timers;
         if (timers.Count == 0) return;
-        var scratch = process.Scratch ?? throw new InvalidOperationException($"pid {process.Pid}: no scratch page for setitimer (Memory.Finish sets it)");
+        var scratch = process.ScratchFor("setitimer");
         Span<byte> raw = stackalloc byte[ItimervalSize];
         foreach (var timer in timers.Values.OrderBy(t => t.Which))
         {

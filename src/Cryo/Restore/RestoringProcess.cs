@@ -22,6 +22,10 @@ internal sealed class RestoringProcess(ProcessInfo info, Tracer tracer, RemoteMe
     /// <summary>Memory for injected syscalls during the finish phase (created by Memory.Finish, removed by Threads.Finish).</summary>
     public RemoteScratch? Scratch { get; set; }
 
+    /// <summary>The scratch page of the finish phase, for <paramref name="purpose"/>; an error naming both if Memory.Finish has not made it yet.</summary>
+    public RemoteScratch ScratchFor(string purpose) =>
+        Scratch ?? throw new InvalidOperationException($"pid {Pid}: no scratch page for {purpose} (Memory.Finish sets it)");
+
     /// <summary>The TINF of the THRD section being read, if any: thread-scoped items belong to it.</summary>
     public ThreadInfo? CurrentThread { get; set; }
 
