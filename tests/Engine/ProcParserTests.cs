@@ -227,6 +227,29 @@ public sealed class ProcParserTests
     }
 
     [Fact]
+    public void Smaps_VmFlagsByAreaStart_OneSetPerDistinctLine()
+    {
+        var text = """
+            00400000-00401000 r-xp 00000000 fe:00 12 /usr/bin/a b
+            Size:                  4 kB
+            VmFlags: rd ex mr mw me
+            7f0000000000-7f0000002000 rw-p 00000000 00:00 0
+            Rss:                   8 kB
+            THPeligible:    0
+            VmFlags: rd wr mr mw me lo dd
+            7f0000002000-7f0000003000 rw-p 00000000 00:00 0
+            VmFlags: rd wr mr mw me lo dd
+            """u8;
+        var flags = ProcSmaps.ParseVmFlags(text);
+        Assert.Equal(3, flags.Count);
+        Assert.Equal(["ex", "me", "mr", "mw", "rd"], flags[0x400000].Order());
+        Assert.Contains("lo", (IReadOnlySet<string>)flags[0x7f0000000000]);
+        Assert.DoesNotContain("gd", (IReadOnlySet<string>)flags[0x7f0000000000]);
+        Assert.Same(flags[0x7f0000000000], flags[0x7f0000002000]);
+        Assert.Throws<ProcFormatException>(() => ProcSmaps.ParseVmFlags("VmFlags: rd\n"u8));
+    }
+
+    [Fact]
     public void Live_ReadingAGoneProcess_SaysSo()
     {
         var failure = Assert.Throws<ProcFormatException>(() => ProcStat.Read(int.MaxValue - 1));

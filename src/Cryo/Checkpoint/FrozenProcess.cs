@@ -32,7 +32,7 @@ internal sealed class FrozenProcess(int pid, Tracer tracer, RemoteMemory memory,
     // smaps is slow to read (the kernel counts every page: 12 ms per GiB mapped), so it is read
     // once. Not on another core meanwhile: it holds the mm's lock, and brk(0) and the snapshot
     // fork would wait for it anyway.
-    private readonly Lazy<FrozenDictionary<ulong, FrozenSet<string>>> vmFlags = new(() => ProcSmaps.ReadVmFlags(pid));
+    private readonly Lazy<IReadOnlyDictionary<ulong, FrozenSet<string>>> vmFlags = new(() => ProcSmaps.ReadVmFlags(pid));
 
     /// <summary>The VmFlags of one of <see cref="Mappings"/> (/proc/PID/smaps: mlock, madvise, MAP_GROWSDOWN …).</summary>
     public FrozenSet<string> VmFlagsOf(MemoryMapping mapping) =>

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Cryo.Checkpoint;
 using Cryo.Format;
 using Cryo.Interop;
@@ -59,13 +60,15 @@ internal sealed class MemoryAdvice : IResourceKind
     public IDumpedResource Dump(FrozenProcess process, DumpSession session)
     {
         var areas = new List<AdvisedArea>();
+        // Areas share a few flag sets (ProcSmaps hands out one per distinct line): decode each once.
+        var decoded = new Dictionary<FrozenSet<string>, (AreaAdvice Advice, string? Refusal)>(ReferenceEqualityComparer.Instance);
         foreach (var mapping in process.Mappings.Where(m => !IsKernelMapping(m)))
         {
             var flags = process.VmFlagsOf(mapping);
-            foreach (var (name, why) in RefusedFlags)
-                if (flags.Contains(name)) throw new UnsupportedResourceException(process.Pid, $"memory mapping {mapping}", why);
-            var advice = AdviceFlags.Where(f => flags.Contains(f.Name)).Aggregate(AreaAdvice.None, (all, f) => all | f.Advice);
-            if (advice != AreaAdvice.None) areas.Add(new AdvisedArea(mapping.Start, mapping.End, advice));
+            if (!decoded.TryGetValue(flags, out var meaning))
+                decoded[flags] = meaning = Decode(flags);
+            if (meaning.Refusal is { } why) throw new UnsupportedResourceException(process.Pid, $"memory mapping {mapping}", why);
+            if (meaning.Advice != AreaAdvice.None) areas.Add(new AdvisedArea(mapping.Start, mapping.End, meaning.Advice));
         }
         // "THP_enabled: 0" after PR_SET_THP_DISABLE (the field exists since Linux 5.0).
         var status = ProcStatus.Read(process.Pid);
@@ -74,6 +77,10 @@ internal sealed class MemoryAdvice : IResourceKind
             ? new DumpedItems([])
             : new DumpedItems([new FormatMemoryAdvice(processFlags, [.. areas])]);
     }
+
+    private static (AreaAdvice Advice, string? Refusal) Decode(FrozenSet<string> flags) =>
+        (AdviceFlags.Where(f => flags.Contains(f.Name)).Aggregate(AreaAdvice.None, (all, f) => all | f.Advice),
+         RefusedFlags.Where(r => flags.Contains(r.Name)).Select(r => r.Why).FirstOrDefault());
 
     /// <summary>[vdso], [vvar] and the like: the kernel sets their flags, and a restore moves them rather than maps them.</summary>
     private static bool IsKernelMapping(MemoryMapping m) => m.IsSpecial && m.Path is not ("[heap]" or "[stack]");
