@@ -250,6 +250,24 @@ public sealed class ProcParserTests
     }
 
     [Fact]
+    public void Live_MappedFileNamedWithANewline_KeepsItsRealPath()
+    {
+        // maps shows the newline as "\012"; the path must come back as the file's real name.
+        string directory = Directory.CreateTempSubdirectory("cryo-maps-").FullName;
+        try
+        {
+            string path = Path.Combine(directory, "two\nlines \\012.bin");
+            File.WriteAllBytes(path, new byte[4096]);
+            using var mapped = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 4096);
+            using var view = mapped.CreateViewAccessor(0, 4096);
+            var maps = ProcMaps.Read(Environment.ProcessId);
+            Assert.Contains(maps, m => m.Path == path);
+            Assert.DoesNotContain(maps, m => m.Path.Contains(@"two\012", StringComparison.Ordinal));
+        }
+        finally { Directory.Delete(directory, recursive: true); }
+    }
+
+    [Fact]
     public void Live_ReadingAGoneProcess_SaysSo()
     {
         var failure = Assert.Throws<ProcFormatException>(() => ProcStat.Read(int.MaxValue - 1));

@@ -472,6 +472,7 @@ def main():
         ("unsupported --kind=flock", "unsupported", ["--kind=flock"], None, None),
         ("unsupported --kind=posix-lock", "unsupported", ["--kind=posix-lock"], None, None),
         ("layout", "layout", [], None, None),
+        ("areas", "areas", ["--count=2000"], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
         ("threads (leave-running)", "threads", [], None, None, True),

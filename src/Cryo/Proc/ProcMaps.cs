@@ -42,8 +42,18 @@ internal sealed record MemoryMapping(
 /// <summary>Parser of /proc/PID/maps ("start-end perms offset major:minor inode   path").</summary>
 internal static class ProcMaps
 {
-    public static ImmutableArray<MemoryMapping> Read(int pid) =>
-        Parse(ProcFiles.ReadText(pid, "maps"), ProcFiles.PathOf(pid, "maps"));
+    public static ImmutableArray<MemoryMapping> Read(int pid)
+    {
+        var mappings = Parse(ProcFiles.ReadText(pid, "maps"), ProcFiles.PathOf(pid, "maps"));
+        return mappings.Any(HasEscapedPath) ? [.. mappings.Select(m => HasEscapedPath(m) ? WithLinkedPath(pid, m) : m)] : mappings;
+    }
+
+    // maps writes a newline in a file name as "\012" and leaves a backslash as it is, so such a
+    // path is ambiguous; the area's link in /proc/PID/map_files has the name as it is.
+    private static bool HasEscapedPath(MemoryMapping m) => m.IsFileBacked && m.Path.Contains('\\');
+
+    private static MemoryMapping WithLinkedPath(int pid, MemoryMapping m) =>
+        m with { Path = System.Text.Encoding.UTF8.GetString(Interop.Native.ReadLink($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}")) };
 
     public static ImmutableArray<MemoryMapping> Parse(string text, string file = "maps")
     {
