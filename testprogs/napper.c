@@ -11,8 +11,12 @@
  *   futex            futex(FUTEX_WAIT) on a private word nobody wakes, relative timeout:
  *                    ends with ETIMEDOUT
  *   futex-abs        futex(FUTEX_WAIT_BITSET) with an absolute CLOCK_MONOTONIC timeout
- * All of them the kernel resumes where they left off after a ptrace stop (through the task's
- * restart block), and so must a restore. SIGTERM is blocked (the protocol's sigwait), so no
+ *   epoll            epoll_wait on an epoll instance watching nothing, nap-ms: ends with 0
+ *   sigtimedwait     sigtimedwait for SIGUSR2 (blocked, never sent): ends with EAGAIN
+ *   semtimedop       semtimedop(-1) on a private System V semaphore at 0: ends with EAGAIN
+ * The first six the kernel resumes where they left off after a ptrace stop (through the task's
+ * restart block), and so must a restore. The last three it never restarts (signal(7)): a
+ * ptrace stop cuts them short with EINTR like a signal would, and cryo must make them go on. SIGTERM is blocked (the protocol's sigwait), so no
  * handler can interrupt a nap. Each nap must end as a timeout (never EINTR or another error)
  * and must not end early: at least nap-ms pass between its start and its return
  * (CLOCK_MONOTONIC; a restore on the same boot keeps it running). Checked on SIGTERM: no nap
@@ -24,13 +28,19 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-static const char *const KNOWN[] = {"nanosleep", "clock", "nanosleep-norem", "poll", "futex", "futex-abs"};
+static const char *const KNOWN[] = {"nanosleep", "clock", "nanosleep-norem", "poll", "futex", "futex-abs", "epoll", "sigtimedwait", "semtimedop"};
+
+static int g_epoll = -1, g_semaphore = -1;
 #define KINDS (sizeof KNOWN / sizeof KNOWN[0])
 
 static long long now_ns(void)
@@ -57,6 +67,21 @@ static int nap_once(int kind, const struct timespec *nap, long nap_ms)
     case 4: {
         long r = syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, nap, NULL, 0);
         return r < 0 && errno == ETIMEDOUT ? 0 : r < 0 ? errno : EPROTO;
+    }
+    case 6: {
+        struct epoll_event event;
+        int r = epoll_wait(g_epoll, &event, 1, (int)nap_ms);
+        return r == 0 ? 0 : r < 0 ? errno : EPROTO;
+    }
+    case 7: {
+        sigset_t usr2;
+        sigemptyset(&usr2);
+        sigaddset(&usr2, SIGUSR2);
+        return sigtimedwait(&usr2, NULL, nap) < 0 && errno == EAGAIN ? 0 : errno ? errno : EPROTO;
+    }
+    case 8: {
+        struct sembuf take = {0, -1, 0};
+        return semtimedop(g_semaphore, &take, 1, nap) < 0 && errno == EAGAIN ? 0 : errno ? errno : EPROTO;
     }
     default: {
         struct timespec end;
@@ -87,6 +112,14 @@ int main(int argc, char **argv)
         calls[count++] = kind;
     }
     if (count == 0) tp_die("--calls lists no call");
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    if (sigprocmask(SIG_BLOCK, &usr2, NULL) < 0) tp_die_errno("sigprocmask(SIG_BLOCK, SIGUSR2)");
+    if ((g_epoll = epoll_create1(EPOLL_CLOEXEC)) < 0) tp_die_errno("epoll_create1");
+    /* The semaphore outlives the process unless removed: removed at the end, and by IPC_PRIVATE never found by another. */
+    for (int i = 0; i < count; i++)
+        if (calls[i] == 8 && g_semaphore < 0 && (g_semaphore = semget(IPC_PRIVATE, 1, 0600)) < 0) tp_die_errno("semget");
 
     const struct timespec nap = {nap_ms / 1000, (nap_ms % 1000) * 1000000L};
     unsigned long naps = 0;
@@ -111,5 +144,6 @@ int main(int argc, char **argv)
     if (!tp_failed() && naps == 0)
         tp_fail("no nap completed");
     tp_log("%lu naps of %ld ms", naps, nap_ms);
+    if (g_semaphore >= 0) semctl(g_semaphore, 0, IPC_RMID);
     tp_finish();
 }

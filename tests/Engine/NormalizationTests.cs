@@ -30,6 +30,27 @@ public sealed class NormalizationTests(TargetProgram program, ITestOutputHelper 
         Assert.Equal(7UL, result.Registers.Rdi); // arguments untouched
     }
 
+    [Theory]
+    [InlineData(232)] // epoll_wait
+    [InlineData(281)] // epoll_pwait
+    [InlineData(441)] // epoll_pwait2
+    [InlineData(128)] // rt_sigtimedwait
+    [InlineData(65)]  // semop
+    [InlineData(220)] // semtimedop
+    public void WaitsNeverRestarted_CutShortWithEintr_AreMadeAgain(long call)
+    {
+        Assert.True(InterruptedSyscall.IsWaitCutShort(Regs(-4, call)));
+        var again = InterruptedSyscall.Reexecuting(Regs(-4, call));
+        Assert.Equal((ulong)call, again.Rax);
+        Assert.Equal(0xffeUL, again.Rip);
+        Assert.Equal(UserRegs.NoSyscall, again.OrigRax);
+        Assert.Equal(7UL, again.Rdi);
+        // Only EINTR, and only these calls: a read (0) or a finished epoll_wait is left alone.
+        Assert.False(InterruptedSyscall.IsWaitCutShort(Regs(-4, 0)));
+        Assert.False(InterruptedSyscall.IsWaitCutShort(Regs(1, call)));
+        Assert.False(InterruptedSyscall.IsWaitCutShort(Regs(-11, call)));
+    }
+
     [Fact]
     public void RestartBlock_ContinuesViaRestartSyscall()
     {

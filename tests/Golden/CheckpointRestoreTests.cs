@@ -1,3 +1,4 @@
+using System.Globalization;
 using Cryo.Tests.Golden.Support;
 using Xunit;
 
@@ -70,8 +71,9 @@ public class CheckpointRestoreTests
     /// EINTR (no handler ran) nor ends early. The kernel resumes these calls through the task's
     /// restart block, which a restored task does not have: a sleep that reported its remaining
     /// time sleeps what was left, a futex wait with an absolute timeout ends when it would have,
-    /// the others wait their whole timeout again. napper naps 300 ms at a time in the call given;
-    /// two cycles each.
+    /// the others wait their whole timeout again. epoll_wait, sigtimedwait and semtimedop the kernel
+    /// never restarts: the freeze cuts them short with EINTR, and cryo sets them to be made again
+    /// (their whole timeout). napper naps 300 ms at a time in the call given; two cycles each.
     /// </summary>
     [Theory]
     [InlineData("nanosleep")]
@@ -80,8 +82,29 @@ public class CheckpointRestoreTests
     [InlineData("poll")]
     [InlineData("futex")]
     [InlineData("futex-abs")]
+    [InlineData("epoll")]
+    [InlineData("sigtimedwait")]
+    [InlineData("semtimedop")]
     public void Interrupted_timed_waits_go_on_after_the_restore(string call) =>
         Assert.Equal("PASS", Cycles($"naps-{call}", 2, "napper", "--nap-ms=300", $"--calls={call}"));
+
+    /// <summary>
+    /// The waits the kernel never restarts return EINTR to a process left running too, unless cryo
+    /// sets them to be made again: the original naps on without an error, and so does the copy.
+    /// </summary>
+    [Fact]
+    public void Waits_the_kernel_never_restarts_go_on_in_a_process_left_running()
+    {
+        using var dir = new TestDirectory("naps-leave");
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start("napper", dir, "--nap-ms=1500", "--calls=epoll,sigtimedwait,semtimedop"))
+        {
+            for (int i = 0; i < 3; i++)
+                CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running");
+            Assert.Equal("PASS", program.Terminate());
+        }
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
 
     /// <summary>Checkpoint (kill) and restore <paramref name="count"/> times in a row; the verdict of the last restore.</summary>
     internal static string Cycles(string name, int count, string program, params string[] args)

@@ -465,6 +465,7 @@ def main():
         ("unsupported --kind=thread", "unsupported", ["--kind=thread"], None, None),
         ("unsupported --kind=child", "unsupported", ["--kind=child"], None, None),
         ("napper (restart blocks)", "napper", ["--nap-ms=300", "--calls=poll,futex,futex-abs,nanosleep-norem"], None, None),
+        ("napper (never restarted)", "napper", ["--nap-ms=300", "--calls=epoll,sigtimedwait,semtimedop"], None, None),
         ("ticker", "ticker", [], None, None),
         ("sched", "sched", [], None, None),
         ("sigio", "sigio", [], None, None),

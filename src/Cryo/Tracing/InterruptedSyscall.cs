@@ -58,6 +58,36 @@ internal static class InterruptedSyscall
         return new NormalizedRegisters(result, restart, interrupted);
     }
 
+    // The waits the kernel never restarts: interrupted by anything, the freeze included, they return EINTR.
+    private const long SysSemop = 65, SysRtSigtimedwait = 128, SysSemtimedop = 220, SysEpollWait = 232,
+        SysEpollPwait = 281, SysEpollPwait2 = 441, EINTR = 4;
+
+    /// <summary>
+    /// Whether <paramref name="regs"/> (a thread just stopped by the freeze) return EINTR from a
+    /// wait that the kernel never restarts (signal(7)): epoll_wait, epoll_pwait, epoll_pwait2,
+    /// rt_sigtimedwait (sigwaitinfo, sigtimedwait), semop and semtimedop. The freeze's interrupt
+    /// wakes them like a signal would, so without a signal for a handler to take (the caller
+    /// checks) the EINTR is cryo's alone: seen with --leave-running and after a restore alike.
+    /// </summary>
+    public static bool IsWaitCutShort(in UserRegs regs) =>
+        (long)regs.Rax == -EINTR && (long)regs.OrigRax is SysEpollWait or SysEpollPwait or SysEpollPwait2
+            or SysRtSigtimedwait or SysSemop or SysSemtimedop;
+
+    /// <summary>
+    /// The registers of <see cref="IsWaitCutShort"/> set to make the call again: "about to execute
+    /// the syscall instruction", orig_rax -1 so that the kernel adds no restart of its own. The
+    /// call waits its whole timeout again: it may return later than it would have, never earlier
+    /// and never with an error no signal caused.
+    /// </summary>
+    public static UserRegs Reexecuting(in UserRegs regs)
+    {
+        var result = regs;
+        result.Rax = regs.OrigRax;
+        result.Rip = regs.Rip - SyscallInstructionLength;
+        result.OrigRax = UserRegs.NoSyscall;
+        return result;
+    }
+
     private const long SysPoll = 7, SysNanosleep = 35, SysFutex = 202, SysClockNanosleep = 230;
 
     /// <summary>

@@ -41,6 +41,7 @@ internal sealed partial class Tracer
             if (status.IsEventStop)
             {
                 tracees[tid] = status;
+                KeepWaitGoing(tid);
                 return status;
             }
             // A signal-delivery stop: deliver the signal; a syscall or fork/exec/exit event stop:
@@ -281,6 +282,22 @@ internal sealed partial class Tracer
             int errno = Marshal.GetLastPInvokeError();
             if (errno != ErrnoNames.EINTR) throw new SysCallException($"waitpid (for {operation})", errno, DescribeTracee(tid));
         }
+    }
+
+    /// <summary>
+    /// The interrupt wakes a wait the kernel never restarts (epoll_wait, sigwaitinfo, semop …:
+    /// <see cref="InterruptedSyscall.IsWaitCutShort"/>) with EINTR. Unless a signal is there for
+    /// a handler (which would have cut it short anyway), the thread is set to make the call again:
+    /// whether it is left running, detached after a failed checkpoint or saved in an image, the
+    /// program never sees an EINTR of cryo's making.
+    /// </summary>
+    private void KeepWaitGoing(int tid)
+    {
+        var regs = GetRegsOnThread(tid);
+        if (!InterruptedSyscall.IsWaitCutShort(regs)) return;
+        var status = Proc.ProcStatus.Read(tid);
+        if (((status.SigPending | status.SharedSigPending) & ~status.SigBlocked & status.SigCaught) != 0) return;
+        SetRegsOnThread(tid, InterruptedSyscall.Reexecuting(regs));
     }
 
     private unsafe UserRegs GetRegsOnThread(int tid)
