@@ -9,8 +9,9 @@ meta:
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
   credentials, limits, signals, interval timers, OOM score adjustment, memory layout, memory
-  areas, their pages and their advice, file descriptors, threads with their registers and
-  scheduling attributes, pipes and their unread bytes),
+  areas, their pages and their advice, file descriptors with the state of eventfd, signalfd,
+  timerfd and epoll files, threads with their registers and scheduling attributes, pipes and
+  their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -117,11 +118,12 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`, `FLCK` and `THRD` sections in
-      a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`;
-      `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a
-      memory area follow its AREA item, the FOWN and FLCK items of a descriptor its FDES, the FBUF
-      items of a pipe its FINF item.
+      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`,
+      `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or
+      `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`;
+      `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its
+      AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its FDES, the
+      FBUF items of a pipe its FINF item.
     seq:
       - id: tag
         type: str
@@ -160,6 +162,10 @@ types:
             '"FDES"': file_descriptor
             '"FOWN"': file_owner
             '"FLCK"': file_lock
+            '"EVFD"': event_counter
+            '"SGFD"': signal_queue_file
+            '"TMFD"': timer_file
+            '"EPOL"': event_poll_file
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
@@ -695,6 +701,140 @@ types:
           expr: _ == 0 or kind != file_lock_kind::flock
         doc: Number of locked bytes, 0 to the end of the file; start + length below 2^63; 0 for flock.
 
+  event_counter:
+    doc: |
+      EVFD, eventfd - the counter and mode of the eventfd behind a descriptor: directly after the
+      first FDES (kind anon_inode, path "anon_inode:[eventfd]") of the description in each
+      process. Its O_NONBLOCK is the FDES's `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: count
+        type: u8
+        doc: The eventfd's counter, 0..2^64-2 (a reader checks the upper bound; not expressed here).
+      - id: flags
+        type: u4
+        valid:
+          max: 1
+        doc: 0x1 semaphore mode (EFD_SEMAPHORE, a read takes 1); other bits zero.
+
+  signal_queue_file:
+    doc: |
+      SGFD, signalfd - the signals the signalfd behind a descriptor accepts: directly after the
+      first FDES (kind anon_inode, path "anon_inode:[signalfd]") of the description in each
+      process. The signals themselves are the reading thread's and process's (PEND). Its
+      O_NONBLOCK is the FDES's `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: mask
+        type: u8
+        doc: |
+          The mask given to signalfd(2): bit n is signal n + 1. Bits 8 (SIGKILL) and 18
+          (SIGSTOP) are zero (a reader checks that; not expressed here).
+
+  timer_file:
+    doc: |
+      TMFD, timerfd - the timer behind a descriptor: directly after the first FDES (kind
+      anon_inode, path "anon_inode:[timerfd]") of the description in each process. Its
+      O_NONBLOCK is the FDES's `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: clock_id
+        type: s4
+        enum: timerfd_clock
+        valid:
+          in-enum: true
+        doc: The timer's clock (Linux clockid_t numbers).
+      - id: flags
+        type: u4
+        valid:
+          expr: _ == 0 or _ == 1 or _ == 3
+        doc: |
+          timerfd_settime flags: 0x1 TFD_TIMER_ABSTIME (absolute timer), 0x2
+          TFD_TIMER_CANCEL_ON_SET (only with 0x1); other bits zero.
+      - id: ticks
+        type: u8
+        doc: Expirations not read yet (what the next read returns).
+      - id: value_ns
+        type: u8
+        doc: |
+          Next expiry in nanoseconds: the time that remained (relative timer) or the time on
+          the clock (absolute timer, flags 0x1); 0 when the timer is disarmed.
+      - id: interval_ns
+        type: u8
+        valid:
+          expr: _ == 0 or value_ns != 0
+        doc: Period in nanoseconds, 0 for a one-shot timer; 0 when `value_ns` is 0.
+
+  event_poll_file:
+    doc: |
+      EPOL, epoll - the interest list of the epoll instance behind a descriptor (epoll_ctl
+      EPOLL_CTL_ADD / EPOLL_CTL_MOD): directly after the first FDES (kind anon_inode, path
+      "anon_inode:[eventpoll]") of the description in each process. Each watched file is the
+      one open at its `target_fd` in the same process.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: num_watches
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `watches` (0 for an epoll instance that watches nothing).
+      - id: watches
+        type: 'epoll_watch(_index == 0 ? -1 : watches[_index - 1].target_fd)'
+        repeat: expr
+        repeat-expr: num_watches
+        doc: One per watched file, in ascending `target_fd` order without repeats.
+
+  epoll_watch:
+    doc: |
+      One watched file of an epoll instance: the number it was added through, the events asked
+      for (as Linux keeps them) and the caller's epoll_data.
+    params:
+      - id: previous_target_fd
+        type: s4
+        doc: The `target_fd` of the entry before this one, -1 for the first.
+    seq:
+      - id: target_fd
+        type: s4
+        valid:
+          expr: _ >= 0 and _ > previous_target_fd and _ != _parent.fd
+        doc: |
+          The watched descriptor, not negative, above the previous entry's, never the epoll's
+          own `fd`.
+      - id: events
+        type: u4
+        valid:
+          expr: >-
+            (_ & 0x0fffd800) == 0
+            and ((_ & 0x10000000) == 0 or (_ & 0x4fffffe2) == 0)
+            and ((_ & 0x18) == 0x18 or ((_ & 0x40000000) != 0 and (_ & 0x0fffffff) == 0))
+        doc: |
+          The event mask: 0x1 EPOLLIN, 0x2 EPOLLPRI, 0x4 EPOLLOUT, 0x8 EPOLLERR, 0x10 EPOLLHUP,
+          0x20 EPOLLNVAL, 0x40 EPOLLRDNORM, 0x80 EPOLLRDBAND, 0x100 EPOLLWRNORM, 0x200
+          EPOLLWRBAND, 0x400 EPOLLMSG, 0x2000 EPOLLRDHUP, and the flag bits 0x10000000
+          EPOLLEXCLUSIVE, 0x20000000 EPOLLWAKEUP, 0x40000000 EPOLLONESHOT, 0x80000000 EPOLLET;
+          other bits zero. EPOLLEXCLUSIVE only with 0x1, 0x4, 0x8, 0x10, 0x20000000 and
+          0x80000000. EPOLLERR and EPOLLHUP (0x18) are set (Linux adds them to every watch),
+          except in a fired EPOLLONESHOT watch, which keeps only its flag bits.
+      - id: data
+        type: u8
+        doc: The caller's epoll_data, returned with every event of the watch.
+
   file_owner:
     doc: |
       FOWN, file owner - the signal-driven I/O settings (fcntl F_SETOWN_EX, F_SETSIG) of the
@@ -1076,6 +1216,22 @@ types:
           reordered.
 
 enums:
+  timerfd_clock:
+    0:
+      id: realtime
+      doc: CLOCK_REALTIME, wall-clock time.
+    1:
+      id: monotonic
+      doc: CLOCK_MONOTONIC, time since boot, not counting suspend.
+    7:
+      id: boottime
+      doc: CLOCK_BOOTTIME, time since boot, counting suspend.
+    8:
+      id: realtime_alarm
+      doc: CLOCK_REALTIME_ALARM, like CLOCK_REALTIME and wakes the system from suspend.
+    9:
+      id: boottime_alarm
+      doc: CLOCK_BOOTTIME_ALARM, like CLOCK_BOOTTIME and wakes the system from suspend.
   file_lock_kind:
     0:
       id: flock

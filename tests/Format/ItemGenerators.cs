@@ -121,6 +121,45 @@ public static class ItemGenerators
         select (CheckpointItem)(kind == 0 ? new FileLock(fd, FileLockKind.Flock, exclusive, 0, 0)
             : new FileLock(fd, (FileLockKind)kind, exclusive, (ulong)start, (ulong)length));
 
+    private static Gen<CheckpointItem> EventFile =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from count in Gen.Frequency((3, U64.Where(c => c <= EventCounter.MaxCount)), (1, Gen.Elements(0UL, EventCounter.MaxCount)))
+        from flags in Gen.Elements(0u, EventCounter.Semaphore)
+        select (CheckpointItem)new EventCounter(fd, count, flags);
+
+    private static Gen<CheckpointItem> SignalFile =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from mask in U64
+        select (CheckpointItem)new SignalQueueFile(fd, mask & ~SignalQueueFile.Unaccepted);
+
+    /// <summary>Valid TMFD items: a timerfd clock, cancel on set only with absolute, no interval on a disarmed timer.</summary>
+    private static Gen<CheckpointItem> TimerFileItem =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from clock in Gen.Elements(TimerFile.Clocks.ToArray())
+        from flags in Gen.Elements(0u, TimerFile.Absolute, TimerFile.Absolute | TimerFile.CancelOnSet)
+        from ticks in U64
+        from value in Gen.Frequency((3, U64), (1, Gen.Constant(0UL)))
+        from interval in Gen.Frequency((3, U64), (1, Gen.Constant(0UL)))
+        select (CheckpointItem)new TimerFile(fd, clock, flags, ticks, value, value == 0 ? 0 : interval);
+
+    /// <summary>Valid EPOL items: watched numbers ascending, without repeats, never the epoll's own; masks as Linux keeps them.</summary>
+    private static Gen<CheckpointItem> EventPollItem =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from targets in Array(Gen.Frequency((3, Gen.Choose(0, 64)), (1, Gen.Choose(0, int.MaxValue))), 12)
+        from masks in U32.ArrayOf(12)
+        from disabled in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true))).ArrayOf(12)
+        from data in U64.ArrayOf(12)
+        select (CheckpointItem)new EventPollFile(fd,
+            [.. targets.Where(t => t != fd).Distinct().Order().Select((t, i) => new EpollWatch(t, EpollEvents(masks[i], disabled[i]), data[i]))]);
+
+    /// <summary>A mask Linux can hold, from random bits: EPOLLEXCLUSIVE only with what it allows, EPOLLERR | EPOLLHUP added, or a fired one-shot's flag bits.</summary>
+    private static uint EpollEvents(uint bits, bool disabled)
+    {
+        uint events = bits & EventPollFile.KnownEvents;
+        if ((events & EventPollFile.Exclusive) != 0) return (events & EventPollFile.ExclusiveCompatible) | EventPollFile.ErrorAndHangUp;
+        return disabled ? (events & EventPollFile.FlagBits) | EventPollFile.OneShot : events | EventPollFile.ErrorAndHangUp;
+    }
+
     private static Gen<CheckpointItem> Owner =>
         from fd in Gen.Choose(0, int.MaxValue)
         from kind in Gen.Choose(0, 2)
@@ -196,7 +235,8 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Owner, Lock, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Owner, Lock,
+            EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

@@ -233,6 +233,104 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Eventfd_states_round_trip_and_bad_fields_are_rejected()
+    {
+        var counter = new EventCounter(5, EventCounter.MaxCount, EventCounter.Semaphore);
+        Assert.True(counter.IsCritical);
+        Assert.Equal(counter, Assert.IsType<EventCounter>(RawCheckpoint.ReadAll(InProcess("EVFD", Encoded(counter)))[2]));
+
+        byte[] payload = Encoded(counter);
+        Assert.Equal(16, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("EVFD", Patch(payload, offset, bytes));
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'EVFD'", "field 'fd' has invalid value -1");
+        Rejects(Patched(4, 0xff), "field 'count' has invalid value 18446744073709551615", "2^64 - 2");
+        Rejects(Patched(12, 3), "field 'flags' has invalid value 3", "only bit 0");
+        Rejects(InProcess("EVFD", payload[..15]), "field 'flags' needs 4 bytes");
+        Rejects(InProcess("EVFD", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("EVFD", payload, inThread: true), "'EVFD'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
+    public void Signalfd_masks_round_trip_and_bad_fields_are_rejected()
+    {
+        var accepts = new SignalQueueFile(6, ~SignalQueueFile.Unaccepted);
+        Assert.True(accepts.IsCritical);
+        Assert.Equal(accepts, Assert.IsType<SignalQueueFile>(RawCheckpoint.ReadAll(InProcess("SGFD", Encoded(accepts)))[2]));
+
+        byte[] payload = Encoded(new SignalQueueFile(6, 1UL << 9)); // SIGUSR1 (10)
+        Assert.Equal(12, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("SGFD", Patch(payload, offset, bytes));
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'SGFD'", "field 'fd' has invalid value -1");
+        Rejects(Patched(5, 0x03), "field 'mask' has invalid value 768", "SIGKILL"); // bit 8: SIGKILL (9)
+        Rejects(Patched(6, 0x04), "field 'mask' has invalid value 262656", "SIGSTOP"); // bit 18: SIGSTOP (19)
+        Rejects(InProcess("SGFD", payload[..11]), "field 'mask' needs 8 bytes");
+        Rejects(InProcess("SGFD", payload, inThread: true), "'SGFD'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
+    public void Timerfd_timers_round_trip_and_bad_fields_are_rejected()
+    {
+        var timer = new TimerFile(7, 8, TimerFile.Absolute | TimerFile.CancelOnSet, 3, 1_767_225_600_000_000_000, 250_000_000);
+        Assert.True(timer.IsCritical);
+        Assert.Equal(timer, Assert.IsType<TimerFile>(RawCheckpoint.ReadAll(InProcess("TMFD", Encoded(timer)))[2]));
+        foreach (int clock in new[] { 0, 1, 7, 8, 9 })
+            Assert.Equal(clock, Assert.IsType<TimerFile>(RawCheckpoint.ReadAll(InProcess("TMFD", Encoded(timer with { ClockId = clock })))[2]).ClockId);
+        var disarmed = new TimerFile(7, 1, 0, 2, 0, 0); // fired once, one-shot, not read yet
+        Assert.Equal(disarmed, Assert.IsType<TimerFile>(RawCheckpoint.ReadAll(InProcess("TMFD", Encoded(disarmed)))[2]));
+
+        byte[] payload = Encoded(timer);
+        Assert.Equal(36, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("TMFD", Patch(payload, offset, bytes));
+        // fd 0, clock_id 4, flags 8, ticks 12, value_ns 20, interval_ns 28.
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'TMFD'", "field 'fd' has invalid value -1");
+        Rejects(Patched(4, 2), "field 'clock_id' has invalid value 2", "0, 1, 7, 8 or 9"); // CLOCK_PROCESS_CPUTIME_ID
+        Rejects(Patched(4, 0xff, 0xff, 0xff, 0xff), "field 'clock_id' has invalid value -1");
+        Rejects(Patched(8, 7), "field 'flags' has invalid value 7", "only bits 0 (absolute) and 1");
+        Rejects(Patched(8, 2), "field 'flags' has invalid value 2", "cancel on set needs an absolute timer");
+        Rejects(Patched(20, 0, 0, 0, 0, 0, 0, 0, 0), "field 'interval_ns' has invalid value 250000000", "a disarmed timer");
+        Rejects(InProcess("TMFD", payload[..35]), "field 'interval_ns' needs 8 bytes");
+        Rejects(InProcess("TMFD", payload, inThread: true), "'TMFD'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
+    public void Epoll_interest_lists_round_trip_and_bad_fields_are_rejected()
+    {
+        var epoll = new EventPollFile(5,
+        [
+            new EpollWatch(3, 0x8000_2039, 0x7fff_ffff_f000), // EPOLLET | EPOLLRDHUP | EPOLLNVAL | EPOLLHUP | EPOLLERR | EPOLLIN
+            new EpollWatch(6, EventPollFile.ExclusiveCompatible, ulong.MaxValue), // EPOLLEXCLUSIVE with all it may go with
+            new EpollWatch(int.MaxValue, EventPollFile.OneShot | 1u << 31, 0), // a fired EPOLLET | EPOLLONESHOT watch
+        ]);
+        Assert.True(epoll.IsCritical);
+        var back = Assert.IsType<EventPollFile>(RawCheckpoint.ReadAll(InProcess("EPOL", Encoded(epoll)))[2]);
+        Assert.Equal(epoll.Fd, back.Fd);
+        Assert.Equal(epoll.Watches, back.Watches);
+        var empty = Assert.IsType<EventPollFile>(RawCheckpoint.ReadAll(InProcess("EPOL", Encoded(new EventPollFile(0, []))))[2]);
+        Assert.Empty(empty.Watches); // an epoll instance that watches nothing
+
+        byte[] payload = Encoded(epoll);
+        Assert.Equal(8 + 3 * 16, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("EPOL", Patch(payload, offset, bytes));
+        // fd 0, watches.count 4; entry i at 8 + 16 i: target_fd, events (+4), data (+8).
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'EPOL'", "field 'fd' has invalid value -1");
+        Rejects(Patched(8, 0xff, 0xff, 0xff, 0xff), "field 'target_fd' has invalid value -1", "not negative");
+        Rejects(Patched(24, 3), "field 'target_fd' has invalid value 3", "ascend without repeats (the previous one is 3)");
+        Rejects(Patched(24, 2), "field 'target_fd' has invalid value 2", "ascend without repeats (the previous one is 3)");
+        Rejects(Patched(8, 5), "field 'target_fd' has invalid value 5", "cannot watch itself");
+        Rejects(Patched(13, 0x28), "field 'events' has invalid value 0x80002839", "only bits 0xf00027ff");
+        Rejects(Patched(12, 0x19, 0x20, 0, 0x10), "field 'events' has invalid value 0x10002019", "EPOLLEXCLUSIVE goes only with bits 0xb000001d");
+        Rejects(Patched(12, 0x19, 0, 0, 0x50), "field 'events' has invalid value 0x50000019", "EPOLLEXCLUSIVE goes only with");
+        Rejects(Patched(12, 0x21, 0x20, 0, 0x80), "field 'events' has invalid value 0x80002021", "adds EPOLLERR and EPOLLHUP");
+        Rejects(Patched(44, 1), "field 'events' has invalid value 0xc0000001", "only a fired EPOLLONESHOT watch lacks them");
+        Rejects(Patched(4, 4), "list 'watches' claims 4 entries of 16 bytes but only 48 bytes remain");
+        Rejects(Patched(4, 0, 0, 2, 0), "list 'watches' claims 131072 entries, over the limit of 65536");
+        Rejects(InProcess("EPOL", payload[..^1]), "list 'watches' claims 3 entries of 16 bytes but only 47 bytes remain");
+        Rejects(InProcess("EPOL", payload[..6]), "field 'watches.count' needs 4 bytes");
+        Rejects(InProcess("EPOL", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("EPOL", payload, inThread: true), "'EPOL'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
     public void File_owners_round_trip_and_bad_fields_are_rejected()
     {
         var owner = new FileOwner(3, FileOwnerKind.ProcessGroup, 77, 36);

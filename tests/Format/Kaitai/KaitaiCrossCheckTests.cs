@@ -107,6 +107,40 @@ public sealed class KaitaiCrossCheckTests : IDisposable
         Assert.Contains("'TINF'", result.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// EPOL's entry checks that need more than the entry (target_fd above the previous entry's, as a
+    /// type argument; not the epoll's own fd, through _parent) and its event-mask rules are in the
+    /// .ksy: a watch the C# reader refuses, the Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 3, 3 }, 0x19u, "target_fd", 3)] // a repeat
+    [InlineData(new[] { 4, 3 }, 0x19u, "target_fd", 3)] // descending
+    [InlineData(new[] { 7 }, 0x19u, "target_fd", 7)] // the epoll's own fd
+    [InlineData(new[] { -1 }, 0x19u, "target_fd", -1)]
+    [InlineData(new[] { 3 }, 0x819u, "events", 0x819)] // 0x800 is no epoll bit
+    [InlineData(new[] { 3 }, 0x5000_0019u, "events", 0x5000_0019)] // EPOLLEXCLUSIVE with EPOLLONESHOT
+    [InlineData(new[] { 3 }, 0x1u, "events", 0x1)] // no EPOLLERR | EPOLLHUP
+    [InlineData(new[] { 3 }, 0x4000_0001u, "events", 0x4000_0001)] // a fired one-shot watch keeps only flag bits
+    public async Task The_ksy_refuses_the_epoll_watches_the_reader_refuses(int[] targets, uint events, string field, long refused)
+    {
+        var payload = new PayloadWriter();
+        payload.I32(7);
+        payload.Count(targets.Length);
+        foreach (int target in targets) { payload.I32(target); payload.U32(events); payload.U64(0); }
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("EPOL", ItemFlags.Critical, payload.Written.ToArray()).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains($"field '{field}'", rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("epol.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted an EPOL the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        // Kaitai names the value, not the field: "item #2 'EPOL' …: ValidationExprError: not matching the expression, got [3]".
+        Assert.True(result.Error.Contains("item #2 'EPOL'", StringComparison.Ordinal)
+            && result.Error.Contains($"ValidationExprError: not matching the expression, got [{refused}]", StringComparison.Ordinal), result.Error);
+    }
+
     private string Write(string name, byte[] bytes)
     {
         string path = Path.Combine(_scratch, name);

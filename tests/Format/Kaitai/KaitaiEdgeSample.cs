@@ -70,6 +70,26 @@ public static class KaitaiEdgeSample
             w.Write(new FileLock(5, FileLockKind.Flock, true, 0, 0));
             w.Write(new FileLock(5, FileLockKind.Posix, false, long.MaxValue - 1, 1));
             w.Write(new FileLock(int.MaxValue, FileLockKind.OpenFileDescription, true, Above53, 0));
+            w.Write(new EventCounter(int.MaxValue, EventCounter.MaxCount, EventCounter.Semaphore));
+            w.Write(new EventCounter(0, 0, 0));
+            w.Write(new EventCounter(6, Above53, 0));
+            w.Write(new SignalQueueFile(int.MaxValue, ~SignalQueueFile.Unaccepted)); // every signal but SIGKILL and SIGSTOP: top bit set
+            w.Write(new SignalQueueFile(0, 0));
+            w.Write(new SignalQueueFile(6, Above53));
+            w.Write(new TimerFile(int.MaxValue, 9, TimerFile.Absolute | TimerFile.CancelOnSet, Max, Max, Max));
+            w.Write(new TimerFile(0, 0, 0, 0, 0, 0));
+            w.Write(new TimerFile(6, 1, TimerFile.Absolute, Above53, TopBit, Above53));
+            w.Write(new TimerFile(6, 7, 0, 1, 1, 0));
+            w.Write(new TimerFile(6, 8, TimerFile.Absolute | TimerFile.CancelOnSet, 0, long.MaxValue, 1));
+            w.Write(new EventPollFile(int.MaxValue,
+            [
+                new EpollWatch(0, EventPollFile.KnownEvents & ~EventPollFile.Exclusive, Max), // 0xe00027ff: every event bit but EPOLLEXCLUSIVE, top bit set
+                new EpollWatch(1, EventPollFile.ExclusiveCompatible, Above53), // 0xb000001d: EPOLLEXCLUSIVE with all it may go with
+                new EpollWatch(2, EventPollFile.FlagBits & ~EventPollFile.Exclusive, TopBit), // 0xe0000000: a fired one-shot watch (flag bits only)
+                new EpollWatch(int.MaxValue - 1, EventPollFile.ErrorAndHangUp, 0),
+            ]));
+            w.Write(new EventPollFile(0, [])); // an epoll instance watching nothing
+            w.Write(new EventPollFile(6, [new EpollWatch(0, 0x8000_2019, 0x7fff_ffff_f000), new EpollWatch(int.MaxValue, EventPollFile.OneShot, 1)]));
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(pid, Max, 0x7f00_0000_0000, 2, 8192, Above53, TopBit, 24, 0x7f00_0000_1000, 32, 0x5305_3053,
                 SyscallRestart.RestartBlock, B("worker #1")));

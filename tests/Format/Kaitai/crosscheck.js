@@ -21,7 +21,7 @@
 //     (printable ASCII 0x20..0x7E except backslash and double quote as is, any other byte as
 //     \xNN, lower-case hex). Other byte arrays (memory, pipe data, XSAVE area, siginfo data)
 //     are printed as {length, crc32c} with CRC-32C (Castagnoli) computed here.
-//   - Lists of a user type are printed as arrays of field objects.
+//   - Lists of a user type (with or without arguments) are printed as arrays of field objects.
 //
 // 64-bit integers: the kaitai-struct runtime reads u8/s8 into JavaScript Numbers, which are
 // exact only up to 2^53. This script replaces the runtime's 64-bit readers with exact BigInt
@@ -214,8 +214,9 @@ class Describer {
   value(v, attr, where) {
     if (attr.repeat) {
       if (!Array.isArray(v)) throw new Error(`${where}: expected a list`);
-      if (!this.types[attr.type]) throw new Error(`${where}: lists of '${attr.type}' are not supported (use a user type)`);
-      return v.map((entry, i) => this.fields(entry, attr.type, `${where}[${i}]`));
+      const entryType = String(attr.type).replace(/\(.*\)$/s, ''); // a user type, maybe with arguments: epoll_watch(...)
+      if (!this.types[entryType]) throw new Error(`${where}: lists of '${attr.type}' are not supported (use a user type)`);
+      return v.map((entry, i) => this.fields(entry, entryType, `${where}[${i}]`));
     }
     if (typeof v === 'number' || typeof v === 'bigint') return v;
     if (attr.type === 'str') return escapeBytes(Buffer.from(v, 'utf8'));
