@@ -250,7 +250,7 @@ public sealed class PipesTests(ResourcePrograms programs) : IClassFixture<Resour
 
     [Theory]
     [InlineData("socket", "socket")]
-    [InlineData("eventfd", "eventfd")]
+    [InlineData("inotify", "inotify")]
     [InlineData("deleted", "deleted file")]
     public void Unsupported_Descriptors_AreRefused_NamingPidFdAndKind(string what, string kind)
     {

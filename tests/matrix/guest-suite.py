@@ -474,6 +474,8 @@ def main():
         ("unsupported --kind=posix-lock", "unsupported", ["--kind=posix-lock"], None, None),
         ("layout", "layout", [], None, None),
         ("areas", "areas", ["--count=2000"], None, None),
+        ("eventfiles", "eventfiles", [], None, None),
+        ("unsupported --kind=eventfd", "unsupported", ["--kind=eventfd"], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
         ("threads (leave-running)", "threads", [], None, None, True),
@@ -482,7 +484,8 @@ def main():
             guarded("cr", label, cycle, label, name, args, golden, dump, bool(leave))
     for label, name, args, expect, *names in [
         ("socket", "unsupported", ["--kind=socket"], ["fd 3", "socket"]),
-        ("eventfd", "unsupported", ["--kind=eventfd"], ["fd 3", "eventfd"]),
+        ("inotify", "unsupported", ["--kind=inotify"], ["fd 3", "inotify"]),
+        ("epoll watching a closed number", "unsupported", ["--kind=epoll-closed"], ["fd 4 (epoll)", "fd 5"]),
         ("deleted", "unsupported", ["--kind=deleted"], ["fd 3", "deleted"]),
         ("seccomp", "unsupported", ["--kind=seccomp"], ["not saved"], r"pid (\d+): seccomp mode 2"),
         ("posix-timer", "unsupported", ["--kind=posix-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),

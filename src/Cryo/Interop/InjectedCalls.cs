@@ -11,6 +11,9 @@ internal static class InjectedCalls
         Setfsuid = 122, Setfsgid = 123, Capget = 125, Capset = 126, RtSigqueueinfo = 129,
         Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302, Lseek = 8, Openat = 257;
 
+    /// <summary>epoll watches (EventPolls), added inside the process through its own numbers.</summary>
+    public const long EpollCtl = 233;
+
     /// <summary>Memory advice (MemoryAdvice): madvise, mlock2 and their flags.</summary>
     public const long Madvise = 28, Mlock2 = 325;
     public const int MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_DONTFORK = 10, MADV_MERGEABLE = 12,

@@ -39,11 +39,14 @@ internal sealed class FdTransfer
     /// fallback made (the caller knows whether that matters and warns). <paramref name="what"/>
     /// names pid, fd and file for errors.
     /// </summary>
-    public int Copy(RestoringProcess process, int local, string what, out Reopening? reopened)
+    public int Copy(RestoringProcess process, int local, string what, out Reopening? reopened, bool reopenable = true)
     {
         int copied = ByPidfd(process, local, what);
         reopened = null;
-        return copied >= 0 ? copied : Reopen(process, local, what, out reopened);
+        if (copied >= 0) return copied;
+        if (!reopenable)
+            throw new InvalidOperationException($"pid {process.Pid}: {what} can only be handed over by pidfd_getfd (Linux 5.6+), which this kernel lacks or a policy refuses");
+        return Reopen(process, local, what, out reopened);
     }
 
     /// <summary>

@@ -12,13 +12,16 @@ namespace Cryo.Resources;
 /// <summary>One entry of /proc/PID/fd as the dump reads it.</summary>
 /// <param name="OpenFlags">Status flags from fdinfo, without O_CLOEXEC (a descriptor flag fdinfo folds in).</param>
 /// <param name="Locks">The locks held through this descriptor's description (fdinfo "lock:" lines).</param>
+/// <param name="Info">The fdinfo the entry was read from (eventfd, signalfd and timerfd keep their state there).</param>
 internal sealed record OpenFile(int Fd, FileKind Kind, byte[] Link, FileStatus Status, int OpenFlags, uint FdFlags, long Position,
-    IReadOnlyList<FileLock> Locks);
+    IReadOnlyList<FileLock> Locks, FdInfo Info);
 
 /// <summary>
 /// Open file descriptors: one FDES per /proc/PID/fd entry. Regular files, directories, memory
 /// character devices (/dev/null, /dev/zero, /dev/urandom, ...), pipes and FIFOs (with
-/// <see cref="Pipes"/>); everything else is refused before anything is written. Descriptors that
+/// <see cref="Pipes"/>), eventfd, signalfd and timerfd (with <see cref="EventCounters"/>,
+/// <see cref="SignalQueueFiles"/>, <see cref="TimerFiles"/>); everything else is refused before
+/// anything is written. Descriptors that
 /// share an open file description (dup, fork) get one description id (kcmp). Restore: every
 /// description is opened in cryo, then installed at its exact numbers inside the process: a copy
 /// through <see cref="FdTransfer"/> (pidfd_getfd, or a reopen through /proc) + dup3 (docs/engine-files.md).
@@ -34,7 +37,11 @@ internal sealed class Files : IResourceKind
 
     public string Name => "Files";
 
-    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock;
+    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile;
+
+    /// <summary>The anonymous-inode files cryo saves, by their /proc/PID/fd link.</summary>
+    internal static readonly IReadOnlySet<string> SavedAnonymousFiles = new HashSet<string>
+        { "anon_inode:[eventfd]", "anon_inode:[signalfd]", "anon_inode:[timerfd]", "anon_inode:[eventpoll]" };
 
     // ---------------------------------------------------------------- dump
 
@@ -83,6 +90,7 @@ internal sealed class Files : IResourceKind
         var pipes = ResourceKinds.Find<Pipes>();
         var items = new List<CheckpointItem>(files.Count);
         var lockedDescriptions = new HashSet<ulong>();
+        var anonymousDescriptions = new HashSet<ulong>();
         foreach (var file in files)
         {
             ulong description = registry.DescriptionOf(pid, file.Fd, file.Status);
@@ -90,12 +98,23 @@ internal sealed class Files : IResourceKind
                 ? pipes.DumpEnd(process, session, registry, file, files, description)
                 : new FileDescriptor(file.Fd, file.Kind, file.FdFlags, (uint)file.OpenFlags, file.Position, file.Status.Mode,
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
+            // An eventfd's, signalfd's or timerfd's state is its description's: written once.
+            if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file));
             if (ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
             // fdinfo shows a description's locks on every descriptor of it: they are taken again once.
             if (file.Locks.Count > 0 && lockedDescriptions.Add(description)) items.AddRange(file.Locks);
         }
         return new DumpedItems(items);
     }
+
+    private static CheckpointItem DumpAnonymous(FrozenProcess process, OpenFile file) => Encoding.UTF8.GetString(file.Link) switch
+    {
+        "anon_inode:[eventfd]" => EventCounters.Dump(process, file.Fd, file.Info),
+        "anon_inode:[signalfd]" => SignalQueueFiles.Dump(process, file.Fd, file.Info),
+        "anon_inode:[timerfd]" => TimerFiles.Dump(process, file.Fd, file.Info),
+        "anon_inode:[eventpoll]" => EventPolls.Dump(process, file.Fd, file.Info),
+        var other => throw new InvalidOperationException($"pid {process.Pid} fd {file.Fd}: {other} is not a saved kind"),
+    };
 
     /// <summary>
     /// The FOWN of <paramref name="fd"/>: who gets its description's I/O signals (F_GETOWN_EX) and
@@ -170,10 +189,10 @@ internal sealed class Files : IResourceKind
         UnsupportedResourceException Refuse(string kind, string why) => new(pid, $"fd {fd} ({kind} {text})", why);
 
         if (text.StartsWith("socket:[", StringComparison.Ordinal)) throw Refuse("socket", "sockets are not supported yet");
-        if (text.StartsWith("anon_inode:", StringComparison.Ordinal))
+        if (text.StartsWith("anon_inode:", StringComparison.Ordinal) && !SavedAnonymousFiles.Contains(text))
         {
             string name = text["anon_inode:".Length..].Trim('[', ']');
-            throw Refuse(name, $"{name} descriptors (anonymous inodes: eventfd, signalfd, timerfd, epoll, inotify, pidfd, ...) are not supported yet");
+            throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd and timerfd are; epoll, inotify, pidfd, ... are not)");
         }
         if (text.StartsWith("/memfd:", StringComparison.Ordinal)) throw Refuse("memfd", "memfd files are not supported yet");
         if (text.EndsWith(" (deleted)", StringComparison.Ordinal))
@@ -184,6 +203,7 @@ internal sealed class Files : IResourceKind
             ?? throw Refuse("file", $"stat failed: {ErrnoNames.Name(errno)}");
         FileKind kind;
         if (text.StartsWith("pipe:[", StringComparison.Ordinal)) kind = FileKind.Pipe;
+        else if (SavedAnonymousFiles.Contains(text)) kind = FileKind.AnonInode;
         else if (!text.StartsWith('/')) throw Refuse("file", "not a path cryo can reopen");
         else kind = status.Type switch
         {
@@ -196,7 +216,7 @@ internal sealed class Files : IResourceKind
             _ => throw Refuse("file", $"unsupported file type (mode 0{Convert.ToString(status.Mode, 8)})"),
         };
         return new OpenFile(fd, kind, link, status, info.Flags & ~FdinfoCloexec,
-            (info.Flags & FdinfoCloexec) != 0 ? FileDescriptor.CloseOnExec : 0, info.Position, locks);
+            (info.Flags & FdinfoCloexec) != 0 ? FileDescriptor.CloseOnExec : 0, info.Position, locks, info);
     }
 
     /// <summary>
@@ -298,6 +318,9 @@ internal sealed class Files : IResourceKind
         /// <summary>Descriptors (of any process) still to be installed.</summary>
         public int Pending { get; set; }
 
+        /// <summary>The EVFD, SGFD or TMFD of an anonymous-inode description (null for the other kinds).</summary>
+        public CheckpointItem? State { get; set; }
+
         public void Close()
         {
             if (Fd >= 0) Native.Close(Fd);
@@ -315,29 +338,46 @@ internal sealed class Files : IResourceKind
 
         /// <summary>The FLCK items of each descriptor that has any, by fd.</summary>
         public Dictionary<int, List<FileLock>> Locks { get; } = [];
+
+        /// <summary>The epoll instances whose watches this process adds (it holds their description's first FDES).</summary>
+        public List<EventPollFile> Watches { get; } = [];
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
     {
         if (process is null) throw new InvalidOperationException($"{item.Tag} outside a PROC section");
         var own = process.State<ProcessFiles>();
-        if (item is FileOwner or FileLock)
+        var table = session.State<FileTable>();
+        if (item is not FileDescriptor)
         {
-            int of = item is FileOwner o ? o.Fd : ((FileLock)item).Fd;
-            if (own.Items.LastOrDefault()?.Fd != of)
+            int of = item switch
+            {
+                FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd,
+                _ => throw new InvalidOperationException($"{item.Tag} is not a Files item"),
+            };
+            if (own.Items.LastOrDefault() is not { } last || last.Fd != of)
                 throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} does not follow that descriptor's FDES");
             if (item is FileOwner owner) own.Owners.Add(of, owner);
-            else (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add((FileLock)item);
+            else if (item is FileLock held) (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add(held);
+            else
+            {
+                string expected = AnonymousLinkOf(item);
+                if (last.Kind != FileKind.AnonInode || Encoding.UTF8.GetString(last.Path) != expected)
+                    throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} follows an FDES of {last.Kind} {Encoding.UTF8.GetString(last.Path)}, not of {expected}");
+                // The description's first holder's state is the one made; later holders' copies are the same file.
+                table.Descriptions[last.DescriptionId].State ??= item;
+                // An epoll's watches are added through this process's numbers, once, by the first holder.
+                if (item is EventPollFile epoll && table.Descriptions[last.DescriptionId].State == item) own.Watches.Add(epoll);
+            }
             return;
         }
         var fd = (FileDescriptor)item;
         if (own.Items.Any(i => i.Fd == fd.Fd)) throw new InvalidOperationException($"pid {process.Pid}: fd {fd.Fd} has two FDES items");
-        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo))
+        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: cryo cannot restore a descriptor of kind {fd.Kind}");
         if ((fd.Kind is FileKind.Pipe or FileKind.Fifo) != (fd.PipeId != 0))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: kind {fd.Kind} with pipe id {fd.PipeId}");
 
-        var table = session.State<FileTable>();
         if (table.Descriptions.TryGetValue(fd.DescriptionId, out var description))
         {
             var first = description.First;
@@ -367,11 +407,41 @@ internal sealed class Files : IResourceKind
     {
         if (table.Prepared) return;
         foreach (var d in table.Descriptions.Values)
-            d.Fd = d.First.Kind is FileKind.Pipe or FileKind.Fifo
-                ? Pipes.OpenDescription(d.First, d.FirstPid, session)
-                : OpenFileDescription(d.First, d.FirstPid, table);
+            d.Fd = d.First.Kind switch
+            {
+                FileKind.Pipe or FileKind.Fifo => Pipes.OpenDescription(d.First, d.FirstPid, session),
+                FileKind.AnonInode => OpenAnonymous(d, table),
+                _ => OpenFileDescription(d.First, d.FirstPid, table),
+            };
         Pipes.Seal(session);
         table.Prepared = true;
+    }
+
+    private static string AnonymousLinkOf(CheckpointItem state) => state switch
+    {
+        EventCounter => "anon_inode:[eventfd]",
+        SignalQueueFile => "anon_inode:[signalfd]",
+        TimerFile => "anon_inode:[timerfd]",
+        EventPollFile => "anon_inode:[eventpoll]",
+        _ => throw new InvalidOperationException($"{state.Tag} is not the state of an anonymous-inode file"),
+    };
+
+    /// <summary>An eventfd, signalfd or timerfd made in cryo from the state item that followed the description's first FDES.</summary>
+    private static int OpenAnonymous(Description d, FileTable table)
+    {
+        string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
+        int local = d.State switch
+        {
+            EventCounter counter => EventCounters.Open(counter, d.First, what),
+            SignalQueueFile signals => SignalQueueFiles.Open(signals, d.First, what),
+            TimerFile timer => TimerFiles.Open(timer, d.First, what),
+            EventPollFile => EventPolls.Open(what),
+            _ => throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD or EPOL item after its FDES, so there is nothing to make it from"),
+        };
+        int status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
+        if (status != (int)d.First.OpenFlags)
+            table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(d.First.OpenFlags, 8)}");
+        return local;
     }
 
     /// <summary>
@@ -449,7 +519,8 @@ internal sealed class Files : IResourceKind
                 else
                 {
                     if (description.Fd < 0) throw new InvalidOperationException($"pid {pid} {what}: its description was not prepared");
-                    int temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened);
+                    // An anonymous inode cannot be opened through /proc: only the description itself will do.
+                    int temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened, reopenable: item.Kind != FileKind.AnonInode);
                     if (reopened is not null) WarnReopened(table, session, item, reopened);
                     if (temporary == item.Fd)
                         sys.Checked($"fcntl(F_SETFD) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFD, cloexec ? Native.FD_CLOEXEC : 0);
@@ -472,6 +543,10 @@ internal sealed class Files : IResourceKind
             transfer.Release(process);
             transfer.PidfdFloor = 0;
         }
+
+        // Every watched number is in place now.
+        foreach (var epoll in process.State<ProcessFiles>().Watches)
+            EventPolls.AddWatches(process, epoll, $"fd {epoll.Fd} (epoll)");
 
         var now = OpenFds(pid);
         if (!now.ToHashSet().SetEquals(wanted))
