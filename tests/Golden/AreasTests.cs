@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Cryo.Format;
 using Cryo.Tests.Golden.Support;
@@ -20,12 +19,7 @@ public class AreasTests
     public void Every_area_comes_back_with_its_pages_and_protection_and_the_files_by_their_real_names()
     {
         using var dir = new TestDirectory("areas");
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start("areas", dir, $"--count={Count}"))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        string image = Checkpoints.Kill(dir, "areas", $"--count={Count}").Image;
 
         var areas = ImageItems.Of<MemoryArea>(image);
         Assert.True(areas.Count >= 2 * Count, $"{areas.Count} AREA items for {Count} two-page areas of two protections each");
@@ -38,16 +32,6 @@ public class AreasTests
     }
 
     [Fact]
-    public void Leave_running_with_many_areas_leaves_the_original_whole_and_the_copy_passes()
-    {
-        using var dir = new TestDirectory("areas-leave");
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start("areas", dir, $"--count={Count}"))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running");
-            Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
-            Assert.Equal("PASS", program.Terminate());
-        }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
-    }
+    public void Leave_running_with_many_areas_leaves_the_original_whole_and_the_copy_passes() =>
+        Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("areas-leave", "areas", $"--count={Count}"));
 }

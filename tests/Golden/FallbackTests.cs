@@ -219,14 +219,7 @@ public class FallbackTests
     private static (int Pid, string Verdict, BufferedCommandResult Cryo) Cycle(string name, string[] args, TestDirectory dir,
         IReadOnlyDictionary<string, string?>? environment = null)
     {
-        string image = dir.File("image.cryo");
-        int pid;
-        using (var program = RunningProgram.Start(name, dir, args))
-        {
-            pid = program.Pid;
-            CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        var (image, pid) = Checkpoints.Kill(dir, name, args);
         File.Delete(dir.OutFile);
         using var restored = Restored.Start(image, dir, environment ?? WithoutPidfdGetfd);
         Assert.Equal(pid, restored.Pid);

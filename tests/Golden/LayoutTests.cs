@@ -1,4 +1,3 @@
-using System.Globalization;
 using Cryo.Format;
 using Cryo.Tests.Golden.Support;
 using Xunit;
@@ -18,12 +17,7 @@ public class LayoutTests
     public void Advice_is_saved_and_asked_for_again_after_the_restore()
     {
         using var dir = new TestDirectory("layout");
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start("layout", dir))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        string image = Checkpoints.Kill(dir, "layout").Image;
 
         var (advice, growsDown) = Read(image);
         Assert.Equal(ProcessMemoryFlags.ThpDisabled, advice.ProcessFlags);
@@ -51,18 +45,8 @@ public class LayoutTests
     /// so does the copy restored from the image.
     /// </summary>
     [Fact]
-    public void Leave_running_leaves_the_advice_of_the_original_and_the_copy_passes()
-    {
-        using var dir = new TestDirectory("layout-leave");
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start("layout", dir))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image, "--leave-running");
-            Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
-            Assert.Equal("PASS", program.Terminate());
-        }
-        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
-    }
+    public void Leave_running_leaves_the_advice_of_the_original_and_the_copy_passes() =>
+        Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("layout-leave", "layout"));
 
     /// <summary>The image's MADV item, and how many anonymous private areas are MAP_GROWSDOWN.</summary>
     private static (MemoryAdvice Advice, int GrowsDown) Read(string image)

@@ -16,12 +16,7 @@ public class LockTests
     public void Locks_are_saved_and_taken_again_after_the_restore()
     {
         using var dir = new TestDirectory("locks");
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start("locks", dir))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        string image = Checkpoints.Kill(dir, "locks").Image;
 
         Assert.Equal(
             [(3, FileLockKind.Flock, false, 0UL, 0UL), (4, FileLockKind.Posix, true, 10UL, 10UL), (4, FileLockKind.Posix, false, 100UL, 0UL),

@@ -21,14 +21,7 @@ public class SchedulingTests
     public void Scheduling_attributes_are_saved_per_thread_and_restored()
     {
         using var dir = new TestDirectory("sched");
-        string image = dir.File("image.cryo");
-        int pid;
-        using (var program = RunningProgram.Start("sched", dir))
-        {
-            pid = program.Pid;
-            CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        var (image, pid) = Checkpoints.Kill(dir, "sched");
 
         var (oom, threads) = Read(image);
         Assert.Equal(OomScoreAdj, oom.Value);

@@ -17,14 +17,7 @@ public class SignalDrivenIoTests
     public void Owners_and_signals_are_saved_and_the_signal_comes_after_the_restore()
     {
         using var dir = new TestDirectory("sigio");
-        string image = dir.File("image.cryo");
-        int pid;
-        using (var program = RunningProgram.Start("sigio", dir))
-        {
-            pid = program.Pid;
-            CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        var (image, pid) = Checkpoints.Kill(dir, "sigio");
 
         var owners = ImageItems.Of<FileOwner>(image);
         Assert.Equal(

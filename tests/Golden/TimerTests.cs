@@ -17,12 +17,7 @@ public class TimerTests
     public void Armed_interval_timers_are_saved_and_tick_on_after_the_restore()
     {
         using var dir = new TestDirectory("ticker");
-        string image = dir.File("image.cryo");
-        using (var program = RunningProgram.Start("ticker", dir))
-        {
-            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(CultureInfo.InvariantCulture), "-o", image);
-            program.WaitForExit("cryo checkpoint kills it by default");
-        }
+        string image = Checkpoints.Kill(dir, "ticker").Image;
 
         var (timers, shared) = Read(image);
         Assert.Equal([IntervalTimerKind.Real, IntervalTimerKind.Virtual, IntervalTimerKind.Profiling], timers.Select(t => t.Which));
