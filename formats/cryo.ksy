@@ -8,10 +8,10 @@ meta:
   bit-endian: le
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
-  credentials, limits, signals, interval timers, OOM score adjustment, memory layout, memory
-  areas, their pages and their advice, file descriptors with the state of eventfd, signalfd,
-  timerfd and epoll files, threads with their registers and scheduling attributes, pipes and
-  their unread bytes),
+  credentials, limits, signals, interval and POSIX timers, OOM score adjustment, memory layout,
+  memory areas, their pages and their advice, file descriptors with the state of eventfd,
+  signalfd, timerfd and epoll files, threads with their registers and scheduling attributes,
+  pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -118,8 +118,8 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`,
-      `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or
+      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`, `FLCK`,
+      `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or
       `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`;
       `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its
       AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its FDES, the
@@ -154,6 +154,7 @@ types:
             '"SIGA"': signal_handlers
             '"PEND"': pending_signals
             '"ITMR"': interval_timer
+            '"PTMR"': posix_timer
             '"OOMS"': oom_score_adjustment
             '"MMST"': memory_layout
             '"AREA"': memory_area
@@ -472,6 +473,51 @@ types:
         valid:
           max: 999999
         doc: Time that remained until the next expiry, microseconds below one second.
+
+  posix_timer:
+    doc: |
+      PTMR, one POSIX timer of the process (timer_create), as timer_gettime reported it at the
+      checkpoint: one item per timer, armed or not, after the ITMR items, in ascending order of
+      `id`. A restore recreates it with the same id and arms it, relative, with what remained.
+    seq:
+      - id: id
+        type: s4
+        valid:
+          min: 0
+        doc: The timer's id as Linux gave it (ID in /proc/PID/timers), not negative.
+      - id: clock_id
+        type: s4
+        enum: posix_timer_clock
+        valid:
+          in-enum: true
+        doc: The timer's clock (Linux clockid_t numbers; the process's own CPU-time clocks as Linux encodes them).
+      - id: notify
+        type: u1
+        enum: posix_timer_notify
+        valid:
+          in-enum: true
+        doc: How the timer tells of its expiry (this format's numbers, not Linux's sigev_notify values).
+      - id: signal
+        type: u4
+        valid:
+          expr: _ <= 64 and (_ != 0 or notify == posix_timer_notify::none)
+        doc: The signal sent at each expiry, 1..64; 0..64 for notify none (which sends none).
+      - id: value
+        type: u8
+        doc: The sigev_value the signal carries (sival_int in the low 4 bytes, or sival_ptr).
+      - id: thread_id
+        type: s4
+        valid:
+          expr: 'notify == posix_timer_notify::thread ? _ > 0 : _ == 0'
+        doc: For notify thread, the thread of the process that receives the signal (a tid); 0 otherwise.
+      - id: value_ns
+        type: u8
+        doc: The time that remained until the next expiry, in nanoseconds; 0 when the timer is disarmed.
+      - id: interval_ns
+        type: u8
+        valid:
+          expr: _ == 0 or value_ns != 0
+        doc: Period in nanoseconds, 0 for a one-shot timer; 0 when `value_ns` is 0.
 
   oom_score_adjustment:
     doc: |
@@ -1351,6 +1397,44 @@ enums:
     2:
       id: itimer_prof
       doc: ITIMER_PROF, counts the process's user and system CPU time; delivers SIGPROF.
+  posix_timer_clock:
+    0:
+      id: realtime
+      doc: CLOCK_REALTIME, wall-clock time.
+    1:
+      id: monotonic
+      doc: CLOCK_MONOTONIC, time since boot, not counting suspend.
+    7:
+      id: boottime
+      doc: CLOCK_BOOTTIME, time since boot, counting suspend.
+    8:
+      id: realtime_alarm
+      doc: CLOCK_REALTIME_ALARM, like CLOCK_REALTIME and wakes the system from suspend.
+    9:
+      id: boottime_alarm
+      doc: CLOCK_BOOTTIME_ALARM, like CLOCK_BOOTTIME and wakes the system from suspend.
+    11:
+      id: tai
+      doc: CLOCK_TAI, International Atomic Time.
+    -8:
+      id: process_cpu_profiling
+      doc: The process's own profiling CPU-time clock (user and system time).
+    -7:
+      id: process_cpu_virtual
+      doc: The process's own virtual CPU-time clock (user time).
+    -6:
+      id: process_cpu_scheduler
+      doc: The process's own scheduler CPU-time clock; what CLOCK_PROCESS_CPUTIME_ID becomes.
+  posix_timer_notify:
+    0:
+      id: process
+      doc: SIGEV_SIGNAL, a signal to the process.
+    1:
+      id: none
+      doc: SIGEV_NONE, no notification; the program asks with timer_gettime.
+    2:
+      id: thread
+      doc: SIGEV_THREAD_ID, a signal to the thread `thread_id` (glibc's SIGEV_THREAD is this, to its helper thread).
   io_priority_class:
     0:
       id: none

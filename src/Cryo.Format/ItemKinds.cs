@@ -34,6 +34,7 @@ public static class ItemKinds
         new(SignalHandlers.TagValue, "signal handlers", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SignalHandlers.Decode(ref r)),
         new(PendingSignals.TagValue, "pending signals", false, [Process, Thread], (ref PayloadReader r, ReadOnlyMemory<byte> _) => PendingSignals.Decode(ref r)),
         new(IntervalTimer.TagValue, "interval timer", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => IntervalTimer.Decode(ref r)),
+        new(PosixTimer.TagValue, "POSIX timer", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => PosixTimer.Decode(ref r)),
         new(OomScoreAdjustment.TagValue, "OOM score adjustment", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => OomScoreAdjustment.Decode(ref r)),
         new(MemoryLayout.TagValue, "memory layout", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryLayout.Decode(ref r)),
         new(MemoryArea.TagValue, "memory area", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryArea.Decode(ref r)),

@@ -82,6 +82,19 @@ public static class ItemGenerators
         from micros in Gen.Choose(0, (int)IntervalTimer.MicrosecondsPerSecond - 1).ArrayOf(2)
         select (CheckpointItem)new IntervalTimer((IntervalTimerKind)which, seconds[0], (uint)micros[0], seconds[1], (uint)micros[1]);
 
+    /// <summary>Valid PTMR items: a timer clock, signal 0 only without notification, a thread only for notify 2, no interval on a disarmed timer.</summary>
+    private static Gen<CheckpointItem> PosixTimerItem =>
+        from id in Gen.Frequency((3, Gen.Choose(0, 64)), (1, Gen.Choose(0, int.MaxValue)))
+        from clock in Gen.Elements(PosixTimer.Clocks.ToArray())
+        from notify in Gen.Elements(Enum.GetValues<PosixTimerNotify>())
+        from signal in Gen.Choose(notify == PosixTimerNotify.None ? 0 : 1, (int)PosixTimer.MaxSignal)
+        from value in U64
+        from thread in Gen.Choose(1, int.MaxValue)
+        from remaining in Gen.Frequency((3, U64), (1, Gen.Constant(0UL)))
+        from interval in Gen.Frequency((3, U64), (1, Gen.Constant(0UL)))
+        select (CheckpointItem)new PosixTimer(id, clock, notify, (uint)signal, value, notify == PosixTimerNotify.Thread ? thread : 0,
+            remaining, remaining == 0 ? 0 : interval);
+
     private static Gen<CheckpointItem> Advice =>
         from processFlags in Gen.Elements(ProcessMemoryFlags.None, ProcessMemoryFlags.ThpDisabled)
         from starts in U64.ArrayOf()
@@ -235,8 +248,8 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, OomScore, Layout, Area, Advice, Fd, Owner, Lock,
-            EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, Layout, Area,
+            Advice, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

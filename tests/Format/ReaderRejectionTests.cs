@@ -377,6 +377,46 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Posix_timers_round_trip_and_bad_fields_are_rejected()
+    {
+        var timer = new PosixTimer(3, -6, PosixTimerNotify.Thread, 32, 0x7fff_ffff_f000, 4243, 1_500_000_000, 250_000_000);
+        Assert.True(timer.IsCritical);
+        Assert.Equal(timer, Assert.IsType<PosixTimer>(RawCheckpoint.ReadAll(InProcess("PTMR", Encoded(timer)))[2]));
+        foreach (int clock in new[] { 0, 1, 7, 8, 9, 11, -8, -7, -6 })
+            Assert.Equal(clock, Assert.IsType<PosixTimer>(RawCheckpoint.ReadAll(InProcess("PTMR", Encoded(timer with { ClockId = clock })))[2]).ClockId);
+        var quiet = new PosixTimer(0, 1, PosixTimerNotify.None, 0, 0, 0, 0, 0); // SIGEV_NONE with no signal recorded, disarmed
+        Assert.Equal(quiet, Assert.IsType<PosixTimer>(RawCheckpoint.ReadAll(InProcess("PTMR", Encoded(quiet)))[2]));
+        var alarm = new PosixTimer(int.MaxValue, 0, PosixTimerNotify.Process, 14, int.MaxValue, 0, 1, 0); // no sigevent: SIGALRM, its id as value
+        Assert.Equal(alarm, Assert.IsType<PosixTimer>(RawCheckpoint.ReadAll(InProcess("PTMR", Encoded(alarm)))[2]));
+
+        byte[] payload = Encoded(timer);
+        Assert.Equal(41, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("PTMR", Patch(payload, offset, bytes));
+        // id 0, clock_id 4, notify 8, signal 9, value 13, thread_id 21, value_ns 25, interval_ns 33.
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'PTMR'", "field 'id' has invalid value -1", "not negative");
+        Rejects(Patched(4, 2, 0, 0, 0), "field 'clock_id' has invalid value 2", "0, 1, 7, 8, 9, 11"); // CLOCK_PROCESS_CPUTIME_ID as a program names it
+        Rejects(Patched(4, 0xfe, 0xff, 0xff, 0xff), "field 'clock_id' has invalid value -2"); // a thread's own CPU-time clock (CLOCK_THREAD_CPUTIME_ID)
+        Rejects(Patched(4, BitConverter.GetBytes(~1000 << 3 | 2)), "field 'clock_id' has invalid value -8006"); // process 1000's CPU-time clock
+        Rejects(Patched(4, 4, 0, 0, 0), "field 'clock_id' has invalid value 4"); // CLOCK_MONOTONIC_RAW: no timers
+        Rejects(Patched(8, 3), "field 'notify' has invalid value 3", "0 is a signal to the process");
+        Rejects(Patched(8, 4), "field 'notify' has invalid value 4"); // Linux's own number for SIGEV_THREAD_ID
+        Rejects(Patched(9, 65), "field 'signal' has invalid value 65", "1 … 64");
+        Rejects(Patched(9, 0xff, 0xff, 0xff, 0xff), "field 'signal' has invalid value 4294967295");
+        Rejects(Patched(9, 0), "field 'signal' has invalid value 0", "a timer that signals");
+        Rejects(Patched(8, 0, 0), "field 'signal' has invalid value 0"); // a signal to the process needs one too
+        Rejects(Patched(8, 1, 65), "field 'signal' has invalid value 65"); // SIGEV_NONE: 0 … 64
+        Rejects(Patched(21, 0, 0, 0, 0), "field 'thread_id' has invalid value 0", "a thread id for a timer that signals a thread");
+        Rejects(Patched(21, 0xff, 0xff, 0xff, 0xff), "field 'thread_id' has invalid value -1");
+        Rejects(Patched(8, 0), "field 'thread_id' has invalid value 4243", "0 for the others"); // signals the process, names a thread
+        Rejects(Patched(8, 1), "field 'thread_id' has invalid value 4243", "0 for the others");
+        Rejects(Patched(25, 0, 0, 0, 0, 0, 0, 0, 0), "field 'interval_ns' has invalid value 250000000", "a disarmed timer");
+        Rejects(InProcess("PTMR", payload[..40]), "field 'interval_ns' needs 8 bytes");
+        Rejects(InProcess("PTMR", payload[..8]), "field 'notify' needs 1 bytes");
+        Rejects(InProcess("PTMR", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("PTMR", payload, inThread: true), "'PTMR'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
     public void Trailer_faults_are_rejected()
     {
         Rejects(new RawCheckpoint().Begin("PROC").End("PROC").Complete(itemCount: 3), "counts 3 items but 2 were read");

@@ -141,6 +141,45 @@ public sealed class KaitaiCrossCheckTests : IDisposable
             && result.Error.Contains($"ValidationExprError: not matching the expression, got [{refused}]", StringComparison.Ordinal), result.Error);
     }
 
+    /// <summary>
+    /// PTMR's checks are in the .ksy too, those between fields included (a signal as notify wants
+    /// it, a thread only for notify 2, no interval on a disarmed timer), and the clocks with
+    /// Linux's negative numbers for the process's CPU-time clocks: a timer the C# reader refuses,
+    /// the Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData(-1, 0, 0, 14u, 0, 1UL, 0UL, "id", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData(0, 2, 0, 14u, 0, 1UL, 0UL, "clock_id", "ValidationNotInEnumError: not in the enum, got [2]")] // CLOCK_PROCESS_CPUTIME_ID as a program names it
+    [InlineData(0, -2, 0, 14u, 0, 1UL, 0UL, "clock_id", "ValidationNotInEnumError: not in the enum, got [-2]")] // a thread's CPU-time clock
+    [InlineData(0, -5, 0, 14u, 0, 1UL, 0UL, "clock_id", "ValidationNotInEnumError: not in the enum, got [-5]")]
+    [InlineData(0, 0, 3, 14u, 0, 1UL, 0UL, "notify", "ValidationNotInEnumError: not in the enum, got [3]")]
+    [InlineData(0, 0, 4, 14u, 5, 1UL, 0UL, "notify", "ValidationNotInEnumError: not in the enum, got [4]")] // Linux's SIGEV_THREAD_ID
+    [InlineData(0, 0, 0, 0u, 0, 1UL, 0UL, "signal", "ValidationExprError: not matching the expression, got [0]")] // a signal to the process needs one
+    [InlineData(0, -6, 2, 0u, 5, 1UL, 0UL, "signal", "ValidationExprError: not matching the expression, got [0]")]
+    [InlineData(0, 0, 1, 65u, 0, 1UL, 0UL, "signal", "ValidationExprError: not matching the expression, got [65]")] // no notification: 0 … 64
+    [InlineData(0, 0, 2, 14u, 0, 1UL, 0UL, "thread_id", "ValidationExprError: not matching the expression, got [0]")] // a signal to a thread names one
+    [InlineData(0, 0, 2, 14u, -1, 1UL, 0UL, "thread_id", "ValidationExprError: not matching the expression, got [-1]")]
+    [InlineData(0, 0, 0, 14u, 5, 1UL, 0UL, "thread_id", "ValidationExprError: not matching the expression, got [5]")]
+    [InlineData(0, -8, 1, 0u, 5, 1UL, 0UL, "thread_id", "ValidationExprError: not matching the expression, got [5]")]
+    [InlineData(0, 11, 0, 14u, 0, 0UL, 1UL, "interval_ns", "ValidationExprError: not matching the expression, got [1]")] // disarmed, with a period
+    public async Task The_ksy_refuses_the_posix_timers_the_reader_refuses(int id, int clock, byte notify, uint signal, int thread, ulong value, ulong interval,
+        string field, string kaitaiError)
+    {
+        var payload = new PayloadWriter();
+        payload.I32(id); payload.I32(clock); payload.U8(notify); payload.U32(signal); payload.U64(0x7fff_ffff_f000); payload.I32(thread);
+        payload.U64(value); payload.U64(interval);
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("PTMR", ItemFlags.Critical, payload.Written.ToArray()).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains($"field '{field}'", rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("ptmr.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a PTMR the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'PTMR'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
     private string Write(string name, byte[] bytes)
     {
         string path = Path.Combine(_scratch, name);

@@ -41,6 +41,15 @@ public static class KaitaiEdgeSample
             w.Write(new IntervalTimer(IntervalTimerKind.Real, 0, 50_000, 0, 999_999));
             w.Write(new IntervalTimer(IntervalTimerKind.Virtual, Above53, 1, TopBit, 0));
             w.Write(new IntervalTimer(IntervalTimerKind.Profiling, Max, 999_999, Max, 1));
+            w.Write(new PosixTimer(0, 0, PosixTimerNotify.None, 0, 0, 0, 0, 0)); // SIGEV_NONE, disarmed, no signal recorded
+            w.Write(new PosixTimer(1, 1, PosixTimerNotify.Process, 14, 1, 0, 1, 0)); // timer_create without a sigevent: SIGALRM, its id as value
+            w.Write(new PosixTimer(2, 7, PosixTimerNotify.Thread, 32, 0x7fff_ffff_f000, 4250, Above53, 1)); // glibc's SIGEV_THREAD: a pointer, its helper thread
+            w.Write(new PosixTimer(3, 8, PosixTimerNotify.Process, PosixTimer.MaxSignal, Max, 0, Max, Max));
+            w.Write(new PosixTimer(4, 9, PosixTimerNotify.None, PosixTimer.MaxSignal, TopBit, 0, TopBit, Above53));
+            w.Write(new PosixTimer(5, 11, PosixTimerNotify.Thread, 1, Above53, int.MaxValue, 1_000_000_000, 0));
+            w.Write(new PosixTimer(6, -8, PosixTimerNotify.Process, 27, 0, 0, 999_999_999, TopBit)); // the CPU-time clocks, as Linux encodes them
+            w.Write(new PosixTimer(7, -7, PosixTimerNotify.Process, 26, uint.MaxValue, 0, 1, 1));
+            w.Write(new PosixTimer(int.MaxValue, -6, PosixTimerNotify.Thread, 34, Max, 1, 0, 0));
             w.Write(new OomScoreAdjustment(OomScoreAdjustment.Min));
             w.Write(new OomScoreAdjustment(OomScoreAdjustment.Max));
             w.Write(new MemoryLayout(0x400000, 0x401000, 0x403000, 0x404000, 0x1000000, 0x1021000, 0x7ffd_0000_0000,
