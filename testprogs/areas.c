@@ -1,7 +1,7 @@
 /*
  * areas: many small memory areas, and mapped files with awkward names (see README.md).
  *
- *   areas --pidfile=F --outfile=O [--count=1000] [--seed=N]
+ *   areas --pidfile=F --outfile=O [--count=1000] [--seed=N] [--plain-names]
  *
  * COUNT two-page areas side by side, kept apart by their protections: each holds a pattern of
  * its own in its first page; its second page is, in turn, PROT_NONE with a pattern written
@@ -9,7 +9,8 @@
  * never touched. A process with tens of thousands of areas is what a per-area cost shows on.
  * Beside the outfile: a file whose name holds a newline, mapped shared and written through the
  * mapping, and one whose name holds the four characters "\012" (how /proc/PID/maps writes a
- * newline), mapped private and written (copy-on-write).
+ * newline), mapped private and written (copy-on-write); with --plain-names they are named
+ * O.shared and O.private (for benchmarks against builds that cannot map the awkward names).
  * On SIGTERM: every pattern (protections are lifted to read them), that the protections are
  * the ones set (from /proc/self/maps), and the contents of both files' mappings.
  */
@@ -97,9 +98,10 @@ static int shown_protection(const unsigned char *p, FILE *maps)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "[--count=1000] [--seed=N]");
+    tp_init(argc, argv, "[--count=1000] [--seed=N] [--plain-names]");
     g_count = tp_arg_ull("count", 1000, 1, 30000);
     g_seed = tp_arg_ull("seed", (uint64_t)getpid() * 1000003u, 0, UINT64_MAX);
+    int plain = tp_arg_flag("plain-names");
     tp_args_done();
     g_page = (size_t)sysconf(_SC_PAGESIZE);
 
@@ -110,8 +112,8 @@ int main(int argc, char **argv)
         if (second_patterned(i)) tp_pattern_fill(page_of(i, 1), g_page, seed_of(i, 1), 0);
         if (mprotect(page_of(i, 1), g_page, g_second_prot[i % 4]) < 0) tp_die_errno("mprotect of area %llu", i);
     }
-    map_named_file(&g_files[0], ".new\nline", 1);
-    map_named_file(&g_files[1], ".back\\012slash", 0);
+    map_named_file(&g_files[0], plain ? ".shared" : ".new\nline", 1);
+    map_named_file(&g_files[1], plain ? ".private" : ".back\\012slash", 0);
 
     tp_ready();
     tp_wait_sigterm();

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Cryo.Bench;
 
 /// <summary>
-/// The engine against memhog N (N MiB touched with a pattern) and sleep, through the real `cryo`
+/// The engine against memhog N (N MiB touched with a pattern), areas N (2N small memory areas) and sleep, through the real `cryo`
 /// executable, as a user runs it (runtime start-up included): checkpoint with kill, checkpoint
 /// with --leave-running (and how long the process stood frozen), restore (until the process
 /// runs, --detach), and the image size. Each checkpoint gets a fresh program; one warm-up run first;
@@ -63,6 +63,8 @@ public static partial class EngineBench
     {
         yield return ("sleep", [], 0);
         foreach (int mib in o.Sizes) yield return ("memhog", [$"--mib={mib}"], mib);
+        // Two areas per count, 1.75 pages of data each on average: the per-area costs of a process with many small mappings.
+        foreach (int count in o.Areas ?? []) yield return ("areas", [$"--count={count}", "--plain-names"], count * 7 / 1024);
     }
 
     private static Sample Once(string cryo, string testprogs, string name, string[] args, string where, long warm)

@@ -7,7 +7,7 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048] [--dir D] [--baseline CRYO] [--warm]");
+            Console.WriteLine("usage: Cryo.Bench format [--gib N] [--runs N] [--dir D] | engine [--runs N] [--sizes 64,512,2048] [--areas 30000] [--dir D] [--baseline CRYO] [--warm]");
             return args.Length == 0 ? 2 : 0;
         }
         var options = BenchOptions.Parse(args.AsSpan(1));
@@ -37,13 +37,14 @@ public static class Program
 
 /// <param name="Baseline">another `cryo` executable (e.g. an older build) measured in the same runs, for ratios.</param>
 /// <param name="Warm">before each timed command, touch and free as much memory as it will allocate (see EngineBench).</param>
-public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes, string? Baseline, bool Warm = false)
+public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Sizes, string? Baseline, bool Warm = false, int[]? Areas = null)
 {
     public static BenchOptions Parse(ReadOnlySpan<string> args)
     {
         int gib = 1, runs = 7;
         string dir = Path.GetTempPath();
         int[] sizes = [64, 512, 2048];
+        int[] areas = [];
         string? baseline = null;
         bool warm = false;
         for (int i = 0; i < args.Length; i++)
@@ -60,10 +61,11 @@ public sealed record BenchOptions(int Gib, int Runs, string Directory, int[] Siz
                 case "--runs": runs = int.Parse(value); i++; break;
                 case "--dir": dir = value; i++; break;
                 case "--sizes": sizes = value.Split(',').Select(int.Parse).ToArray(); i++; break;
+                case "--areas": areas = value.Split(',').Select(int.Parse).ToArray(); i++; break;
                 case "--baseline": baseline = Path.GetFullPath(value); i++; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        return new BenchOptions(gib, runs, dir, sizes, baseline, warm);
+        return new BenchOptions(gib, runs, dir, sizes, baseline, warm, areas);
     }
 }
