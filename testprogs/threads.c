@@ -181,8 +181,14 @@ int main(int argc, char **argv)
     tp_args_done();
     if (pipe(wake_pipe) < 0) tp_die_errno("pipe");
     void *(*fn[NTHREADS])(void *) = {fpu_thread, futex_thread, sleeper_thread, reader_thread};
+    /* 256 KiB stacks: too small to hold a 2 MiB transparent huge page, which kernels before 6.7
+     * (no VM_NOHUGEPAGE for MAP_STACK) gave an 8 MiB stack whenever its top 2 MiB happened to be
+     * aligned: the pages a golden image stores must not depend on where the stack landed. */
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 256 * 1024) != 0) tp_die("pthread_attr_setstacksize failed");
     for (int i = 0; i < NTHREADS; i++)
-        if (pthread_create(&ts[i].thread, NULL, fn[i], NULL) != 0) tp_die("pthread_create %d failed", i);
+        if (pthread_create(&ts[i].thread, &attr, fn[i], NULL) != 0) tp_die("pthread_create %d failed", i);
+    pthread_attr_destroy(&attr);
     while (atomic_load(&started) < NTHREADS) usleep(1000);
     /* The futex thread holds the lock until it waits: taking it means it is inside the wait. */
     pthread_mutex_lock(&lock);
