@@ -1,10 +1,11 @@
 /*
- * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|deadline
+ * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
  * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). Kinds cryo
- * has learned since (thread, child, flock, posix-lock, eventfd) stay: they must now restore and pass.
+ * has learned since (thread, child, flock, posix-lock, eventfd, posix-timer) stay: they must now
+ * restore and pass.
  */
 #include "common.h"
 
@@ -41,7 +42,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|deadline");
+    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -82,11 +83,12 @@ int main(int argc, char **argv)
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
         struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
         if (kind[0] == 'f' ? flock(fds[0], LOCK_EX | LOCK_NB) < 0 : fcntl(fds[0], F_SETLK, &whole) < 0) tp_die_errno("lock %s", deleted_path);
-    } else if (strcmp(kind, "posix-timer") == 0) {
+    } else if (strcmp(kind, "posix-timer") == 0 || strcmp(kind, "thread-cpu-timer") == 0) {
         /* Armed far in the future: it must still be armed at the check. */
         struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
         struct itimerspec due = {.it_value = {.tv_sec = 3600}};
-        if (timer_create(CLOCK_MONOTONIC, &event, &timer) < 0) tp_die_errno("timer_create");
+        clockid_t clock = kind[0] == 'p' ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID;
+        if (timer_create(clock, &event, &timer) < 0) tp_die_errno("timer_create");
         if (timer_settime(timer, 0, &due, NULL) < 0) tp_die_errno("timer_settime");
     } else if (strcmp(kind, "seccomp") == 0) {
         /* A filter that allows everything: the process is under seccomp, nothing else changes. */
@@ -129,7 +131,7 @@ int main(int argc, char **argv)
         else if (kind[0] == 'f' ? flock(other, LOCK_EX | LOCK_NB) == 0 : fcntl(other, F_OFD_GETLK, &probe) < 0 || probe.l_type == F_UNLCK)
             tp_fail("the %s is no longer held", kind);
         unlink(deleted_path);
-    } else if (strcmp(kind, "posix-timer") == 0) {
+    } else if (strcmp(kind, "posix-timer") == 0 || strcmp(kind, "thread-cpu-timer") == 0) {
         struct itimerspec left;
         if (timer_gettime(timer, &left) < 0 || left.it_value.tv_sec == 0) tp_fail("the POSIX timer is no longer armed");
     } else if (strcmp(kind, "deadline") == 0) {

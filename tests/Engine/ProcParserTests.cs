@@ -268,6 +268,30 @@ public sealed class ProcParserTests
     }
 
     [Fact]
+    public void Timers_EachEntryWithItsSignalValueNotificationAndClock()
+    {
+        const string text = "ID: 5\nsignal: 32/0000558a78add580\nnotify: signal/tid.4268\nClockID: 1\n" +
+                            "ID: 4\nsignal: 0/0000000000000000\nnotify: none/pid.4265\nClockID: -6\n" +
+                            "ID: 0\nsignal: 10/0000000000001111\nnotify: signal/pid.4265\nClockID: 1\n";
+        var timers = Cryo.Resources.PosixTimers.Parse(text, "/proc/4265/timers");
+        Assert.Equal(
+            [new(5, 32, 0x558a78add580, "signal/tid", 4268, 1), new(4, 0, 0, "none/pid", 4265, -6), new Cryo.Resources.PosixTimers.ListedTimer(0, 10, 0x1111, "signal/pid", 4265, 1)],
+            timers);
+        var failure = Assert.Throws<ProcFormatException>(() => Cryo.Resources.PosixTimers.Parse("ID: 1\nsignal: 10/0\n", "/proc/9/timers"));
+        Assert.Contains("/proc/9/timers", failure.Message);
+    }
+
+    [Theory]
+    [InlineData(~4265 << 3 | 2, -6)] // clock_getcpuclockid(getpid()): the process's own scheduler clock
+    [InlineData(~4265 << 3 | 0, -8)] // its profiling clock
+    [InlineData(-6, -6)]             // CLOCK_PROCESS_CPUTIME_ID as the kernel keeps it
+    [InlineData(~4265 << 3 | 6, ~4265 << 3 | 6)] // a thread's clock: left to be refused
+    [InlineData(~77 << 3 | 2, ~77 << 3 | 2)]     // another process's clock: left to be refused
+    [InlineData(1, 1)]
+    public void Timers_TheProcesssOwnCpuClockByPid_IsWrittenAsTheCallers(int clock, int written) =>
+        Assert.Equal(written, Cryo.Resources.PosixTimers.OwnCpuClock(clock, 4265));
+
+    [Fact]
     public void Live_ReadingAGoneProcess_SaysSo()
     {
         var failure = Assert.Throws<ProcFormatException>(() => ProcStat.Read(int.MaxValue - 1));

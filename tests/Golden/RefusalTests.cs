@@ -15,7 +15,7 @@ public class RefusalTests
     [InlineData("epoll-closed", "fd 4 (epoll)", "it watches a file as fd 5, but that number is closed")]
     [InlineData("deleted", "fd 3", "deleted")]
     [InlineData("seccomp", "seccomp mode 2 (filter)", "seccomp filters are not saved yet")]
-    [InlineData("posix-timer", "POSIX timer 0 (timer_create)", "POSIX timers are not saved yet")]
+    [InlineData("thread-cpu-timer", "POSIX timer 0 (timer_create)", "a thread's or another process's CPU-time clock, which is not saved")]
     [InlineData("deadline", "scheduling policy SCHED_DEADLINE", "its runtime, deadline and period are not saved yet")]
     public void Unsupported_resources_are_refused_and_the_target_runs_on(string kind, string where, string what)
     {
@@ -35,7 +35,7 @@ public class RefusalTests
 
     /// <summary>
     /// Threads and child processes were refused until issue 5, file locks until the fifth session
-    /// of issue 3, eventfds until its sixth; now they are checkpointed and restored. The child of `unsupported --kind=child`
+    /// of issue 3, eventfds and POSIX timers until its sixth; now they are checkpointed and restored. The child of `unsupported --kind=child`
     /// was forked before the program became a session leader, so it is in a session outside the
     /// image: restored in the root's session, with a warning. The locked file's program checks
     /// from a second open file description that its lock is still held.
@@ -46,6 +46,7 @@ public class RefusalTests
     [InlineData("flock")]
     [InlineData("posix-lock")]
     [InlineData("eventfd")]
+    [InlineData("posix-timer")]
     public void Formerly_refused_threads_and_children_now_restore_and_pass(string kind)
     {
         using var dir = new TestDirectory($"formerly-{kind}");

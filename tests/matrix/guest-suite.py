@@ -476,6 +476,8 @@ def main():
         ("areas", "areas", ["--count=2000"], None, None),
         ("eventfiles", "eventfiles", [], None, None),
         ("unsupported --kind=eventfd", "unsupported", ["--kind=eventfd"], None, None),
+        ("posixtimers", "posixtimers", [], None, None),
+        ("unsupported --kind=posix-timer", "unsupported", ["--kind=posix-timer"], None, None),
         ("mutator (leave-running)", "mutator", [], None, None, True),
         ("multiproc (leave-running)", "multiproc", ["--seed=1"], None, None, True),
         ("threads (leave-running)", "threads", [], None, None, True),
@@ -488,7 +490,7 @@ def main():
         ("epoll watching a closed number", "unsupported", ["--kind=epoll-closed"], ["fd 4 (epoll)", "fd 5"]),
         ("deleted", "unsupported", ["--kind=deleted"], ["fd 3", "deleted"]),
         ("seccomp", "unsupported", ["--kind=seccomp"], ["not saved"], r"pid (\d+): seccomp mode 2"),
-        ("posix-timer", "unsupported", ["--kind=posix-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
+        ("thread-cpu-timer", "unsupported", ["--kind=thread-cpu-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
         ("deadline", "unsupported", ["--kind=deadline"], ["SCHED_DEADLINE", "not saved"], r"pid (\d+): tid \d+: scheduling policy"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
     ]:

@@ -11,6 +11,12 @@ internal static class InjectedCalls
         Setfsuid = 122, Setfsgid = 123, Capget = 125, Capset = 126, RtSigqueueinfo = 129,
         Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302, Lseek = 8, Openat = 257;
 
+    /// <summary>POSIX timers (PosixTimers): made, read and set inside the process (they are the process's).</summary>
+    public const long TimerCreate = 222, TimerSettime = 223, TimerGettime = 224, TimerDelete = 226, Prctl = 157;
+
+    /// <summary>prctl(PR_TIMER_CREATE_RESTORE_IDS, ON/OFF): timer_create takes the id asked for in its third argument (Linux 6.16+).</summary>
+    public const int PR_TIMER_CREATE_RESTORE_IDS = 77, PR_TIMER_CREATE_RESTORE_IDS_OFF = 0, PR_TIMER_CREATE_RESTORE_IDS_ON = 1;
+
     /// <summary>epoll watches (EventPolls), added inside the process through its own numbers.</summary>
     public const long EpollCtl = 233;
 

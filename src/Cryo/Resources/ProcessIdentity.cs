@@ -36,9 +36,6 @@ internal sealed class ProcessIdentity : IResourceKind
         if (status.SeccompMode != 0)
             throw new UnsupportedResourceException(pid, $"seccomp mode {status.SeccompMode} ({(status.SeccompMode == 1 ? "strict" : "filter")})",
                 "seccomp filters are not saved yet, and a restore without them would lift the process's restrictions");
-        if (PosixTimers(pid) is [var timer, ..])
-            throw new UnsupportedResourceException(pid, $"POSIX timer {timer} (timer_create)",
-                "POSIX timers are not saved yet, and a restored process would wait for their signals in vain");
 
         byte[] exe = Link(pid, "exe");
         if (EndsWithDeleted(exe))
@@ -107,14 +104,6 @@ internal sealed class ProcessIdentity : IResourceKind
     }
 
     private static byte[] Link(int pid, string name) => Native.ReadLink(ProcFiles.PathOf(pid, name));
-
-    /// <summary>The ids of the process's POSIX timers ("ID: n" lines of /proc/PID/timers; none where the kernel lacks the file).</summary>
-    private static List<string> PosixTimers(int pid)
-    {
-        string path = ProcFiles.PathOf(pid, "timers");
-        if (!File.Exists(path)) return [];
-        return [.. ProcFiles.ReadText(path).Split('\n').Where(l => l.StartsWith("ID: ", StringComparison.Ordinal)).Select(l => l[4..].Trim())];
-    }
 
     private static bool EndsWithDeleted(byte[] path) => path.AsSpan().EndsWith(" (deleted)"u8);
 

@@ -10,6 +10,7 @@ internal static class ResourceKinds
         new Limits(),          // RLIM
         new Signals(),         // SIGA, PEND
         new Timers(),          // ITMR
+        new PosixTimers(),     // PTMR
         new Scheduling(),      // OOMS (SCHD in THRD via Threads)
         new Memory(),          // MMST, AREA, PAGE
         new MemoryAdvice(),    // MADV
@@ -23,7 +24,7 @@ internal static class ResourceKinds
     /// memory advice once every page is in (mlock faults every page in), then
     /// descriptors and pipe contents, signals, limits and credentials (late: dropping privileges
     /// or lowering limits earlier would block the injected calls that follow), then the interval
-    /// timers (setitimer needs no privilege; armed after the handlers exist and as late as
+    /// and POSIX timers (setitimer and timer_settime need no privilege; armed after the handlers exist and as late as
     /// possible, so little of their remaining time passes before the release), registers, and after
     /// them the scheduling attributes: set from outside with no injected call, so a thread made
     /// SCHED_IDLE, niced or pinned to one CPU slows no call of the restore, and a SCHED_FIFO one
@@ -31,7 +32,7 @@ internal static class ResourceKinds
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<Threads>(), Find<Scheduling>(),
+        Find<Memory>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Scheduling>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();
