@@ -151,4 +151,37 @@ public class PipeProgramTests
         Assert.True(dump.ExitCode == 0, $"cryo-dump failed: {dump.StandardError}");
         return dump.StandardOutput;
     }
+
+    /// <summary>
+    /// `prog | cat`: the read end of the program's stdout is cat's, outside the checkpointed tree.
+    /// The checkpoint says so, naming cat: a restore makes the pipe anew, without cat. The
+    /// program, which writes nothing to stdout, passes after the restore.
+    /// </summary>
+    [Fact]
+    public void A_pipe_also_held_outside_the_tree_is_named_in_a_checkpoint_warning()
+    {
+        using var dir = new TestDirectory("outside-pipe");
+        string image = dir.File("image.cryo");
+        string command = $"exec '{TestPrograms.Path("sleep")}' --pidfile={dir.PidFile} --outfile={dir.OutFile} 2>>{dir.LogFile} | cat > {dir.File("cat.out")}";
+        int shell = Cryo.Interop.PosixSpawn.Spawn("/bin/sh", ["/bin/sh", "-c", command], environment: null, outputPath: dir.LogFile, newSession: false);
+        int pid = 0;
+        try
+        {
+            Wait.Until(() => File.Exists(dir.PidFile), RunningProgram.Timeout, "the program's pidfile", () => dir.Describe("sleep | cat"));
+            pid = int.Parse(File.ReadAllText(dir.PidFile).Trim(), CultureInfo.InvariantCulture);
+            var checkpoint = CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", image);
+            Assert.Matches(@"cryo: warning: pipe:\[\d+\] is also held outside the checkpointed tree, by pid \d+ \(cat\) fd 0", checkpoint.StandardError);
+        }
+        finally
+        {
+            // The checkpoint kills the program (else this does), so cat sees the end of its input
+            // and ends, and with it the shell, which is reaped here.
+            if (pid > 0) Cryo.Interop.Native.Kill(pid, Cryo.Interop.Signals.SIGKILL);
+            else Cryo.Interop.Native.Kill(shell, Cryo.Interop.Signals.SIGKILL);
+            Wait.Until(() => Cryo.Interop.Native.WaitPid(shell, out _, Cryo.Interop.Native.WNOHANG) == shell, RunningProgram.Timeout,
+                "the end of `sleep | cat`", () => dir.Describe("sleep | cat"));
+        }
+
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
 }

@@ -73,6 +73,8 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             phases.End("write");
             ReleaseSnapshots(snapshots, thawed);
 
+            // Before the kill: once the tree is gone, `| cat` sees the end of its input and goes too.
+            foreach (string warning in Pipes.HeldOutside(session.AnonymousPipes, order.ToHashSet())) log.Warn(warning);
             if (options.LeaveRunning)
             {
                 if (!thawed) Thaw(seized);

@@ -28,6 +28,9 @@ internal sealed class DumpSession(CheckpointOptions options)
     /// <summary>Pipes by pipe id (the pipe inode), with their contents, in the order first seen.</summary>
     public Dictionary<ulong, PipeSnapshot> Pipes { get; } = [];
     public List<ulong> PipeOrder { get; } = [];
+
+    /// <summary>The anonymous pipes of the tree by their /proc link ("pipe:[N]"), for the check for holders outside it.</summary>
+    public HashSet<string> AnonymousPipes { get; } = [];
 }
 
 /// <summary>A pipe's state as read at the freeze: written into the FIFO section.</summary>

@@ -43,6 +43,7 @@ internal sealed class Pipes : IResourceKind
         var kind = end.Kind;
         ulong pipeId = registry.PipeIdOf(end.Status.Device, end.Status.Inode);
         bool writerHasODirect = all.Any(f => SamePipe(f, end) && (f.OpenFlags & Native.O_ACCMODE) != Native.O_RDONLY && (f.OpenFlags & Native.O_DIRECT) != 0);
+        if (kind == FileKind.Pipe) session.AnonymousPipes.Add(System.Text.Encoding.UTF8.GetString(end.Link));
         if (!session.Pipes.TryGetValue(pipeId, out var snapshot))
         {
             snapshot = session.Options.PipeStrategy == PipeDumpStrategy.Drain
@@ -501,6 +502,38 @@ internal sealed class Pipes : IResourceKind
     /// announced and closes cryo's own ends, so an end no process held is open nowhere (EOF and
     /// EPIPE then behave as before the checkpoint). Idempotent.
     /// </summary>
+    /// <summary>
+    /// Processes outside the checkpointed tree (and other than cryo) that hold one of the
+    /// anonymous pipes <paramref name="links"/> ("pipe:[N]"): `prog | cat` gives cat the read
+    /// end of prog's stdout. A restore makes each pipe anew, and those holders stay with the old
+    /// one, so the restored process writes to a pipe nobody reads (EPIPE) or reads one nobody
+    /// writes. One message per pipe, naming the holders; read from /proc once the image is
+    /// written, before the tree is killed. Processes that come and go meanwhile are skipped.
+    /// </summary>
+    internal static List<string> HeldOutside(IReadOnlySet<string> links, IReadOnlySet<int> tree)
+    {
+        var holders = new Dictionary<string, List<string>>();
+        if (links.Count == 0) return [];
+        foreach (string entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out int pid) || tree.Contains(pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                foreach (string fd in Directory.EnumerateFileSystemEntries(Path.Combine(entry, "fd")))
+                {
+                    string? link = new FileInfo(fd).LinkTarget;
+                    if (link is null || !links.Contains(link)) continue;
+                    string comm = File.ReadAllText(Path.Combine(entry, "comm")).Trim();
+                    (holders.TryGetValue(link, out var list) ? list : holders[link] = []).Add($"pid {pid} ({comm}) fd {Path.GetFileName(fd)}");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // gone meanwhile
+        }
+        return [.. holders.Select(h =>
+            $"{h.Key} is also held outside the checkpointed tree, by {string.Join(", ", h.Value)}: a restore makes the pipe anew " +
+            "and they stay with the old one (a write to a pipe nobody reads fails with EPIPE, a read of one nobody writes ends at end of file)")];
+    }
+
     internal static void Seal(RestoreSession session)
     {
         var table = session.State<PipeTable>();
