@@ -33,7 +33,7 @@ public static class Program
         if (parsed.Errors.Count > 0)
         {
             foreach (var error in parsed.Errors) Console.Error.WriteLine($"cryo: {error.Message}");
-            Console.Error.WriteLine("usage: cryo checkpoint PID -o FILE|- [--leave-running] | cryo restore FILE|- [--detach] [--pidfile F]   (see --help)");
+            Console.Error.WriteLine("usage: cryo checkpoint PID -o FILE|- [--leave-running] | cryo restore FILE|- [--detach] [--pidfile F] [--inherit-fd pipe:[N]=FD]   (see --help)");
             return 2;
         }
         return parsed.Invoke();

@@ -1,3 +1,4 @@
+using CliWrap.Buffered;
 using System.Globalization;
 using Cryo.Tests.Golden.Support;
 using Xunit;
@@ -183,5 +184,74 @@ public class PipeProgramTests
         }
 
         Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    /// <summary>
+    /// `cryo restore --inherit-fd pipe:[N]=1`: a shell loop printing into `| cat` is checkpointed,
+    /// and restored with cryo's own stdout (a file here) in place of the pipe cat held: what the
+    /// restored loop prints arrives there.
+    /// </summary>
+    [Fact]
+    public async Task Inherit_fd_gives_the_restored_process_cryos_descriptor_for_a_pipe_held_outside()
+    {
+        using var dir = new TestDirectory("inherit-fd");
+        string image = dir.File("image.cryo");
+        string loop = $"echo $$ > {dir.PidFile}.tmp && mv {dir.PidFile}.tmp {dir.PidFile}; while :; do echo tick; sleep 0.05; done";
+        int shell = Cryo.Interop.PosixSpawn.Spawn("/bin/sh", ["/bin/sh", "-c", $"/bin/sh -c '{loop}' | cat > {dir.File("cat.out")}"],
+            environment: null, outputPath: dir.LogFile, newSession: false);
+        int pid = 0;
+        try
+        {
+            Wait.Until(() => File.Exists(dir.PidFile), RunningProgram.Timeout, "the loop's pidfile", () => dir.Describe("loop | cat"));
+            pid = int.Parse(File.ReadAllText(dir.PidFile).Trim(), CultureInfo.InvariantCulture);
+            CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", image);
+        }
+        finally
+        {
+            if (pid > 0) KillWithChildren(pid);
+            else Cryo.Interop.Native.Kill(shell, Cryo.Interop.Signals.SIGKILL);
+            Wait.Until(() => Cryo.Interop.Native.WaitPid(shell, out _, Cryo.Interop.Native.WNOHANG) == shell, RunningProgram.Timeout,
+                "the end of `loop | cat`", () => dir.Describe("loop | cat"));
+        }
+
+        string link = System.Text.Encoding.UTF8.GetString(ImageItems.Of<Cryo.Format.FileDescriptor>(image).First(f => f.Fd == 1).Path);
+        Assert.StartsWith("pipe:[", link);
+        string pidFile = dir.File("restored.pid");
+        int ticks = 0;
+        using var cts = new CancellationTokenSource(CryoTool.Timeout);
+        var restore = CryoTool.Cryo("restore", image, "--inherit-fd", $"{link}=1", "--pidfile", pidFile)
+            .WithStandardOutputPipe(CliWrap.PipeTarget.ToDelegate(line => { if (line == "tick") Interlocked.Increment(ref ticks); }))
+            .ExecuteBufferedAsync(cts.Token);
+        try
+        {
+            Wait.Until(() => Volatile.Read(ref ticks) >= 2 || restore.Task.IsCompleted, RunningProgram.Timeout,
+                "ticks of the restored loop on cryo's stdout", () => dir.Describe("restore"));
+            Assert.True(Volatile.Read(ref ticks) >= 2, "cryo restore ended before the restored loop printed through its stdout");
+        }
+        finally
+        {
+            if (File.Exists(pidFile)) KillWithChildren(int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture));
+            await restore;
+        }
+    }
+
+    [Theory]
+    [InlineData("nonsense", "expected LINK=FD")]
+    [InlineData("pipe:[1]=77", "cryo has no fd 77 open")]
+    [InlineData("/etc/passwd=1", "only pipes (pipe:[N]) can be inherited")]
+    public void Inherit_fd_refuses_what_it_cannot_give_before_reading_anything(string spec, string why)
+    {
+        var result = CryoTool.Run("restore", "/nonexistent.cryo", "--inherit-fd", spec);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"--inherit-fd {spec}: {why}", result.StandardError);
+    }
+
+    /// <summary>SIGKILL to a process and the children it has (a shell loop and its `sleep`).</summary>
+    private static void KillWithChildren(int pid)
+    {
+        string children = $"/proc/{pid}/task/{pid}/children";
+        var kids = File.Exists(children) ? File.ReadAllText(children).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList() : [];
+        Cryo.Interop.Native.Kill(pid, Cryo.Interop.Signals.SIGKILL);
+        foreach (int kid in kids) Cryo.Interop.Native.Kill(kid, Cryo.Interop.Signals.SIGKILL);
     }
 }

@@ -18,7 +18,18 @@ internal static class RestoreCommand
         var input = new Argument<string>("file") { Description = "checkpoint file, or - for standard input" };
         var detach = new Option<bool>("--detach") { Description = "return as soon as the process runs instead of waiting for it" };
         var pidFile = new Option<string?>("--pidfile") { Description = "write the restored root pid to this file once it runs" };
-        var command = new Command("restore", "recreate the processes of a checkpoint file and let them run") { input, detach, pidFile };
+        var inheritFd = new Option<string[]>("--inherit-fd")
+        {
+            Description = "LINK=FD: give the image's descriptors of LINK (e.g. pipe:[4332760], as the checkpoint's warning names an end held " +
+                          "outside the tree) cryo's own fd FD instead of a new one; repeatable",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("restore", "recreate the processes of a checkpoint file and let them run") { input, detach, pidFile, inheritFd };
+        command.Validators.Add(result =>
+        {
+            foreach (string spec in result.GetValue(inheritFd) ?? [])
+                if (InheritedFd(spec) is { Error: { } error }) result.AddError($"--inherit-fd {spec}: {error}");
+        });
         command.SetAction(parsed =>
         {
             using var log = Log.Open(parsed.GetValue(verbose), parsed.GetValue(logFile));
@@ -29,7 +40,8 @@ internal static class RestoreCommand
             int status = Errors.Guard(log, $"restore of {file}", () =>
             {
                 using var tracer = new Tracer();
-                var report = new Restorer(tracer, new RestoreOptions(parsed.GetValue(detach)), log).Run(file, cancel.Token);
+                var inherited = (parsed.GetValue(inheritFd) ?? []).Select(InheritedFd).ToDictionary(i => i.Link, i => i.Fd);
+                var report = new Restorer(tracer, new RestoreOptions(parsed.GetValue(detach), inherited), log).Run(file, cancel.Token);
                 rootPid = report.RootPid;
                 Console.Error.WriteLine($"cryo: restored pid {report.RootPid} from {(file == "-" ? "stdin" : file)}: {report.Processes} process(es), " +
                     $"{CheckpointCommand.Size(report.Bytes)}; {report.Phases}");
@@ -40,6 +52,20 @@ internal static class RestoreCommand
             return parsed.GetValue(detach) ? 0 : WaitForExit(rootPid, log);
         });
         return command;
+    }
+
+    /// <summary>"LINK=FD" of --inherit-fd: the link ("pipe:[N]") and an fd cryo has open, or why not.</summary>
+    private static (string Link, int Fd, string? Error) InheritedFd(string spec)
+    {
+        int equals = spec.LastIndexOf('=');
+        if (equals <= 0) return ("", -1, "expected LINK=FD, e.g. pipe:[4332760]=1");
+        string link = spec[..equals];
+        if (!int.TryParse(spec[(equals + 1)..], System.Globalization.CultureInfo.InvariantCulture, out int fd) || fd < 0)
+            return (link, -1, $"'{spec[(equals + 1)..]}' is not a descriptor number");
+        if (!link.StartsWith("pipe:[", StringComparison.Ordinal) || !link.EndsWith(']'))
+            return (link, fd, "only pipes (pipe:[N]) can be inherited");
+        if (Native.Fcntl(fd, Native.F_GETFD, 0) < 0) return (link, fd, $"cryo has no fd {fd} open");
+        return (link, fd, null);
     }
 
     /// <summary>Waits for the restored root (our child) and turns its end into cryo's exit code.</summary>

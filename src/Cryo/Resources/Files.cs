@@ -406,8 +406,14 @@ internal sealed class Files : IResourceKind
     internal static void PrepareAll(FileTable table, RestoreSession session)
     {
         if (table.Prepared) return;
+        var inherited = session.Options.InheritedFds ?? new Dictionary<string, int>();
+        foreach (string link in inherited.Keys)
+            if (!table.Descriptions.Values.Any(d => Encoding.UTF8.GetString(d.First.Path) == link))
+                throw new InvalidOperationException($"--inherit-fd {link}={inherited[link]}: the image has no descriptor of {link}");
         foreach (var d in table.Descriptions.Values)
-            d.Fd = d.First.Kind switch
+            d.Fd = inherited.TryGetValue(Encoding.UTF8.GetString(d.First.Path), out int mine)
+                ? Inherit(d, mine, table)
+                : d.First.Kind switch
             {
                 FileKind.Pipe or FileKind.Fifo => Pipes.OpenDescription(d.First, d.FirstPid, session),
                 FileKind.AnonInode => OpenAnonymous(d, table),
@@ -416,6 +422,33 @@ internal sealed class Files : IResourceKind
         Pipes.Seal(session);
         table.Prepared = true;
     }
+
+    /// <summary>
+    /// A copy of cryo's <paramref name="mine"/> for a description the user names with --inherit-fd:
+    /// the very description (an end of the pipe cryo's caller set up, say), with its status flags
+    /// as they are, since they are shared with whoever else holds it.
+    /// </summary>
+    private static int Inherit(Description d, int mine, FileTable table)
+    {
+        string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)}), given cryo's fd {mine} (--inherit-fd)";
+        int copy = Native.FcntlOrThrow(mine, Native.F_DUPFD_CLOEXEC, 0, what);
+        int status = Native.FcntlOrThrow(copy, Native.F_GETFL, 0, what);
+        if ((status & Native.O_ACCMODE) != ((int)d.First.OpenFlags & Native.O_ACCMODE))
+        {
+            Native.Close(copy);
+            throw new InvalidOperationException($"{what}: that descriptor is open for {AccessName(status)}, the image's for {AccessName((int)d.First.OpenFlags)}");
+        }
+        if (status != (int)d.First.OpenFlags)
+            table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(d.First.OpenFlags, 8)} (left as they are: the description is shared)");
+        return copy;
+    }
+
+    private static string AccessName(int flags) => (flags & Native.O_ACCMODE) switch
+    {
+        Native.O_RDONLY => "reading",
+        Native.O_WRONLY => "writing",
+        _ => "reading and writing",
+    };
 
     private static string AnonymousLinkOf(CheckpointItem state) => state switch
     {

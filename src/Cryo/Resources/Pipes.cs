@@ -531,7 +531,8 @@ internal sealed class Pipes : IResourceKind
         }
         return [.. holders.Select(h =>
             $"{h.Key} is also held outside the checkpointed tree, by {string.Join(", ", h.Value)}: a restore makes the pipe anew " +
-            "and they stay with the old one (a write to a pipe nobody reads fails with EPIPE, a read of one nobody writes ends at end of file)")];
+            "and they stay with the old one (a write to a pipe nobody reads fails with EPIPE, a read of one nobody writes ends at end of file); " +
+            $"`cryo restore --inherit-fd '{h.Key}=FD'` gives the restored process cryo's FD instead")];
     }
 
     internal static void Seal(RestoreSession session)

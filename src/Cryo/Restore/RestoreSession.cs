@@ -4,7 +4,12 @@ using Cryo.Tracing;
 namespace Cryo.Restore;
 
 /// <summary>Options of one restore.</summary>
-internal sealed record RestoreOptions(bool Detach);
+/// <param name="InheritedFds">
+/// Descriptions of the image that are not made anew but taken from one of cryo's own descriptors:
+/// by their /proc link as the image has it ("pipe:[N]"), cryo's fd (--inherit-fd). For an end the
+/// checkpointed tree shared with a process outside it (`prog | cat`), which cryo cannot recreate.
+/// </param>
+internal sealed record RestoreOptions(bool Detach, IReadOnlyDictionary<string, int>? InheritedFds = null);
 
 /// <summary>
 /// What spans the processes of one restore: the tracer, the processes created so far (all of
