@@ -246,6 +246,18 @@ public class PipeProgramTests
         Assert.Contains($"--inherit-fd {spec}: {why}", result.StandardError);
     }
 
+    /// <summary>A link the image does not have is refused before any process is created.</summary>
+    [Fact]
+    public void Inherit_fd_of_a_pipe_the_image_lacks_is_refused_before_any_process_exists()
+    {
+        using var dir = new TestDirectory("inherit-missing");
+        string image = Checkpoints.Kill(dir, "sleep").Image;
+        var result = CryoTool.Run("restore", image, "--inherit-fd", "pipe:[1]=1");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--inherit-fd pipe:[1]=1: the image has no descriptor of pipe:[1] (no process was created)", result.StandardError);
+        Assert.DoesNotContain("creating pid", result.StandardError);
+    }
+
     /// <summary>SIGKILL to a process and the children it has (a shell loop and its `sleep`).</summary>
     private static void KillWithChildren(int pid)
     {

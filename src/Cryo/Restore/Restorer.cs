@@ -25,7 +25,11 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
         var phases = new PhaseTimer();
         var stream = input == "-" ? new SpoolingStream(Console.OpenStandardInput()) : null;
         using var reader = stream is not null ? new CheckpointReader(stream) : VerifiedFile(input);
-        if (stream is null) phases.End("verify");
+        if (stream is null)
+        {
+            CheckInheritedLinks(input);
+            phases.End("verify");
+        }
         else CheckCompatible(reader.Header); // a file's header was checked before its verification
         using var session = new RestoreSession(tracer, reader.Header, options);
         try
@@ -67,6 +71,23 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             KillAll(session);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Every --inherit-fd link must name a descriptor of the image: checked in a file before any
+    /// process exists (one more pass over its items, only when the option is given). A stream
+    /// cannot be read twice; there Files finds a missing link at the finish step.
+    /// </summary>
+    private void CheckInheritedLinks(string input)
+    {
+        if (options.InheritedFds is not { Count: > 0 } inherited) return;
+        var links = new HashSet<string>();
+        using (var reader = CheckpointReader.OpenMapped(input))
+            while (reader.GetNextItem() is { } item)
+                if (item is FileDescriptor fd) links.Add(System.Text.Encoding.UTF8.GetString(fd.Path));
+        foreach (var (link, mine) in inherited)
+            if (!links.Contains(link))
+                throw new InvalidOperationException($"--inherit-fd {link}={mine}: the image has no descriptor of {link} (no process was created)");
     }
 
     /// <summary>
