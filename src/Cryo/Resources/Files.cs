@@ -39,9 +39,20 @@ internal sealed class Files : IResourceKind
 
     public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile;
 
+    /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
+    private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
+        Func<CheckpointItem, FileDescriptor, string, int> Open);
+
+    private static readonly AnonymousKind[] AnonymousKinds =
+    [
+        new("anon_inode:[eventfd]", typeof(EventCounter), EventCounters.Dump, (state, fd, what) => EventCounters.Open((EventCounter)state, fd, what)),
+        new("anon_inode:[signalfd]", typeof(SignalQueueFile), SignalQueueFiles.Dump, (state, fd, what) => SignalQueueFiles.Open((SignalQueueFile)state, fd, what)),
+        new("anon_inode:[timerfd]", typeof(TimerFile), TimerFiles.Dump, (state, fd, what) => TimerFiles.Open((TimerFile)state, fd, what)),
+        new("anon_inode:[eventpoll]", typeof(EventPollFile), EventPolls.Dump, (_, _, what) => EventPolls.Open(what)),
+    ];
+
     /// <summary>The anonymous-inode files cryo saves, by their /proc/PID/fd link.</summary>
-    internal static readonly IReadOnlySet<string> SavedAnonymousFiles = new HashSet<string>
-        { "anon_inode:[eventfd]", "anon_inode:[signalfd]", "anon_inode:[timerfd]", "anon_inode:[eventpoll]" };
+    internal static readonly IReadOnlySet<string> SavedAnonymousFiles = AnonymousKinds.Select(k => k.Link).ToHashSet();
 
     // ---------------------------------------------------------------- dump
 
@@ -107,14 +118,13 @@ internal sealed class Files : IResourceKind
         return new DumpedItems(items);
     }
 
-    private static CheckpointItem DumpAnonymous(FrozenProcess process, OpenFile file) => Encoding.UTF8.GetString(file.Link) switch
+    private static CheckpointItem DumpAnonymous(FrozenProcess process, OpenFile file)
     {
-        "anon_inode:[eventfd]" => EventCounters.Dump(process, file.Fd, file.Info),
-        "anon_inode:[signalfd]" => SignalQueueFiles.Dump(process, file.Fd, file.Info),
-        "anon_inode:[timerfd]" => TimerFiles.Dump(process, file.Fd, file.Info),
-        "anon_inode:[eventpoll]" => EventPolls.Dump(process, file.Fd, file.Info),
-        var other => throw new InvalidOperationException($"pid {process.Pid} fd {file.Fd}: {other} is not a saved kind"),
-    };
+        string link = Encoding.UTF8.GetString(file.Link);
+        var kind = AnonymousKinds.FirstOrDefault(k => k.Link == link)
+            ?? throw new InvalidOperationException($"pid {process.Pid} fd {file.Fd}: {link} is not a saved kind");
+        return kind.Dump(process, file.Fd, file.Info);
+    }
 
     /// <summary>
     /// The FOWN of <paramref name="fd"/>: who gets its description's I/O signals (F_GETOWN_EX) and
@@ -450,27 +460,18 @@ internal sealed class Files : IResourceKind
         _ => "reading and writing",
     };
 
-    private static string AnonymousLinkOf(CheckpointItem state) => state switch
-    {
-        EventCounter => "anon_inode:[eventfd]",
-        SignalQueueFile => "anon_inode:[signalfd]",
-        TimerFile => "anon_inode:[timerfd]",
-        EventPollFile => "anon_inode:[eventpoll]",
-        _ => throw new InvalidOperationException($"{state.Tag} is not the state of an anonymous-inode file"),
-    };
+    private static AnonymousKind? AnonymousKindOf(CheckpointItem? state) => AnonymousKinds.FirstOrDefault(k => k.Item == state?.GetType());
 
-    /// <summary>An eventfd, signalfd or timerfd made in cryo from the state item that followed the description's first FDES.</summary>
+    private static string AnonymousLinkOf(CheckpointItem state) =>
+        AnonymousKindOf(state)?.Link ?? throw new InvalidOperationException($"{state.Tag} is not the state of an anonymous-inode file");
+
+    /// <summary>An eventfd, signalfd, timerfd or epoll instance made in cryo from the state item that followed the description's first FDES.</summary>
     private static int OpenAnonymous(Description d, FileTable table)
     {
         string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
-        int local = d.State switch
-        {
-            EventCounter counter => EventCounters.Open(counter, d.First, what),
-            SignalQueueFile signals => SignalQueueFiles.Open(signals, d.First, what),
-            TimerFile timer => TimerFiles.Open(timer, d.First, what),
-            EventPollFile => EventPolls.Open(what),
-            _ => throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD or EPOL item after its FDES, so there is nothing to make it from"),
-        };
+        var kind = AnonymousKindOf(d.State)
+            ?? throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD or EPOL item after its FDES, so there is nothing to make it from");
+        int local = kind.Open(d.State!, d.First, what);
         int status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
         if (status != (int)d.First.OpenFlags)
             table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(d.First.OpenFlags, 8)}");

@@ -77,7 +77,7 @@ internal sealed class PosixTimers : IResourceKind
     }
 
     private static ulong Nanoseconds(ReadOnlySpan<byte> timespec) =>
-        (ulong)BinaryPrimitives.ReadInt64LittleEndian(timespec) * 1_000_000_000UL + (ulong)BinaryPrimitives.ReadInt64LittleEndian(timespec[8..]);
+        new Native.TimeSpec { Seconds = BinaryPrimitives.ReadInt64LittleEndian(timespec), Nanoseconds = BinaryPrimitives.ReadInt64LittleEndian(timespec[8..]) }.TotalNanoseconds;
 
     /// <summary>
     /// /proc/PID/timers (none where the kernel lacks the file): per timer "ID: n", "signal: sig/value"
@@ -201,7 +201,8 @@ internal sealed class PosixTimers : IResourceKind
 
     private static void WriteTimespec(Span<byte> raw, ulong nanoseconds)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(raw, (long)(nanoseconds / 1_000_000_000UL));
-        BinaryPrimitives.WriteInt64LittleEndian(raw[8..], (long)(nanoseconds % 1_000_000_000UL));
+        var time = Native.TimeSpec.FromNanoseconds(nanoseconds);
+        BinaryPrimitives.WriteInt64LittleEndian(raw, time.Seconds);
+        BinaryPrimitives.WriteInt64LittleEndian(raw[8..], time.Nanoseconds);
     }
 }
