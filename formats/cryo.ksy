@@ -8,10 +8,10 @@ meta:
   bit-endian: le
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
-  credentials, limits, signals, interval and POSIX timers, OOM score adjustment, memory layout,
-  memory areas, their pages and their advice, file descriptors with the state of eventfd,
-  signalfd, timerfd and epoll files, threads with their registers and scheduling attributes,
-  pipes and their unread bytes),
+  credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
+  shared memory segments attached, memory layout, memory areas, their pages and their advice,
+  file descriptors with the state of eventfd, signalfd, timerfd and epoll files, threads with
+  their registers and scheduling attributes, pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -118,12 +118,12 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`, `FLCK`,
-      `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or
-      `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`;
-      `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area follow its
-      AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its FDES, the
-      FBUF items of a pipe its FINF item.
+      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`,
+      `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section; `PEND` in
+      `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`, `FBUF` in
+      `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area
+      follow its AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its
+      FDES, the FBUF items of a pipe its FINF item.
     seq:
       - id: tag
         type: str
@@ -156,6 +156,7 @@ types:
             '"ITMR"': interval_timer
             '"PTMR"': posix_timer
             '"OOMS"': oom_score_adjustment
+            '"SHMS"': sysv_segment
             '"MMST"': memory_layout
             '"AREA"': memory_area
             '"PAGE"': page_data
@@ -532,6 +533,58 @@ types:
           max: 1000
         doc: -1000 (never chosen by the OOM killer) ... 1000.
 
+  sysv_segment:
+    doc: |
+      SHMS, one System V shared memory segment (shmget) that the process has attached, as
+      shmctl IPC_STAT and /proc/sysvipc/shm show it: one item per segment, in ascending order of
+      `id`, after the OOMS item and before MMST. The AREA items of kind sysv_shared whose `inode`
+      is `id` attach it. A restore attaches the live segment of that id when its key, size,
+      creator pid and creator uid are these, else makes it again with this id.
+    seq:
+      - id: id
+        type: s4
+        valid:
+          min: 0
+        doc: The segment's id (shmid), not negative; also the inode /proc/PID/maps shows for its mappings.
+      - id: key
+        type: u4
+        doc: |
+          The segment's key: the 32 bits of Linux's key_t (a signed int), any value; 0 is
+          IPC_PRIVATE, and a destroyed segment (`mode` 0x200) has 0.
+      - id: size
+        type: u8
+        valid:
+          min: 1
+        doc: Size in bytes as shmget got it, not 0 (not rounded up to pages).
+      - id: mode
+        type: u4
+        valid:
+          expr: _ <= 0x7ff and ((_ & 0x200) == 0 or key == 0)
+        doc: |
+          shm_perm.mode: the permission bits 0x1ff, 0x200 SHM_DEST (removed with IPC_RMID,
+          freed at its last detach; then `key` is 0), 0x400 SHM_LOCKED (shmctl SHM_LOCK);
+          other bits zero. The C# reader reports a destroyed segment with a key on `key`.
+      - id: uid
+        type: u4
+        doc: Owner's user id.
+      - id: gid
+        type: u4
+        doc: Owner's group id.
+      - id: creator_uid
+        type: u4
+        doc: Creator's user id.
+      - id: creator_gid
+        type: u4
+        doc: Creator's group id.
+      - id: creator_pid
+        type: s4
+        valid:
+          min: 1
+        doc: The process that created the segment (shm_cpid), positive.
+      - id: change_time
+        type: s8
+        doc: shm_ctime, when the segment was created or last changed with IPC_SET, in seconds since the Unix epoch.
+
   memory_layout:
     doc: MMST, memory layout - the mm fields the kernel keeps per process (what prctl PR_SET_MM_MAP takes back) and the auxiliary vector.
     seq:
@@ -605,7 +658,7 @@ types:
         doc: Address just past the area; greater than `start`.
       - id: file_offset
         type: u8
-        doc: Offset in the backing file of the area's first byte (0 for anonymous areas).
+        doc: Offset in the backing file of the area's first byte (0 for anonymous areas; for sysv_shared the offset in the segment).
       - id: prot
         type: u4
         doc: Protection, PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4.
@@ -623,7 +676,7 @@ types:
         doc: Device number of the backing file (0 if none).
       - id: inode
         type: u8
-        doc: Inode number of the backing file (0 if none).
+        doc: Inode number of the backing file (0 if none); for sysv_shared the segment's id, that of an SHMS item of the PROC.
       - id: len_path
         type: u2
         valid:
@@ -670,16 +723,22 @@ types:
   memory_advice:
     doc: |
       MADV, memory advice - what the process asked of its memory beyond the mappings, which a
-      fresh mmap does not have: PR_SET_THP_DISABLE for the process, and per area the flags of
-      mlock/mlock2 and madvise (the VmFlags of /proc/PID/smaps). At most one per PROC, after the
+      fresh mmap does not have: for the process PR_SET_THP_DISABLE, PR_SET_MDWE,
+      mlockall(MCL_FUTURE) and PR_SET_MEMORY_MERGE, and per area the flags of mlock/mlock2 and
+      madvise (the VmFlags of /proc/PID/smaps). At most one per PROC, after the
       last AREA and its PAGE items; absent when there is no advice. The bit values are the
       format's own.
     seq:
       - id: process_flags
         type: u4
         valid:
-          max: 1
-        doc: 0x1 transparent huge pages disabled (prctl PR_SET_THP_DISABLE); other bits zero.
+          expr: _ <= 0x3f and ((_ & 4) == 0 or (_ & 2) != 0) and ((_ & 0x10) == 0 or (_ & 8) != 0)
+        doc: |
+          0x1 transparent huge pages disabled (prctl PR_SET_THP_DISABLE), 0x2 refuse exec gain
+          (prctl PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN), 0x4 that not inherited by fork's children
+          (PR_MDWE_NO_INHERIT, only with 0x2), 0x8 lock future (mlockall MCL_FUTURE), 0x10 lock
+          future on fault (MCL_ONFAULT, only with 0x8), 0x20 merge all (prctl
+          PR_SET_MEMORY_MERGE: KSM for every area); other bits zero.
       - id: num_areas
         type: u4
         valid:
@@ -1345,6 +1404,11 @@ enums:
     9:
       id: vsyscall
       doc: The kernel's [vsyscall] page.
+    10:
+      id: sysv_shared
+      doc: |
+        An attachment (shmat) of the System V shared memory segment whose id is `inode` (an SHMS
+        item of the PROC); MAP_SHARED, path "/SYSV<key as 8 hex digits> (deleted)".
   file_kind:
     0:
       id: regular

@@ -95,8 +95,27 @@ public static class ItemGenerators
         select (CheckpointItem)new PosixTimer(id, clock, notify, (uint)signal, value, notify == PosixTimerNotify.Thread ? thread : 0,
             remaining, remaining == 0 ? 0 : interval);
 
+    /// <summary>Valid SHMS items: an id not negative, a size not 0, mode bits of 0x7ff with key 0 when destroyed (0x200), a positive creator pid.</summary>
+    private static Gen<CheckpointItem> SysVSegmentItem =>
+        from id in Gen.Frequency((3, Gen.Choose(0, 1 << 16)), (1, Gen.Choose(0, int.MaxValue)))
+        from key in Gen.Frequency((2, I32), (1, Gen.Constant(0)))
+        from size in Gen.Frequency((3, Gen.Choose(1, 1 << 24).Select(n => (ulong)n)), (1, U64.Where(n => n > 0)))
+        from permissions in Gen.Choose(0, (int)SysVSegment.PermissionBits)
+        from destroyed in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
+        from locked in Gen.Elements(false, true)
+        from owners in U32.ArrayOf(4)
+        from creator in Gen.Choose(1, int.MaxValue)
+        from changed in ArbMap.Default.GeneratorFor<long>()
+        select (CheckpointItem)new SysVSegment(id, destroyed ? 0 : key, size,
+            (uint)permissions | (destroyed ? SysVSegment.Destroyed : 0) | (locked ? SysVSegment.Locked : 0),
+            owners[0], owners[1], owners[2], owners[3], creator, changed);
+
+    /// <summary>Process flags the decoder accepts: bits of 0x3f, no-inherit only with refuse-exec-gain, on-fault only with lock-future.</summary>
+    private static Gen<ProcessMemoryFlags> ProcessFlags =>
+        Gen.Choose(0, (int)MemoryAdvice.KnownProcessFlags).Select(f => (ProcessMemoryFlags)f).Where(f => MemoryAdvice.ProcessProblem(f) is null);
+
     private static Gen<CheckpointItem> Advice =>
-        from processFlags in Gen.Elements(ProcessMemoryFlags.None, ProcessMemoryFlags.ThpDisabled)
+        from processFlags in ProcessFlags
         from starts in U64.ArrayOf()
         from lengths in Gen.Choose(1, int.MaxValue).ArrayOf()
         from advice in Gen.Choose(1, (int)MemoryAdvice.KnownAdvice).Where(a => MemoryAdvice.Problem((AreaAdvice)a) is null).ArrayOf()
@@ -191,7 +210,7 @@ public static class ItemGenerators
         from offset in U64
         from prot in U32
         from flags in U32
-        from kind in Gen.Choose(0, 9)
+        from kind in Gen.Choose(0, (int)MemoryAreaKind.SysVShared)
         from dev in U64
         from ino in U64
         from path in Text
@@ -248,8 +267,8 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, Layout, Area,
-            Advice, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
+        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
+            Layout, Area, Advice, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

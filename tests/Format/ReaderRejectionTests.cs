@@ -363,7 +363,12 @@ public class ReaderRejectionTests
         Assert.Equal(8 + 2 * 20, payload.Length);
         byte[] Patched(int offset, params byte[] bytes) => InProcess("MADV", Patch(payload, offset, bytes));
         // Entry i starts at 8 + 20 i: start, end, advice.
-        Rejects(Patched(0, 2), "'MADV'", "field 'process_flags' has invalid value 0x2");
+        Rejects(Patched(0, 0x40), "'MADV'", "field 'process_flags' has invalid value 0x40", "only bits 0x3f");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'process_flags' has invalid value 0x80000000", "only bits 0x3f");
+        Rejects(Patched(0, 0x4), "field 'process_flags' has invalid value 0x4", "only with refuse-exec-gain (2)");
+        Rejects(Patched(0, 0x3d), "field 'process_flags' has invalid value 0x3d", "only with refuse-exec-gain (2)");
+        Rejects(Patched(0, 0x10), "field 'process_flags' has invalid value 0x10", "only with lock-future (8)");
+        Rejects(Patched(0, 0x37), "field 'process_flags' has invalid value 0x37", "only with lock-future (8)");
         Rejects(Patched(8 + 8, 0, 0, 1, 0), "field 'end' has invalid value 0x10000", "an area ends after it starts");
         Rejects(Patched(28, 0, 0, 0x01, 0), "field 'start' has invalid value 0x10000", "without overlap");
         Rejects(Patched(24, 0, 0, 0, 0), "field 'advice' has invalid value 0x0", "not listed");
@@ -374,6 +379,68 @@ public class ReaderRejectionTests
         Rejects(InProcess("MADV", payload[..46]), "list 'areas' claims 2 entries of 20 bytes");
         Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Begin("THRD").Item(advice).End("THRD").End("PROC").Complete(),
             "'MADV'", "may not stand in section 'THRD'");
+    }
+
+    [Fact]
+    public void Process_memory_flags_round_trip()
+    {
+        foreach (var flags in new[]
+        {
+            ProcessMemoryFlags.RefuseExecGain, ProcessMemoryFlags.RefuseExecGain | ProcessMemoryFlags.RefuseExecGainNotInherited,
+            ProcessMemoryFlags.LockFuture, ProcessMemoryFlags.LockFuture | ProcessMemoryFlags.LockFutureOnFault, ProcessMemoryFlags.MergeAll,
+            MemoryAdvice.KnownProcessFlags,
+        })
+        {
+            var advice = new MemoryAdvice(flags, []);
+            Assert.Equal(flags, Assert.IsType<MemoryAdvice>(RawCheckpoint.ReadAll(InProcess("MADV", Encoded(advice)))[2]).ProcessFlags);
+        }
+    }
+
+    [Fact]
+    public void System_V_segments_round_trip_and_bad_fields_are_rejected()
+    {
+        var segment = new SysVSegment(32769, 0x0000_beef, 10_000, 0x1b6 /* 0666 */ | SysVSegment.Locked, 1000, 100, 0, 0, 4242, 1_767_225_600);
+        Assert.True(segment.IsCritical);
+        Assert.Equal(segment, Assert.IsType<SysVSegment>(RawCheckpoint.ReadAll(InProcess("SHMS", Encoded(segment)))[2]));
+        var destroyed = new SysVSegment(0, 0, 1, SysVSegment.PermissionBits | SysVSegment.Destroyed | SysVSegment.Locked, 0, 0, 0, 0, 1, -1);
+        Assert.True(destroyed.IsDestroyed);
+        Assert.Equal(destroyed, Assert.IsType<SysVSegment>(RawCheckpoint.ReadAll(InProcess("SHMS", Encoded(destroyed)))[2]));
+        var negativeKey = new SysVSegment(int.MaxValue, -1, ulong.MaxValue, 0, uint.MaxValue, uint.MaxValue, uint.MaxValue, uint.MaxValue, int.MaxValue, long.MinValue);
+        Assert.Equal(negativeKey, Assert.IsType<SysVSegment>(RawCheckpoint.ReadAll(InProcess("SHMS", Encoded(negativeKey)))[2]));
+
+        byte[] payload = Encoded(segment);
+        Assert.Equal(48, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("SHMS", Patch(payload, offset, bytes));
+        // id 0, key 4, size 8, mode 16, uid 20, gid 24, creator_uid 28, creator_gid 32, creator_pid 36, change_time 40.
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'SHMS'", "field 'id' has invalid value -1", "not negative");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'id' has invalid value -2147483648");
+        Rejects(Patched(8, 0, 0, 0, 0, 0, 0, 0, 0), "field 'size' has invalid value 0", "at least one byte");
+        Rejects(Patched(16, 0, 0x08), "field 'mode' has invalid value 0x800", "only the permission bits 0x1ff");
+        Rejects(Patched(16, 0, 0, 0, 0x80), "field 'mode' has invalid value 0x80000000");
+        Rejects(Patched(16, 0xb6, 0x03), "field 'key' has invalid value 48879", "a destroyed segment (mode 0x200) has key 0");
+        Rejects(Patched(36, 0, 0, 0, 0), "field 'creator_pid' has invalid value 0", "a pid is positive");
+        Rejects(Patched(36, 0xff, 0xff, 0xff, 0xff), "field 'creator_pid' has invalid value -1");
+        Rejects(InProcess("SHMS", payload[..47]), "field 'change_time' needs 8 bytes");
+        Rejects(InProcess("SHMS", payload[..12]), "field 'size' needs 8 bytes");
+        Rejects(InProcess("SHMS", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("SHMS", payload, inThread: true), "'SHMS'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(segment).Complete(), "'SHMS'", "may not stand outside a section");
+    }
+
+    [Fact]
+    public void System_V_attachments_are_area_kind_10_and_kind_11_is_rejected()
+    {
+        var attachment = new MemoryArea(0x7f12_3456_7000, 0x7f12_3456_9000, 0x1000, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
+            MemoryAreaKind.SysVShared, 1, 32769, "/SYSV0000beef (deleted)"u8.ToArray(), [new PageRun(0, 2)]);
+        var back = Assert.IsType<MemoryArea>(RawCheckpoint.ReadAll(InProcess("AREA", Encoded(attachment)))[2]);
+        Assert.Null(ItemComparer.Difference(attachment, back));
+        Assert.Equal(MemoryAreaKind.SysVShared, back.Kind);
+        Assert.Equal(10, (int)back.Kind);
+
+        byte[] payload = Encoded(attachment);
+        // start 0, end 8, file_offset 16, prot 24, map_flags 28, kind 32.
+        Rejects(InProcess("AREA", Patch(payload, 32, 11)), "'AREA'", "field 'kind' has invalid value 11", "unknown memory area kind");
+        Rejects(InProcess("AREA", Patch(payload, 32, 0xff)), "field 'kind' has invalid value 255");
     }
 
     [Fact]

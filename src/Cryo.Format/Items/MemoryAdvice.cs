@@ -7,6 +7,16 @@ public enum ProcessMemoryFlags : uint
     None = 0,
     /// <summary>prctl(PR_SET_THP_DISABLE, 1): no transparent huge pages for the whole process.</summary>
     ThpDisabled = 1,
+    /// <summary>prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): no mapping may become writable and executable, or executable later.</summary>
+    RefuseExecGain = 2,
+    /// <summary>PR_MDWE_NO_INHERIT (with <see cref="RefuseExecGain"/> only): children of fork do not inherit it.</summary>
+    RefuseExecGainNotInherited = 4,
+    /// <summary>mlockall(MCL_FUTURE): every area mapped from now on is locked.</summary>
+    LockFuture = 8,
+    /// <summary>mlockall(MCL_FUTURE | MCL_ONFAULT) (with <see cref="LockFuture"/> only): those areas lock their pages as they are faulted in.</summary>
+    LockFutureOnFault = 16,
+    /// <summary>prctl(PR_SET_MEMORY_MERGE, 1): every area of the process is offered to KSM.</summary>
+    MergeAll = 32,
 }
 
 /// <summary>
@@ -54,7 +64,7 @@ public sealed record MemoryAdvice(ProcessMemoryFlags ProcessFlags, AdvisedArea[]
     public static readonly ItemTag TagValue = ItemTag.Parse("MADV");
     public override ItemTag Tag => TagValue;
 
-    public const ProcessMemoryFlags KnownProcessFlags = ProcessMemoryFlags.ThpDisabled;
+    public const ProcessMemoryFlags KnownProcessFlags = (ProcessMemoryFlags)0x3f;
     public const AreaAdvice KnownAdvice = (AreaAdvice)0x3ff;
 
     public override void Encode(PayloadWriter w)
@@ -67,8 +77,7 @@ public sealed record MemoryAdvice(ProcessMemoryFlags ProcessFlags, AdvisedArea[]
     public static MemoryAdvice Decode(ref PayloadReader r)
     {
         uint processFlags = r.U32("process_flags");
-        if ((processFlags & ~(uint)KnownProcessFlags) != 0)
-            throw r.Invalid("process_flags", $"0x{processFlags:x}", $"only bit 0x{(uint)KnownProcessFlags:x} is defined");
+        if (ProcessProblem((ProcessMemoryFlags)processFlags) is { } whyNot) throw r.Invalid("process_flags", $"0x{processFlags:x}", whyNot);
         var areas = new AdvisedArea[r.Count("areas", 20)];
         ulong previousEnd = 0;
         for (int i = 0; i < areas.Length; i++)
@@ -83,6 +92,13 @@ public sealed record MemoryAdvice(ProcessMemoryFlags ProcessFlags, AdvisedArea[]
         }
         return new MemoryAdvice((ProcessMemoryFlags)processFlags, areas);
     }
+
+    /// <summary>Why <paramref name="flags"/> cannot be a process's memory flags, or null.</summary>
+    public static string? ProcessProblem(ProcessMemoryFlags flags) =>
+        (flags & ~KnownProcessFlags) != 0 ? $"only bits 0x{(uint)KnownProcessFlags:x} are defined"
+        : flags.HasFlag(ProcessMemoryFlags.RefuseExecGainNotInherited) && !flags.HasFlag(ProcessMemoryFlags.RefuseExecGain) ? "no-inherit (4) comes only with refuse-exec-gain (2)"
+        : flags.HasFlag(ProcessMemoryFlags.LockFutureOnFault) && !flags.HasFlag(ProcessMemoryFlags.LockFuture) ? "lock-future-on-fault (16) comes only with lock-future (8)"
+        : null;
 
     /// <summary>Why <paramref name="advice"/> cannot be an area's advice, or null.</summary>
     public static string? Problem(AreaAdvice advice) =>

@@ -180,6 +180,57 @@ public sealed class KaitaiCrossCheckTests : IDisposable
         Assert.True(result.Error.Contains("item #2 'PTMR'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
     }
 
+    /// <summary>
+    /// SHMS's checks are in the .ksy, the one between fields included (a destroyed segment has key
+    /// 0, which the .ksy checks on `mode` and the C# reader reports on `key`), and so are MADV's
+    /// new process flags with their pairs and AREA's kind 10: what the C# reader refuses, the
+    /// Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData("SHMS", "id", "ValidationLessThanError: not in range, min [0], but got [-1]", -1, 0, 1UL, 0x180u, 1)]
+    [InlineData("SHMS", "size", "ValidationLessThanError: not in range, min [1], but got [0]", 0, 0, 0UL, 0x180u, 1)]
+    [InlineData("SHMS", "mode", "ValidationExprError: not matching the expression, got [2048]", 0, 0, 1UL, 0x800u, 1)]
+    [InlineData("SHMS", "mode", "ValidationExprError: not matching the expression, got [4096]", 0, 0, 1UL, 0x1000u, 1)]
+    [InlineData("SHMS", "key", "ValidationExprError: not matching the expression, got [896]", 0, 0xbeef, 1UL, 0x380u, 1)] // destroyed, with a key
+    [InlineData("SHMS", "key", "ValidationExprError: not matching the expression, got [512]", 0, -1, 1UL, 0x200u, 1)]
+    [InlineData("SHMS", "creator_pid", "ValidationLessThanError: not in range, min [1], but got [0]", 0, 0, 1UL, 0x180u, 0)]
+    [InlineData("SHMS", "creator_pid", "ValidationLessThanError: not in range, min [1], but got [-1]", 0, 0, 1UL, 0x180u, -1)]
+    [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [64]", 0, 0, 0UL, 0x40u, 0)]
+    [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [4]", 0, 0, 0UL, 0x4u, 0)] // no-inherit without refuse-exec-gain
+    [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [16]", 0, 0, 0UL, 0x10u, 0)] // on fault without lock-future
+    [InlineData("AREA", "kind", "ValidationNotInEnumError: not in the enum, got [11]", 0, 0, 0UL, 11u, 0)]
+    public async Task The_ksy_refuses_the_segments_process_flags_and_area_kinds_the_reader_refuses(string tag, string field, string kaitaiError,
+        int id, int key, ulong size, uint value, int creatorPid)
+    {
+        var payload = new PayloadWriter();
+        switch (tag)
+        {
+            case "SHMS": // value is the mode
+                payload.I32(id); payload.I32(key); payload.U64(size); payload.U32(value); payload.U32(1000); payload.U32(100);
+                payload.U32(1000); payload.U32(100); payload.I32(creatorPid); payload.I64(1_767_225_600);
+                break;
+            case "MADV": // value is process_flags
+                payload.U32(value); payload.Count(0);
+                break;
+            default: // AREA, value is the kind
+                new MemoryArea(0x7f12_3456_7000, 0x7f12_3456_8000, 0, MemoryArea.ProtRead, MemoryArea.MapShared, MemoryAreaKind.SysVShared,
+                    1, 7, "/SYSV00000000 (deleted)"u8.ToArray(), []).Encode(payload);
+                break;
+        }
+        byte[] frame = payload.Written.ToArray();
+        if (tag == "AREA") frame[32] = (byte)value;
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame(tag, ItemFlags.Critical, frame).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains($"field '{field}'", rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("rule.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a {tag} the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
     private string Write(string name, byte[] bytes)
     {
         string path = Path.Combine(_scratch, name);

@@ -52,6 +52,12 @@ public static class KaitaiEdgeSample
             w.Write(new PosixTimer(int.MaxValue, -6, PosixTimerNotify.Thread, 34, Max, 1, 0, 0));
             w.Write(new OomScoreAdjustment(OomScoreAdjustment.Min));
             w.Write(new OomScoreAdjustment(OomScoreAdjustment.Max));
+            // SHMS: IPC_PRIVATE and destroyed; a key with the top bit set (negative as key_t); the largest values; the epoch and before it.
+            w.Write(new SysVSegment(0, 0, 1, SysVSegment.Destroyed | 0x180 /* 0600 */, 0, 0, 0, 0, 1, 0));
+            w.Write(new SysVSegment(1, unchecked((int)0xdead_beef), 4096, 0x1b6 /* 0666 */ | SysVSegment.Locked, 1000, 100, 1000, 100, 4242, 1_767_225_600));
+            w.Write(new SysVSegment(32769, int.MinValue, Above53, SysVSegment.PermissionBits, uint.MaxValue, uint.MaxValue, 0, 0, int.MaxValue, -1));
+            w.Write(new SysVSegment(int.MaxValue, 0, Max, SysVSegment.PermissionBits | SysVSegment.Destroyed | SysVSegment.Locked, 1, 2, 3, 4, 5, long.MinValue));
+            w.Write(new SysVSegment(65536, -1, TopBit, 0, 0, uint.MaxValue, uint.MaxValue, 0, 2, long.MaxValue));
             w.Write(new MemoryLayout(0x400000, 0x401000, 0x403000, 0x404000, 0x1000000, 0x1021000, 0x7ffd_0000_0000,
                 0x7ffd_0000_1000, 0x7ffd_0000_1020, 0x7ffd_0000_1020, Max, [new AuxEntry(6, 4096), new AuxEntry(25, Above53), new AuxEntry(Max, TopBit)]));
             w.Write(new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []));
@@ -61,7 +67,11 @@ public static class KaitaiEdgeSample
             // 257 pages: more than the writer's 1 MiB chunk, so two PAGE items.
             w.WritePages(0x1000000, Pattern(257 * 4096, 1));
             w.WritePages(0x1000000 + 300 * 4096, Pattern(4096, 2));
-            for (byte kind = 0; kind <= (byte)MemoryAreaKind.Vsyscall; kind++)
+            // An attachment of SHMS id 1 (key 0xdeadbeef, 4096 bytes) as maps shows it, its page stored.
+            w.Write(new MemoryArea(0x7f12_3456_7000, 0x7f12_3456_8000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
+                MemoryAreaKind.SysVShared, 1, 1, B("/SYSVdeadbeef (deleted)"), [new PageRun(0, 1)]));
+            w.WritePages(0x7f12_3456_7000, Pattern(4096, 4));
+            for (byte kind = 0; kind <= (byte)MemoryAreaKind.SysVShared; kind++)
                 w.Write(new MemoryArea(0xffff_ffff_ff60_0000 - (ulong)kind * 0x1000, 0xffff_ffff_ff60_1000 - (ulong)kind * 0x1000, Above53 + kind,
                     MemoryArea.ProtExec, MemoryArea.MapShared | MemoryArea.MapGrowsDown, (MemoryAreaKind)kind, Max, TopBit, Bytes(0xc3, 0xa9, kind), []));
             w.Write(new MemoryAdvice(ProcessMemoryFlags.ThpDisabled,
@@ -69,6 +79,9 @@ public static class KaitaiEdgeSample
                  new AdvisedArea(0x7fff_ffff_e000, Above53, AreaAdvice.DontFork | AreaAdvice.HugePage | AreaAdvice.Mergeable | AreaAdvice.Random),
                  new AdvisedArea(TopBit, Max, AreaAdvice.NoHugePage | AreaAdvice.Sequential)]));
             w.Write(new MemoryAdvice(ProcessMemoryFlags.None, []));
+            w.Write(new MemoryAdvice(MemoryAdvice.KnownProcessFlags, [])); // every process flag: THP off, MDWE not inherited, lock future on fault, merge all
+            w.Write(new MemoryAdvice(ProcessMemoryFlags.RefuseExecGain | ProcessMemoryFlags.LockFuture, [new AdvisedArea(0, 1, AreaAdvice.Mergeable)]));
+            w.Write(new MemoryAdvice(ProcessMemoryFlags.MergeAll, []));
             for (byte kind = 0; kind <= (byte)FileKind.Other; kind++)
                 w.Write(new FileDescriptor(kind, (FileKind)kind, FileDescriptor.CloseOnExec, 0x8042u + kind, kind == 0 ? long.MinValue : long.MaxValue - kind, 0x81a4 /* 0100644 */,
                     Max, Above53, TopBit, 7 + (ulong)kind, kind == (byte)FileKind.Pipe ? 77UL : 0UL, kind == 1 ? [] : B($"/tmp/\"fd\" {kind}\\\u00e9")));
