@@ -155,7 +155,7 @@ public sealed class MemoryTests(TestProgs progs, ITestOutputHelper output) : ICl
         Assert.Throws<UnsupportedResourceException>(() => Memory.Classify(4242, Mapping("/anon_hugepage (deleted)", shared: true)));
         Assert.Throws<UnsupportedResourceException>(() => Memory.Classify(4242, Mapping("[uprobes]")));
         Assert.Equal(MemoryAreaKind.AnonymousShared, Memory.Classify(4242, Mapping("/dev/zero (deleted)", shared: true)));
-        Assert.Equal(MemoryAreaKind.AnonymousShared, Memory.Classify(4242, Mapping("/SYSV00000000 (deleted)", shared: true)));
+        Assert.Equal(MemoryAreaKind.SysVShared, Memory.Classify(4242, Mapping("/SYSV00000000 (deleted)", shared: true)));
         Assert.Equal(MemoryAreaKind.AnonymousPrivate, Memory.Classify(4242, Mapping("[anon:cache]")));
         var replaced = Assert.Throws<UnsupportedResourceException>(() => Memory.Classify(4242, Mapping("/bin/sleep", inode: 1)));
         Assert.Contains("another file", replaced.Message);

@@ -23,6 +23,22 @@ public sealed class ProcParserTests
         """;
 
     [Fact]
+    public void SysVShmTable_ReadsTheColumnsByTheHeader_PermsInOctal()
+    {
+        const string sample =
+            "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n" +
+            " 1398145427         19   640                 12388 27774 27774      4     0     0     0     0 1795797608          0 1795797600                  4096                     0\n" +
+            "         0          4  1600                 65536   300   301      2  1000   100     0     0 1795797608          0 1795797608                  4096                     0\n";
+        var rows = SysVShmTable.Parse(sample, "/proc/sysvipc/shm");
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(new SysVShmRow(1398145427, 19, 0x1a0, 12388, 27774, 4, 0, 0, 0, 0, 1795797600), rows[0]);
+        // 01600: removed (SHM_DEST 01000) with permissions 0600
+        Assert.Equal(new SysVShmRow(0, 4, 0x380, 65536, 300, 2, 1000, 100, 0, 0, 1795797608), rows[1]);
+        var failure = Assert.Throws<ProcFormatException>(() => SysVShmTable.Parse("key shmid\n1 2\n", "/proc/sysvipc/shm"));
+        Assert.Contains("perms", failure.Message);
+    }
+
+    [Fact]
     public void Maps_ParsesEveryField_PathsWithSpaces_Anonymous_AndSpecialAreas()
     {
         var maps = ProcMaps.Parse(MapsSample);

@@ -57,7 +57,7 @@ internal sealed class Memory : IResourceKind
         foreach (var mapping in process.Mappings)
         {
             var kind = Classify(pid, mapping);
-            var runs = FindRuns(pagemap, mapping, kind, entries);
+            var runs = (IsSharedObject(kind, mapping) ? SharedObjectRuns(pid, mapping) : null) ?? FindRuns(pagemap, mapping, kind, entries);
             // MAP_GROWSDOWN of an anonymous area the program mapped itself shows only in smaps.
             bool growsDown = kind == MemoryAreaKind.AnonymousPrivate && process.VmFlagsOf(mapping).Contains("gd");
             areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs, growsDown), mapping.Protection.HasFlag(MappingProtection.Read)));
@@ -88,11 +88,12 @@ internal sealed class Memory : IResourceKind
         if (m.IsSpecial) throw Refuse("a kernel mapping of this kind cannot be recreated");
         if (path.StartsWith("/anon_hugepage", StringComparison.Ordinal))
             throw Refuse("hugetlb memory is not supported");
-        if (m.Shared && (path == "/dev/zero" + deleted || path.StartsWith("/SYSV", StringComparison.Ordinal) && path.EndsWith(deleted, StringComparison.Ordinal)
-            || path.StartsWith("/memfd:", StringComparison.Ordinal)))
+        // System V shm: the segment is attached again (SysVSharedMemory).
+        if (SysVSharedMemory.IsSegment(m)) return MemoryAreaKind.SysVShared;
+        if (m.Shared && (path == "/dev/zero" + deleted || path.StartsWith("/memfd:", StringComparison.Ordinal)))
         {
-            // MAP_SHARED|MAP_ANONYMOUS (/dev/zero), System V shm and memfd: restored as shared
-            // anonymous memory with every page stored (sharing with other processes is not kept).
+            // MAP_SHARED|MAP_ANONYMOUS (/dev/zero) and memfd: restored as shared anonymous memory
+            // with every page stored (sharing with other processes is not kept).
             return MemoryAreaKind.AnonymousShared;
         }
         if (path.EndsWith(deleted, StringComparison.Ordinal))
@@ -130,6 +131,51 @@ internal sealed class Memory : IResourceKind
     internal static ulong MakeDevice(uint major, uint minor) =>
         ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
 
+    private static bool IsSharedObject(MemoryAreaKind kind, MemoryMapping m) =>
+        kind == MemoryAreaKind.SysVShared || kind == MemoryAreaKind.AnonymousShared && m.Inode != 0;
+
+    /// <summary>
+    /// The runs of a shared memory area (System V segment, MAP_SHARED|MAP_ANONYMOUS, memfd): the
+    /// pages its shmem object holds in the area's range, found with SEEK_DATA/SEEK_HOLE on the
+    /// object (opened through /proc/PID/map_files), swapped-out ones included. The process's own
+    /// page table tells less: a page of the object that this process never touched (written
+    /// through another attachment, by another process, or before a read-only shmat) is not in
+    /// its pagemap, yet it is part of the memory. Null when the object cannot be opened: the
+    /// pagemap then decides, as for private memory.
+    /// </summary>
+    internal static PageRun[]? SharedObjectRuns(int pid, MemoryMapping m)
+    {
+        const int SEEK_DATA = 3, SEEK_HOLE = 4, ENXIO = 6;
+        int fd = Native.OpenBytes(Encoding.UTF8.GetBytes($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}"), Native.O_RDONLY | Native.O_CLOEXEC, 0, out _);
+        if (fd < 0) return null;
+        try
+        {
+            var runs = new List<PageRun>();
+            ulong page = (ulong)PageSize, first = m.Offset, end = m.Offset + m.Length;
+            for (ulong at = first; at < end;)
+            {
+                long data = Native.Lseek(fd, (long)at, SEEK_DATA);
+                if (data < 0)
+                {
+                    int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                    return errno == ENXIO ? [.. runs] : null; // ENXIO: no data past this point
+                }
+                ulong from = (ulong)data / page * page;
+                if (from >= end) break;
+                long hole = Native.Lseek(fd, data, SEEK_HOLE);
+                if (hole < 0) return null;
+                ulong to = Math.Min(((ulong)hole + page - 1) / page * page, end);
+                runs.Add(new PageRun((from - first) / page, (to - from) / page));
+                at = to;
+            }
+            return [.. runs];
+        }
+        finally
+        {
+            Native.Close(fd);
+        }
+    }
+
     /// <summary>
     /// The runs of pages whose contents must be stored: anonymous memory present or swapped out;
     /// of a private file mapping only the pages the process wrote (present or swapped, bit 61
@@ -142,7 +188,8 @@ internal sealed class Memory : IResourceKind
         bool onlyPrivateCopies;
         switch (kind)
         {
-            case MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.AnonymousShared:
+            case MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.AnonymousShared
+                or MemoryAreaKind.SysVShared:
                 onlyPrivateCopies = false;
                 break;
             case MemoryAreaKind.FilePrivate:
@@ -186,9 +233,10 @@ internal sealed class Memory : IResourceKind
         if (kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.Heap or MemoryAreaKind.Stack)
             flags |= MemoryArea.MapAnonymous;
         if (kind == MemoryAreaKind.Stack || growsDown) flags |= MemoryArea.MapGrowsDown;
-        // Shared anonymous memory (/dev/zero, SysV, memfd) keeps its shmem inode and offset: the
-        // identity that tells a restore which areas of which processes are one object.
-        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared
+        // Shared anonymous memory (/dev/zero, memfd) keeps its shmem inode and offset: the
+        // identity that tells a restore which areas of which processes are one object. A System V
+        // segment's inode is its id, and the offset says where its attachment begins.
+        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared or MemoryAreaKind.SysVShared
             || kind == MemoryAreaKind.AnonymousShared && m.Inode != 0;
         // A file's identity as a restore will see it through its path (not the maps line: overlayfs).
         var (device, inode) = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared
@@ -426,6 +474,8 @@ internal sealed class Memory : IResourceKind
         public ulong PreviousEnd;
         /// <summary>The area whose PAGE items are being read; the next expected page address and the end of the run it is in.</summary>
         public MemoryArea? Current;
+        /// <summary>The current area's pages are checked but not written (a System V segment that was still there).</summary>
+        public bool SkipPages;
         public int RunIndex;
         public ulong NextAddress, RunEnd;
         /// <summary>Areas mapped writable so their pages could be written; their real protection follows in Finish.</summary>
@@ -563,7 +613,7 @@ internal sealed class Memory : IResourceKind
             next = run.FirstPage + run.PageCount;
         }
         bool pagesAllowed = area.Kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared
-            or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.FilePrivate;
+            or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.FilePrivate or MemoryAreaKind.SysVShared;
         if (!pagesAllowed && area.Runs.Length > 0)
             throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} of kind {area.Kind} cannot carry pages");
         state.PreviousEnd = area.End;
@@ -603,6 +653,13 @@ internal sealed class Memory : IResourceKind
                 }
                 Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
                 if (area.Inode != 0) session.State<SharedObjects>().First[(area.Device, area.Inode)] = (process.Pid, area);
+                return;
+            case MemoryAreaKind.SysVShared:
+                var (writePages, attached) = SysVSharedMemory.Attach(process, area, session);
+                // A live segment keeps its content: the stored pages are read past, not written.
+                state.SkipPages = !writePages;
+                if (writePages) prot = WritableWhileFilling(state, area, prot);
+                if (prot != attached) Protect(process, area.Start, area.End - area.Start, prot);
                 return;
             case MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared:
                 bool shared = area.Kind == MemoryAreaKind.FileShared;
@@ -680,6 +737,9 @@ internal sealed class Memory : IResourceKind
         state.DeferredProtections.Add((area.Start, area.End - area.Start, (uint)prot));
         return prot | RemoteSyscall.PROT_WRITE | RemoteSyscall.PROT_READ;
     }
+
+    private static void Protect(RestoringProcess process, ulong start, ulong length, long prot) =>
+        process.Syscalls.Checked($"mprotect({start:x}, 0x{length:x}, {prot})", SyscallNumbers.Mprotect, (long)start, (long)length, prot);
 
     private static void Map(RestoringProcess process, MemoryArea area, long prot, long flags, int fd = -1, long offset = 0)
     {
@@ -765,6 +825,7 @@ internal sealed class Memory : IResourceKind
     {
         state.Current = area;
         state.RunIndex = 0;
+        if (area.Kind != MemoryAreaKind.SysVShared) state.SkipPages = false;
         SetRun(state);
     }
 
@@ -801,8 +862,11 @@ internal sealed class Memory : IResourceKind
         ulong length = (ulong)page.Data.Length;
         if (page.Address != state.NextAddress || length > state.RunEnd - page.Address)
             throw Invalid(process, $"PAGE at {page.Address:x} (+{length:x}) does not continue the run at {state.NextAddress:x}-{state.RunEnd:x} of AREA {area.Start:x}-{area.End:x}");
-        WriteRemote(process, state, copier, page.Address, page.Data);
-        state.PagesWritten += length / (ulong)PageSize;
+        if (!state.SkipPages)
+        {
+            WriteRemote(process, state, copier, page.Address, page.Data);
+            state.PagesWritten += length / (ulong)PageSize;
+        }
         state.NextAddress += length;
         if (state.NextAddress == state.RunEnd)
         {

@@ -12,6 +12,7 @@ internal static class ResourceKinds
         new Timers(),          // ITMR
         new PosixTimers(),     // PTMR
         new Scheduling(),      // OOMS (SCHD in THRD via Threads)
+        new SysVSharedMemory(),// SHMS
         new Memory(),          // MMST, AREA, PAGE
         new MemoryAdvice(),    // MADV
         new Files(),           // FDES (pipes and FIFOs through Pipes)

@@ -34,6 +34,12 @@ internal sealed class RestoreSession(Tracer tracer, CheckpointHeader header, Res
     /// <summary>Processes whose process group did not exist yet when they were born: (pid, group, syscall site).</summary>
     public List<(int Pid, int Group, ulong Site)> DeferredGroups { get; } = [];
 
+    /// <summary>
+    /// What a failed restore undoes besides killing its processes: objects it made outside them
+    /// (System V segments). Run in reverse order, after the kill.
+    /// </summary>
+    public List<Action> UndoOnFailure { get; } = [];
+
     /// <summary>What the restore could not recreate exactly, also printed on stderr.</summary>
     public List<string> Warnings { get; } = [];
 

@@ -271,6 +271,11 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             }
             foreach (var (pid, _) in session.Zombies)
                 Native.WaitPid(pid, out _, Native.WNOHANG | Native.WALL);
+            foreach (var undo in Enumerable.Reverse(session.UndoOnFailure))
+            {
+                try { undo(); }
+                catch (SysCallException e) { log.Warn($"cleaning up: {e.Message}"); }
+            }
         }
         finally
         {
