@@ -1,14 +1,16 @@
 /*
  * layout: memory areas with every kind of advice the kernel keeps per area (see README.md).
  *
- *   layout --pidfile=F --outfile=O [--seed=N]
+ *   layout --pidfile=F --outfile=O [--seed=N] [--process-flags]
  *
  * Each area holds a pattern of its own and carries one piece of advice, which a fresh mmap would
  * not have: mlock, mlock2(MLOCK_ONFAULT), MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK,
  * MADV_HUGEPAGE (2 MiB aligned), MADV_NOHUGEPAGE, MADV_MERGEABLE (when the kernel has KSM),
  * MADV_SEQUENTIAL, MADV_RANDOM, and MAP_GROWSDOWN. Beside them: a read-only area with data, a
  * private mapping of /dev/zero, a PROT_NONE reservation with a writable window inside, an area
- * moved and grown by mremap, and the whole process under PR_SET_THP_DISABLE.
+ * moved and grown by mremap, and the whole process under PR_SET_THP_DISABLE. --process-flags
+ * adds mlockall(MCL_FUTURE | MCL_ONFAULT), PR_SET_MEMORY_MERGE and PR_SET_MDWE (where the kernel has
+ * them), checked through a new mapping (locked, not faulted in), prctl and a refused RWX mmap.
  * On SIGTERM: every pattern; every area's VmFlags in /proc/self/smaps name its advice (and its
  * neighbours' advice did not spread to it); VmLck counts the locked pages; THP_enabled is 0; and
  * a forked child finds the wipe-on-fork area zero-filled and the dont-fork area absent.
@@ -25,6 +27,22 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Newer than this system's headers (Linux 6.3 and 6.4). */
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_GET_MDWE 66
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67
+#define PR_GET_MEMORY_MERGE 68
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+static int g_merge, g_mdwe; /* --process-flags took PR_SET_MEMORY_MERGE, PR_SET_MDWE */
 
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 1
@@ -134,10 +152,45 @@ static void check_fork(const struct area *wipe, const struct area *dont)
                 : "ended abnormally", status);
 }
 
+/* --process-flags: what is asked of the memory as a whole, set last (everything mapped after
+ * mlockall(MCL_FUTURE) is locked). PR_SET_MEMORY_MERGE (6.4+, KSM) and PR_SET_MDWE (6.3+) only
+ * where the kernel has them. */
+
+static void set_process_flags(void)
+{
+    if (mlockall(MCL_FUTURE | MCL_ONFAULT) < 0) tp_die_errno("mlockall(MCL_FUTURE | MCL_ONFAULT)");
+    g_merge = prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0;
+    if (!g_merge) tp_log("no PR_SET_MEMORY_MERGE here (%s)", strerror(errno));
+    g_mdwe = prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0;
+    if (!g_mdwe) tp_log("no PR_SET_MDWE here (%s)", strerror(errno));
+}
+
+static void check_process_flags(void)
+{
+    long before = status_kib("VmLck");
+    unsigned char *p = mmap(NULL, g_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) { tp_fail("mmap of a page: %s", strerror(errno)); return; }
+    long after = status_kib("VmLck");
+    if (after - before != (long)(g_page / 1024))
+        tp_fail("a new mapping is not locked (VmLck %ld kB, then %ld kB): mlockall(MCL_FUTURE) was lost", before, after);
+    unsigned char resident = 0;
+    if (mincore(p, g_page, &resident) == 0 && (resident & 1))
+        tp_fail("a new mapping was faulted in at once: MCL_ONFAULT was lost");
+    munmap(p, g_page);
+    if (g_merge && prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) != 1) tp_fail("PR_GET_MEMORY_MERGE is not 1: the KSM setting was lost");
+    if (g_mdwe) {
+        int mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+        if (mdwe != PR_MDWE_REFUSE_EXEC_GAIN) tp_fail("PR_GET_MDWE gives %d, expected %d", mdwe, PR_MDWE_REFUSE_EXEC_GAIN);
+        void *x = mmap(NULL, g_page, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (x != MAP_FAILED) { tp_fail("a writable executable mapping was allowed: MDWE was lost"); munmap(x, g_page); }
+    }
+}
+
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "[--seed=N]");
+    tp_init(argc, argv, "[--seed=N] [--process-flags]");
     g_seed = tp_arg_ull("seed", (uint64_t)getpid() * 1000003u, 0, UINT64_MAX);
+    int process_flags = tp_arg_flag("process-flags");
     tp_args_done();
     g_page = (size_t)sysconf(_SC_PAGESIZE);
 
@@ -207,6 +260,7 @@ int main(int argc, char **argv)
     unsigned char *moved = mremap(p, AREA_PAGES * g_page, 4 * AREA_PAGES * g_page, MREMAP_MAYMOVE);
     if (moved == MAP_FAILED) tp_die_errno("mremap");
 
+    if (process_flags) set_process_flags();
     tp_ready();
     tp_wait_sigterm();
     tp_begin_check();
@@ -223,6 +277,7 @@ int main(int argc, char **argv)
         static const char *advice[] = {"lo", "lf", "dd", "dc", "wf", "hg", "nh", "mg", "sr", "rr", "gd"};
         for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++) {
             int own = a->flag && (!strcmp(a->flag, advice[k]) || (!strcmp(a->flag, "lf") && !strcmp(advice[k], "lo")));
+            own |= g_merge && !strcmp(advice[k], "mg"); /* PR_SET_MEMORY_MERGE offers every area to KSM */
             if (!own && has_flag(flags, advice[k]))
                 tp_fail("%s area at %p: VmFlags '%s' have '%s', which it was never given", a->name, (void *)a->start, flags, advice[k]);
         }
@@ -236,12 +291,14 @@ int main(int argc, char **argv)
 
     /* VmLck: the locked area in full, and of the lock-on-fault one the pages it faulted in (all). */
     long locked = status_kib("VmLck"), expected = (long)(2 * AREA_PAGES * g_page / 1024);
-    if (locked != expected) tp_fail("VmLck is %ld kB, expected %ld kB", locked, expected);
+    /* With MCL_FUTURE whatever was mapped since counts too. */
+    if (process_flags ? locked < expected : locked != expected) tp_fail("VmLck is %ld kB, expected %ld kB", locked, expected);
     long thp = status_kib("THP_enabled");
     if (thp != 0) tp_fail("THP_enabled is %ld, expected 0 (PR_SET_THP_DISABLE)", thp);
     int disabled = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
     if (disabled != 1) tp_fail("PR_GET_THP_DISABLE gives %d, expected 1", disabled);
 
+    if (process_flags) check_process_flags();
     check_fork(wipe, dont);
     tp_finish();
 }

@@ -1,4 +1,5 @@
 using Cryo.Format;
+using Cryo.Interop;
 using Cryo.Tests.Golden.Support;
 using Xunit;
 
@@ -30,6 +31,28 @@ public class LayoutTests
             Assert.Equal(1, kinds.Count(k => k == expected));
         Assert.All(kinds, k => Assert.Null(MemoryAdvice.Problem(k)));
         Assert.Equal(1, growsDown);
+
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    /// <summary>
+    /// mlockall(MCL_FUTURE | MCL_ONFAULT), PR_SET_MEMORY_MERGE and PR_SET_MDWE: in the image where
+    /// this kernel has them (MDWE 6.3+, merge 6.4+ with KSM), and set again by the restore (the
+    /// program maps a page and finds it locked but not faulted in, asks prctl, and has a
+    /// writable executable mmap refused).
+    /// </summary>
+    [Fact]
+    public void Process_wide_memory_flags_are_saved_and_set_again()
+    {
+        using var dir = new TestDirectory("layout-flags");
+        string image = Checkpoints.Kill(dir, "layout", "--process-flags").Image;
+
+        var flags = Read(image).Advice.ProcessFlags;
+        Assert.Null(MemoryAdvice.ProcessProblem(flags));
+        var always = ProcessMemoryFlags.ThpDisabled | ProcessMemoryFlags.LockFuture | ProcessMemoryFlags.LockFutureOnFault;
+        Assert.Equal(always, flags & always);
+        Assert.Equal(Native.Prctl(InjectedCalls.PR_GET_MDWE, 0, 0, 0, 0) >= 0, flags.HasFlag(ProcessMemoryFlags.RefuseExecGain));
+        Assert.Equal(Native.Prctl(InjectedCalls.PR_GET_MEMORY_MERGE, 0, 0, 0, 0) >= 0, flags.HasFlag(ProcessMemoryFlags.MergeAll));
 
         Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
     }

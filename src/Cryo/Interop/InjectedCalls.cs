@@ -21,10 +21,12 @@ internal static class InjectedCalls
     public const long EpollCtl = 233;
 
     /// <summary>Memory advice (MemoryAdvice): madvise, mlock2 and their flags.</summary>
-    public const long Madvise = 28, Mlock2 = 325;
+    public const long Madvise = 28, Mlock2 = 325, Mlockall = 151;
     public const int MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_DONTFORK = 10, MADV_MERGEABLE = 12,
         MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_DONTDUMP = 16, MADV_WIPEONFORK = 18, MLOCK_ONFAULT = 1,
-        PR_SET_THP_DISABLE = 41;
+        PR_SET_THP_DISABLE = 41, MCL_FUTURE = 2, MCL_ONFAULT = 4,
+        PR_SET_MDWE = 65, PR_GET_MDWE = 66, PR_MDWE_REFUSE_EXEC_GAIN = 1, PR_MDWE_NO_INHERIT = 2,
+        PR_SET_MEMORY_MERGE = 67, PR_GET_MEMORY_MERGE = 68;
 
     public const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
         PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_CAPBSET_DROP = 24,

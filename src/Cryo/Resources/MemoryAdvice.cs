@@ -4,6 +4,7 @@ using Cryo.Format;
 using Cryo.Interop;
 using Cryo.Proc;
 using Cryo.Restore;
+using Cryo.Tracing;
 using FormatMemoryAdvice = Cryo.Format.MemoryAdvice;
 
 namespace Cryo.Resources;
@@ -70,12 +71,60 @@ internal sealed class MemoryAdvice : IResourceKind
             if (meaning.Refusal is { } why) throw new UnsupportedResourceException(process.Pid, $"memory mapping {mapping}", why);
             if (meaning.Advice != AreaAdvice.None) areas.Add(new AdvisedArea(mapping.Start, mapping.End, meaning.Advice));
         }
-        // "THP_enabled: 0" after PR_SET_THP_DISABLE (the field exists since Linux 5.0).
-        var status = ProcStatus.Read(process.Pid);
-        var processFlags = status.Fields.GetValueOrDefault("THP_enabled") == "0" ? ProcessMemoryFlags.ThpDisabled : ProcessMemoryFlags.None;
+        var processFlags = ProcessFlags(process);
         return processFlags == ProcessMemoryFlags.None && areas.Count == 0
             ? new DumpedItems([])
             : new DumpedItems([new FormatMemoryAdvice(processFlags, [.. areas])]);
+    }
+
+    /// <summary>
+    /// What the process asked of its memory as a whole: PR_SET_THP_DISABLE ("THP_enabled: 0" in
+    /// /proc/PID/status, since Linux 5.0), PR_SET_MDWE (6.3+) and PR_SET_MEMORY_MERGE (6.4+) by
+    /// injected prctl (a kernel without them says EINVAL: not set), and mlockall(MCL_FUTURE), which
+    /// only shows in what the next mapping gets (<see cref="LockFutureFlags"/>).
+    /// </summary>
+    private static ProcessMemoryFlags ProcessFlags(FrozenProcess process)
+    {
+        var flags = ProcStatus.Read(process.Pid).Fields.GetValueOrDefault("THP_enabled") == "0" ? ProcessMemoryFlags.ThpDisabled : ProcessMemoryFlags.None;
+        long mdwe = process.Syscalls.Invoke(SyscallNumbers.Prctl, InjectedCalls.PR_GET_MDWE, 0, 0, 0, 0);
+        if (mdwe > 0 && (mdwe & InjectedCalls.PR_MDWE_REFUSE_EXEC_GAIN) != 0)
+        {
+            flags |= ProcessMemoryFlags.RefuseExecGain;
+            if ((mdwe & InjectedCalls.PR_MDWE_NO_INHERIT) != 0) flags |= ProcessMemoryFlags.RefuseExecGainNotInherited;
+        }
+        if (process.Syscalls.Invoke(SyscallNumbers.Prctl, InjectedCalls.PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1) flags |= ProcessMemoryFlags.MergeAll;
+        return flags | LockFutureFlags(process);
+    }
+
+    /// <summary>
+    /// mlockall(MCL_FUTURE) sets the mm's default flags, which no /proc file shows: a one-page
+    /// probe mapping is made (injected mmap, PROT_READ) and unmapped again. Locked, it counts in
+    /// VmLck; locked but not populated, MCL_ONFAULT was asked (MCL_FUTURE alone faults the page
+    /// in at once). An EAGAIN from the mmap is the lock limit, so locked too (on fault or not:
+    /// cannot be told, taken as not).
+    /// </summary>
+    private static ProcessMemoryFlags LockFutureFlags(FrozenProcess process)
+    {
+        const int EAGAIN = 11;
+        long LockedKib() => long.TryParse(ProcStatus.Read(process.Pid).Fields.GetValueOrDefault("VmLck")?.Split(' ')[0], out long kib) ? kib : 0;
+        long before = LockedKib();
+        long page = Environment.SystemPageSize;
+        long probe = process.Syscalls.Invoke(SyscallNumbers.Mmap, 0, page, RemoteSyscall.PROT_READ,
+            RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS, -1, 0);
+        if (probe == -EAGAIN) return ProcessMemoryFlags.LockFuture;
+        if (probe < 0 && probe > -4096)
+            throw new SysCallException("mmap (injected, one page to see whether mlockall(MCL_FUTURE) is set)", (int)-probe, $"pid {process.Pid}");
+        try
+        {
+            if (LockedKib() - before < page / 1024) return ProcessMemoryFlags.None;
+            using var pagemap = new PagemapReader(process.Pid, (int)page);
+            bool populated = pagemap.Read((ulong)probe, (ulong)(probe + page)) is [{ Present: true }];
+            return ProcessMemoryFlags.LockFuture | (populated ? ProcessMemoryFlags.None : ProcessMemoryFlags.LockFutureOnFault);
+        }
+        finally
+        {
+            process.Syscalls.Checked("munmap (the mlockall probe)", SyscallNumbers.Munmap, probe, page);
+        }
     }
 
     private static (AreaAdvice Advice, string? Refusal) Decode(FrozenSet<string> flags) =>
@@ -118,6 +167,31 @@ internal sealed class MemoryAdvice : IResourceKind
                 process.Syscalls.Checked($"mlock2({range}{(onFault ? ", MLOCK_ONFAULT" : "")})", InjectedCalls.Mlock2,
                     (long)area.Start, length, onFault ? InjectedCalls.MLOCK_ONFAULT : 0);
             }
+        }
+        RestoreProcessFlags(process, saved.ProcessFlags);
+    }
+
+    /// <summary>
+    /// The process-wide flags after the areas: mlockall(MCL_FUTURE) (without MCL_CURRENT it only
+    /// sets what later mappings get), KSM for every area, and MDWE last: it forbids every later
+    /// change that gains exec, and nothing of the restore after it does one.
+    /// </summary>
+    private static void RestoreProcessFlags(RestoringProcess process, ProcessMemoryFlags flags)
+    {
+        var sys = process.Syscalls;
+        if (flags.HasFlag(ProcessMemoryFlags.LockFuture))
+        {
+            bool onFault = flags.HasFlag(ProcessMemoryFlags.LockFutureOnFault);
+            sys.Checked($"mlockall(MCL_FUTURE{(onFault ? " | MCL_ONFAULT" : "")})", InjectedCalls.Mlockall,
+                InjectedCalls.MCL_FUTURE | (onFault ? InjectedCalls.MCL_ONFAULT : 0));
+        }
+        if (flags.HasFlag(ProcessMemoryFlags.MergeAll))
+            sys.Checked("prctl(PR_SET_MEMORY_MERGE, 1)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_MEMORY_MERGE, 1, 0, 0, 0);
+        if (flags.HasFlag(ProcessMemoryFlags.RefuseExecGain))
+        {
+            long mdwe = InjectedCalls.PR_MDWE_REFUSE_EXEC_GAIN
+                | (flags.HasFlag(ProcessMemoryFlags.RefuseExecGainNotInherited) ? InjectedCalls.PR_MDWE_NO_INHERIT : 0);
+            sys.Checked($"prctl(PR_SET_MDWE, {mdwe})", SyscallNumbers.Prctl, InjectedCalls.PR_SET_MDWE, mdwe, 0, 0, 0);
         }
     }
 }
