@@ -473,6 +473,8 @@ def main():
         ("unsupported --kind=flock", "unsupported", ["--kind=flock"], None, None),
         ("unsupported --kind=posix-lock", "unsupported", ["--kind=posix-lock"], None, None),
         ("layout", "layout", [], None, None),
+        ("layout --process-flags", "layout", ["--process-flags"], None, None),
+        ("sysvshm", "sysvshm", ["--child"], None, None),
         ("areas", "areas", ["--count=2000"], None, None),
         ("eventfiles", "eventfiles", [], None, None),
         ("unsupported --kind=eventfd", "unsupported", ["--kind=eventfd"], None, None),
@@ -493,6 +495,7 @@ def main():
         ("thread-cpu-timer", "unsupported", ["--kind=thread-cpu-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
         ("deadline", "unsupported", ["--kind=deadline"], ["SCHED_DEADLINE", "not saved"], r"pid (\d+): tid \d+: scheduling policy"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
+        ("System V segment partly unmapped", "sysvshm", ["--partial"], ["/SYSV", "its start was unmapped"]),
     ]:
         if not only or "refusal" in only:
             guarded("refusal", label, refusal, label, name, args, expect, *names)
