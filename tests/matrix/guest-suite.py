@@ -495,7 +495,7 @@ def main():
         ("thread-cpu-timer", "unsupported", ["--kind=thread-cpu-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
         ("deadline", "unsupported", ["--kind=deadline"], ["SCHED_DEADLINE", "not saved"], r"pid (\d+): tid \d+: scheduling policy"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
-        ("System V segment partly unmapped", "sysvshm", ["--partial"], ["/SYSV", "its start was unmapped"]),
+        ("System V segment partly unmapped", "sysvshm", ["--partial"], ["/SYSV", "its start was unmapped"], r"pid (\d+): memory mapping"),
     ]:
         if not only or "refusal" in only:
             guarded("refusal", label, refusal, label, name, args, expect, *names)
