@@ -7,7 +7,8 @@
  * not have: mlock, mlock2(MLOCK_ONFAULT), MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK,
  * MADV_HUGEPAGE (2 MiB aligned), MADV_NOHUGEPAGE, MADV_MERGEABLE (when the kernel has KSM),
  * MADV_SEQUENTIAL, MADV_RANDOM, and MAP_GROWSDOWN. Beside them: a read-only area with data, a
- * private mapping of /dev/zero, a PROT_NONE reservation with a writable window inside, an area
+ * private mapping of /dev/zero, a PROT_NONE reservation with a writable window inside, a
+ * read-write MAP_NORESERVE area larger than memory and swap together (a byte at each end), an area
  * moved and grown by mremap, and the whole process under PR_SET_THP_DISABLE. --process-flags
  * adds mlockall(MCL_FUTURE | MCL_ONFAULT), PR_SET_MEMORY_MERGE and PR_SET_MDWE (where the kernel has
  * them), checked through a new mapping (locked, not faulted in), prctl and a refused RWX mmap.
@@ -25,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,8 +63,10 @@ struct area {
 };
 
 static size_t g_page;
+static unsigned char *g_sparse; /* MAP_NORESERVE, larger than memory and swap */
+static size_t g_sparse_len;
 static uint64_t g_seed;
-static struct area g_areas[16];
+static struct area g_areas[24];
 static int g_count;
 
 static unsigned char *map_anon(size_t len, int prot, int flags, const char *what)
@@ -254,6 +258,16 @@ int main(int argc, char **argv)
     add("window", NULL, p + 12 * g_page, 4 * g_page, PROT_READ | PROT_WRITE, 1);
     add("reservation-high", NULL, p + 16 * g_page, 16 * g_page, PROT_NONE, 0);
 
+    /* MAP_NORESERVE, read-write and larger than memory and swap together: the kernel maps it only
+     * because it need not commit it. A byte written at each end. */
+    struct sysinfo si;
+    if (sysinfo(&si) < 0) tp_die_errno("sysinfo");
+    g_sparse_len = ((size_t)(si.totalram + si.totalswap) * si.mem_unit + (1UL << 30)) / HUGE_SIZE * HUGE_SIZE;
+    g_sparse = map_anon(g_sparse_len, PROT_READ | PROT_WRITE, MAP_NORESERVE, "sparse");
+    add("sparse", "nr", g_sparse, g_sparse_len, PROT_READ | PROT_WRITE, 0);
+    g_sparse[0] = 0x11;
+    g_sparse[g_sparse_len - 1] = 0x22;
+
     /* Written, then moved and grown to four times its size by mremap: the data moves with it. */
     p = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "moved");
     tp_pattern_fill(p, AREA_PAGES * g_page, g_seed ^ 0x5a5a, 0);
@@ -286,6 +300,7 @@ int main(int argc, char **argv)
             tp_fail("%s area at %p: VmFlags '%s' do not match its protection %d", a->name, (void *)a->start, flags, a->prot);
     }
     if (tp_pattern_check(moved, AREA_PAGES * g_page, g_seed ^ 0x5a5a, 0) >= 0) tp_fail("moved area: its pattern is not intact");
+    if (g_sparse[0] != 0x11 || g_sparse[g_sparse_len - 1] != 0x22) tp_fail("sparse area: the bytes at its ends are not intact");
     for (size_t i = AREA_PAGES * g_page; i < 4 * AREA_PAGES * g_page; i++)
         if (moved[i]) { tp_fail("moved area: byte %zu of the grown part is %u, not 0", i, moved[i]); break; }
 

@@ -30,7 +30,7 @@ public sealed record MemoryArea(
     ulong Device, ulong Inode, byte[] Path, PageRun[] Runs) : CheckpointItem
 {
     public const uint ProtRead = 1, ProtWrite = 2, ProtExec = 4;
-    public const uint MapShared = 0x01, MapPrivate = 0x02, MapAnonymous = 0x20, MapGrowsDown = 0x100;
+    public const uint MapShared = 0x01, MapPrivate = 0x02, MapAnonymous = 0x20, MapGrowsDown = 0x100, MapNoReserve = 0x4000;
 
     public static readonly ItemTag TagValue = ItemTag.Parse("AREA");
     public override ItemTag Tag => TagValue;

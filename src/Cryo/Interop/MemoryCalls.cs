@@ -11,7 +11,7 @@ internal static class MemoryCalls
     public const long Setpgid = 109, Setsid = 112, Sigaltstack = 131, GetRobustList = 274;
 
     public const long MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
-    public const long MAP_GROWSDOWN = 0x100;
+    public const long MAP_GROWSDOWN = 0x100, MAP_NORESERVE = 0x4000;
 
     /// <summary>clone3 flag: the child's parent is the caller's parent (here: cryo, not the stub).</summary>
     public const ulong CLONE_PARENT = 0x8000;

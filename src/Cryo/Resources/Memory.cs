@@ -59,8 +59,11 @@ internal sealed class Memory : IResourceKind
             var kind = Classify(pid, mapping);
             var runs = (IsSharedObject(kind, mapping) ? SharedObjectRuns(pid, mapping) : null) ?? FindRuns(pagemap, mapping, kind, entries);
             // MAP_GROWSDOWN of an anonymous area the program mapped itself shows only in smaps.
-            bool growsDown = kind == MemoryAreaKind.AnonymousPrivate && process.VmFlagsOf(mapping).Contains("gd");
-            areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs, growsDown), mapping.Protection.HasFlag(MappingProtection.Read)));
+            var vmFlags = process.VmFlagsOf(mapping);
+            bool growsDown = kind == MemoryAreaKind.AnonymousPrivate && vmFlags.Contains("gd");
+            // MAP_NORESERVE ("nr"): without it a large sparse area may not be mappable at all (ENOMEM: not enough to commit).
+            bool noReserve = kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.FilePrivate && vmFlags.Contains("nr");
+            areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs, growsDown, noReserve), mapping.Protection.HasFlag(MappingProtection.Read)));
         }
         return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas);
     }
@@ -226,13 +229,14 @@ internal sealed class Memory : IResourceKind
         return [.. runs];
     }
 
-    private static MemoryArea ToArea(int pid, MemoryMapping m, MemoryAreaKind kind, PageRun[] runs, bool growsDown)
+    private static MemoryArea ToArea(int pid, MemoryMapping m, MemoryAreaKind kind, PageRun[] runs, bool growsDown, bool noReserve)
     {
         uint prot = (uint)m.Protection; // MappingProtection uses the PROT_* bit values
         uint flags = m.Shared ? MemoryArea.MapShared : MemoryArea.MapPrivate;
         if (kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.Heap or MemoryAreaKind.Stack)
             flags |= MemoryArea.MapAnonymous;
         if (kind == MemoryAreaKind.Stack || growsDown) flags |= MemoryArea.MapGrowsDown;
+        if (noReserve) flags |= MemoryArea.MapNoReserve;
         // Shared anonymous memory (/dev/zero, memfd) keeps its shmem inode and offset: the
         // identity that tells a restore which areas of which processes are one object. A System V
         // segment's inode is its id, and the offset says where its attachment begins.
@@ -635,7 +639,7 @@ internal sealed class Memory : IResourceKind
                 prot = WritableWhileFilling(state, area, prot);
                 // MAP_GROWSDOWN: a stack the program mapped itself (the kernel extends it downwards on a fault below it).
                 long growsDown = area.Kind == MemoryAreaKind.AnonymousPrivate && (area.MapFlags & MemoryArea.MapGrowsDown) != 0 ? MemoryCalls.MAP_GROWSDOWN : 0;
-                Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | growsDown | fixedNoReplace);
+                Map(process, area, prot, RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS | growsDown | NoReserve(area) | fixedNoReplace);
                 BeginFill(process, state, area, session);
                 return;
             case MemoryAreaKind.Stack:
@@ -651,7 +655,7 @@ internal sealed class Memory : IResourceKind
                     MapSharedObject(process, area, prot, first);
                     return;
                 }
-                Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_ANONYMOUS | fixedNoReplace);
+                Map(process, area, prot, RemoteSyscall.MAP_SHARED | RemoteSyscall.MAP_ANONYMOUS | NoReserve(area) | fixedNoReplace);
                 if (area.Inode != 0) session.State<SharedObjects>().First[(area.Device, area.Inode)] = (process.Pid, area);
                 return;
             case MemoryAreaKind.SysVShared:
@@ -665,7 +669,7 @@ internal sealed class Memory : IResourceKind
                 bool shared = area.Kind == MemoryAreaKind.FileShared;
                 if (!shared) prot = WritableWhileFilling(state, area, prot);
                 int fd = TargetFd(process, state, area, path, shared);
-                Map(process, area, prot, (shared ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | fixedNoReplace, fd, (long)area.FileOffset);
+                Map(process, area, prot, (shared ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | NoReserve(area) | fixedNoReplace, fd, (long)area.FileOffset);
                 return;
             default:
                 throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} has unknown kind {area.Kind}");
@@ -737,6 +741,8 @@ internal sealed class Memory : IResourceKind
         state.DeferredProtections.Add((area.Start, area.End - area.Start, (uint)prot));
         return prot | RemoteSyscall.PROT_WRITE | RemoteSyscall.PROT_READ;
     }
+
+    private static long NoReserve(MemoryArea area) => (area.MapFlags & MemoryArea.MapNoReserve) != 0 ? MemoryCalls.MAP_NORESERVE : 0;
 
     private static void Protect(RestoringProcess process, ulong start, ulong length, long prot) =>
         process.Syscalls.Checked($"mprotect({start:x}, 0x{length:x}, {prot})", SyscallNumbers.Mprotect, (long)start, (long)length, prot);
