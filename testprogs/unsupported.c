@@ -1,11 +1,12 @@
 /*
- * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline
+ * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
  * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). Kinds cryo
  * has learned since (thread, child, flock, posix-lock, eventfd, posix-timer) stay: they must now
- * restore and pass.
+ * restore and pass. opath (O_PATH descriptors of a directory and a file) failed a checkpoint once
+ * (F_GETOWN_EX on them is EBADF) and must pass too.
  */
 #include "common.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/epoll.h>
@@ -42,7 +44,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline");
+    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -102,6 +104,13 @@ int main(int argc, char **argv)
         struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t priority; uint64_t runtime, deadline, period; } attr = {
             .size = sizeof attr, .policy = 6 /* SCHED_DEADLINE */, .runtime = 1000000, .deadline = 100000000, .period = 100000000};
         if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0) tp_die_errno("sched_setattr(SCHED_DEADLINE)");
+    } else if (strcmp(kind, "opath") == 0) {
+        /* fd 3: the directory of the outfile, fd 4: /etc/hostname, both O_PATH. */
+        snprintf(deleted_path, sizeof deleted_path, "%s", tp_outfile);
+        char *slash = strrchr(deleted_path, '/');
+        if (slash) *slash = 0; else strcpy(deleted_path, ".");
+        if ((fds[0] = open(deleted_path, O_PATH | O_DIRECTORY)) < 0) tp_die_errno("open %s O_PATH", deleted_path);
+        if ((fds[1] = open("/etc/hostname", O_PATH)) < 0) tp_die_errno("open /etc/hostname O_PATH");
     } else {
         tp_die("unknown --kind=%s", kind);
     }
@@ -138,6 +147,14 @@ int main(int argc, char **argv)
         if (sched_getscheduler(0) != 6) tp_fail("no longer SCHED_DEADLINE (policy %d)", sched_getscheduler(0));
     } else if (strcmp(kind, "seccomp") == 0) {
         if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER) tp_fail("no longer under the seccomp filter");
+    } else if (strcmp(kind, "opath") == 0) {
+        for (int i = 0; i < 2; i++)
+            if (!(fcntl(fds[i], F_GETFL) & O_PATH)) tp_fail("fd %d is no longer O_PATH (flags 0x%x)", fds[i], fcntl(fds[i], F_GETFL));
+        struct stat st;
+        int probe = openat(fds[0], "opath-probe", O_CREAT | O_WRONLY, 0600); /* an O_PATH directory is a dirfd */
+        if (probe < 0) tp_fail("openat through the O_PATH directory: %s", strerror(errno));
+        else { close(probe); unlinkat(fds[0], "opath-probe", 0); }
+        if (fstat(fds[1], &st) < 0 || !S_ISREG(st.st_mode)) tp_fail("fstat of the O_PATH file: %s", strerror(errno));
     } else if (strcmp(kind, "deleted") == 0) {
         if (pread(fds[0], buf, 4, 0) != 4 || memcmp(buf, "kept", 4) != 0) tp_fail("deleted file lost its data");
     }

@@ -47,6 +47,7 @@ public class RefusalTests
     [InlineData("posix-lock")]
     [InlineData("eventfd")]
     [InlineData("posix-timer")]
+    [InlineData("opath")]
     public void Formerly_refused_threads_and_children_now_restore_and_pass(string kind)
     {
         using var dir = new TestDirectory($"formerly-{kind}");

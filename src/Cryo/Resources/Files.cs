@@ -111,7 +111,8 @@ internal sealed class Files : IResourceKind
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
             // An eventfd's, signalfd's or timerfd's state is its description's: written once.
             if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file));
-            if (ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
+            // An O_PATH descriptor has no owner: fcntl answers EBADF to F_GETOWN_EX on it.
+            if ((file.OpenFlags & Native.O_PATH) == 0 && ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
             // fdinfo shows a description's locks on every descriptor of it: they are taken again once.
             if (file.Locks.Count > 0 && lockedDescriptions.Add(description)) items.AddRange(file.Locks);
         }
