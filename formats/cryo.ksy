@@ -10,8 +10,8 @@ doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, memory layout, memory areas, their pages and their advice,
-  file descriptors with the state of eventfd, signalfd, timerfd and epoll files, threads with
-  their registers and scheduling attributes, pipes and their unread bytes),
+  guard regions, file descriptors with the state of eventfd, signalfd, timerfd and epoll files,
+  threads with their registers and scheduling attributes, pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -118,12 +118,12 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MMST`, `AREA`, `PAGE`, `MADV`, `FDES`, `FOWN`,
-      `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section; `PEND` in
-      `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`, `FBUF` in
-      `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a memory area
-      follow its AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its
-      FDES, the FBUF items of a pipe its FINF item.
+      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MMST`, `AREA`, `PAGE`, `GARD`, `MADV`, `FDES`,
+      `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section;
+      `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`,
+      `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a
+      memory area follow its AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a
+      descriptor its FDES, the FBUF items of a pipe its FINF item.
     seq:
       - id: tag
         type: str
@@ -161,6 +161,7 @@ types:
             '"AREA"': memory_area
             '"PAGE"': page_data
             '"MADV"': memory_advice
+            '"GARD"': guard_regions
             '"FDES"': file_descriptor
             '"FOWN"': file_owner
             '"FLCK"': file_lock
@@ -646,7 +647,7 @@ types:
     doc: |
       AREA, memory area - one memory mapping (a line of /proc/PID/maps). The pages listed in
       `runs` follow it, in order, as PAGE items; pages not listed are not stored (never touched,
-      or identical to the backing file).
+      identical to the backing file, or guard pages: GARD).
     seq:
       - id: start
         type: u8
@@ -664,7 +665,10 @@ types:
         doc: Protection, PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4.
       - id: map_flags
         type: u4
-        doc: Mapping flags, MAP_SHARED 0x01, MAP_PRIVATE 0x02, MAP_ANONYMOUS 0x20, MAP_GROWSDOWN 0x100.
+        doc: |
+          Mapping flags, MAP_SHARED 0x01, MAP_PRIVATE 0x02, MAP_ANONYMOUS 0x20, MAP_GROWSDOWN
+          0x100, MAP_NORESERVE 0x4000 (anonymous and private file areas mapped with it, smaps
+          "nr"). Readers do not check them.
       - id: kind
         type: u1
         enum: memory_area_kind
@@ -772,6 +776,46 @@ types:
           0x1), 0x4 MADV_DONTDUMP, 0x8 MADV_DONTFORK, 0x10 MADV_WIPEONFORK, 0x20 MADV_HUGEPAGE,
           0x40 MADV_NOHUGEPAGE (not with 0x20), 0x80 MADV_MERGEABLE, 0x100 MADV_SEQUENTIAL,
           0x200 MADV_RANDOM (not with 0x100).
+
+  guard_regions:
+    doc: |
+      GARD, guard regions - the page ranges of the process made with madvise(MADV_GUARD_INSTALL)
+      (Linux 6.13+) that raise SIGSEGV on any access. They have no area of their own: each lies
+      within one AREA of the PROC (a consumer checks that), and Linux keeps them as page-table
+      markers (pagemap bit 58, PAGEMAP_SCAN PAGE_IS_GUARD). Their pages hold no data and are in
+      no run and no PAGE item. At most one per PROC, after the last AREA and its PAGE items and
+      before MADV;
+      absent when the process has none.
+    seq:
+      - id: num_ranges
+        type: u4
+        valid:
+          min: 1
+          max: 65536
+        doc: Number of entries in `ranges`, at least 1.
+      - id: ranges
+        type: 'guard_range(_index == 0 ? 0 : ranges[_index - 1].end)'
+        repeat: expr
+        repeat-expr: num_ranges
+        doc: The guard regions, ascending, without overlap.
+
+  guard_range:
+    doc: One guard region, a range of whole pages inside one of the process's areas.
+    params:
+      - id: previous_end
+        type: u8
+        doc: The `end` of the range before this one, 0 for the first.
+    seq:
+      - id: start
+        type: u8
+        valid:
+          min: previous_end
+        doc: First address of the range, not below the previous range's `end`.
+      - id: end
+        type: u8
+        valid:
+          expr: _ > start
+        doc: Address just past the range, above `start`.
 
   file_lock:
     doc: |

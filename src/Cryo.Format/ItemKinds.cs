@@ -41,6 +41,7 @@ public static class ItemKinds
         new(MemoryArea.TagValue, "memory area", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryArea.Decode(ref r)),
         new(PageData.TagValue, "page data", false, InProcess, PageData.Decode),
         new(MemoryAdvice.TagValue, "memory advice", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryAdvice.Decode(ref r)),
+        new(GuardRegions.TagValue, "guard regions", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => GuardRegions.Decode(ref r)),
         new(FileDescriptor.TagValue, "file descriptor", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileDescriptor.Decode(ref r)),
         new(FileOwner.TagValue, "file owner", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileOwner.Decode(ref r)),
         new(FileLock.TagValue, "file lock", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => FileLock.Decode(ref r)),

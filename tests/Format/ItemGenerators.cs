@@ -137,6 +137,33 @@ public static class ItemGenerators
         return [.. areas];
     }
 
+    /// <summary>
+    /// Valid GARD items: 1 … 40 ranges of whole pages, ascending without overlap (touching ranges
+    /// included), from random starts (spread over the whole address space, or packed low so that
+    /// they collide) and lengths.
+    /// </summary>
+    private static Gen<CheckpointItem> Guards =>
+        from starts in Gen.Choose(1, 40).SelectMany(n => Gen.Frequency(
+            (1, U64.Select(a => a & ~0xfffUL)),
+            (2, Gen.Choose(0, 1 << 12).Select(page => (ulong)page << 12))).ArrayOf(n))
+        from pages in Gen.Frequency((3, Gen.Choose(1, 16)), (1, Gen.Choose(1, 1 << 20))).ArrayOf(40)
+        select (CheckpointItem)new GuardRegions(AscendingRanges(starts, pages));
+
+    /// <summary>Ranges ascending without overlap, as the decoder requires; never none.</summary>
+    private static GuardRange[] AscendingRanges(ulong[] starts, int[] pages)
+    {
+        var ranges = new List<GuardRange>();
+        ulong floor = 0;
+        foreach (var (start, count) in starts.Order().Zip(pages))
+        {
+            ulong from = Math.Max(start, floor), length = (ulong)count << 12;
+            if (from > ulong.MaxValue - length) break;
+            ranges.Add(new GuardRange(from, from + length));
+            floor = from + length;
+        }
+        return ranges.Count > 0 ? [.. ranges] : [new GuardRange(ulong.MaxValue - 0x1fff, ulong.MaxValue - 0xfff)]; // the highest page a range can hold
+    }
+
     private static Gen<CheckpointItem> Io =>
         from ioClass in Gen.Choose(0, 3)
         from hint in Gen.Choose(0, IoPriority.MaxHint)
@@ -268,7 +295,7 @@ public static class ItemGenerators
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
         from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
-            Layout, Area, Advice, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
+            Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

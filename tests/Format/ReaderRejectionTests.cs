@@ -397,6 +397,79 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Guard_regions_round_trip_and_bad_fields_are_rejected()
+    {
+        // Two touching ranges (allowed: they may lie in two neighbouring areas), then one further up.
+        var guards = new GuardRegions([new GuardRange(0x7f00_0000_0000, 0x7f00_0000_1000), new GuardRange(0x7f00_0000_1000, 0x7f00_0000_4000),
+            new GuardRange(0x7f00_0001_0000, 0x7f00_0001_1000)]);
+        Assert.True(guards.IsCritical);
+        Assert.Equal(guards.Ranges, Assert.IsType<GuardRegions>(RawCheckpoint.ReadAll(InProcess("GARD", Encoded(guards)))[2]).Ranges);
+        var extremes = new GuardRegions([new GuardRange(0, 1), new GuardRange(ulong.MaxValue - 1, ulong.MaxValue)]);
+        Assert.Equal(extremes.Ranges, Assert.IsType<GuardRegions>(RawCheckpoint.ReadAll(InProcess("GARD", Encoded(extremes)))[2]).Ranges);
+
+        byte[] payload = Encoded(guards);
+        Assert.Equal(4 + 3 * 16, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("GARD", Patch(payload, offset, bytes));
+        // The count at 0, entry i at 4 + 16 i: start, end.
+        Rejects(InProcess("GARD", Encoded(new GuardRegions([]))), "'GARD'", "field 'ranges' has invalid value 0", "at least one range");
+        Rejects(InProcess("GARD", [0, 0, 0, 0, .. payload[4..]]), "field 'ranges' has invalid value 0");
+        Rejects(Patched(12, 0x00, 0x00), "field 'end' has invalid value 0x7f0000000000", "a range ends after it starts (start 0x7f0000000000)"); // end == start
+        Rejects(Patched(12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7e), "field 'end' has invalid value 0x7e0000000000", "a range ends after it starts");
+        Rejects(Patched(20, 0x00, 0x08), "field 'start' has invalid value 0x7f0000000800",
+            "ranges ascend without overlap (the previous one ends at 0x7f0000001000)"); // overlaps the first
+        Rejects(Patched(36, 0x00, 0x20, 0x00, 0x00), "field 'start' has invalid value 0x7f0000002000", "the previous one ends at 0x7f0000004000");
+        Rejects(InProcess("GARD", Encoded(guards with { Ranges = [guards.Ranges[2], guards.Ranges[0]] })),
+            "field 'start' has invalid value 0x7f0000000000", "the previous one ends at 0x7f0000011000"); // descending
+        Rejects(InProcess("GARD", Encoded(guards with { Ranges = [guards.Ranges[0], guards.Ranges[0]] })),
+            "field 'start' has invalid value 0x7f0000000000", "without overlap"); // one range twice
+        Rejects(InProcess("GARD", payload[..^1]), "list 'ranges' claims 3 entries of 16 bytes but only 47 bytes remain");
+        Rejects(InProcess("GARD", payload[..3]), "field 'ranges.count' needs 4 bytes");
+        Rejects(InProcess("GARD", []), "field 'ranges.count' needs 4 bytes");
+        Rejects(Patched(0, 0, 0, 2, 0), "list 'ranges' claims 131072 entries, over the limit of 65536");
+        Rejects(InProcess("GARD", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(Patched(0, 2), "16 unexpected bytes after the last field"); // a count below the entries
+        Rejects(InProcess("GARD", payload, inThread: true), "'GARD'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(guards).Complete(), "'GARD'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(guards).End("FIFO").Complete(), "'GARD'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Guard_regions_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the areas and their pages, GARD, MADV, then the descriptors. The guard page of the
+        // heap (page 1) is in no run and in no PAGE item.
+        var heap = new MemoryArea(0x1000000, 0x1004000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapPrivate | MemoryArea.MapAnonymous,
+            MemoryAreaKind.Heap, 0, 0, "[heap]"u8.ToArray(), [new PageRun(0, 1), new PageRun(2, 2)]);
+        var advice = new MemoryAdvice(ProcessMemoryFlags.None, [new AdvisedArea(0x1000000, 0x1004000, AreaAdvice.DontDump)]);
+        var guards = new GuardRegions([new GuardRange(0x1001000, 0x1002000), new GuardRange(0x7ffd_0000_0000, 0x7ffd_0000_2000)]);
+        var fd = new FileDescriptor(0, FileKind.CharDevice, 0, 0, 0, 0x21b6, 5, 6, 0x103, 1, 0, "/dev/null"u8.ToArray());
+        var stream = new MemoryStream();
+        using (var writer = new CheckpointWriter(stream, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(heap);
+            writer.WritePages(0x1000000, new byte[4096]);
+            writer.WritePages(0x1002000, new byte[2 * 4096]);
+            writer.Write(guards);
+            writer.Write(advice);
+            writer.Write(fd);
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(stream.ToArray());
+        Assert.Equal(["PROC", "PINF", "AREA", "PAGE", "PAGE", "GARD", "MADV", "FDES", "PROC"], read.Select(i => i.Tag.ToString()));
+        var back = Assert.IsType<GuardRegions>(read[5]);
+        Assert.Null(ItemComparer.Difference(guards, back));
+        Assert.Equal(guards.Ranges, back.Ranges);
+        var (code, tree, _) = CryoDump.Run(["-"], stream.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("GARD @", tree);
+        Assert.Contains("ranges=[{start=0x1001000 end=0x1002000}, {start=0x7ffd00000000 end=0x7ffd00002000}]", tree);
+    }
+
+    [Fact]
     public void System_V_segments_round_trip_and_bad_fields_are_rejected()
     {
         var segment = new SysVSegment(32769, 0x0000_beef, 10_000, 0x1b6 /* 0666 */ | SysVSegment.Locked, 1000, 100, 0, 0, 4242, 1_767_225_600);

@@ -231,6 +231,84 @@ public sealed class KaitaiCrossCheckTests : IDisposable
         Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
     }
 
+    /// <summary>
+    /// GARD's checks are in the .ksy: at least one range, each ending above its start, each starting
+    /// at or above the previous one's end (the previous end as a type argument), up to the top of the
+    /// 64-bit range: what the C# reader refuses, the Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData(new ulong[] { }, "field 'ranges' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData(new ulong[] { 0x1000, 0x1000 }, "field 'end' has invalid value 0x1000", "ValidationExprError: not matching the expression, got [4096]")] // end == start
+    [InlineData(new ulong[] { 0x2000, 0x1000 }, "field 'end' has invalid value 0x1000", "ValidationExprError: not matching the expression, got [4096]")] // end < start
+    [InlineData(new ulong[] { 0, 0 }, "field 'end' has invalid value 0x0", "ValidationExprError: not matching the expression, got [0]")]
+    [InlineData(new ulong[] { 0x1000, 0x3000, 0x2000, 0x4000 }, "field 'start' has invalid value 0x2000",
+        "ValidationLessThanError: not in range, min [12288], but got [8192]")] // overlapping
+    [InlineData(new ulong[] { 0x5000, 0x6000, 0x1000, 0x2000 }, "field 'start' has invalid value 0x1000",
+        "ValidationLessThanError: not in range, min [24576], but got [4096]")] // descending
+    [InlineData(new ulong[] { 0x1000, 0x2000, 0x1000, 0x2000 }, "field 'start' has invalid value 0x1000",
+        "ValidationLessThanError: not in range, min [8192], but got [4096]")] // one range twice
+    [InlineData(new ulong[] { 0x1000, 0x2000, 0x3000, 0x4000, 0x3fff, 0x5000 }, "field 'start' has invalid value 0x3fff",
+        "ValidationLessThanError: not in range, min [16384], but got [16383]")] // the third overlaps the second by one byte
+    [InlineData(new ulong[] { 0xffff_ffff_ffff_e000, ulong.MaxValue, 0xffff_ffff_ffff_f000, ulong.MaxValue }, "field 'start' has invalid value 0xfffffffffffff000",
+        "ValidationLessThanError: not in range, min [18446744073709551615], but got [18446744073709547520]")] // above 2^53: exact
+    [InlineData(new ulong[] { ulong.MaxValue, ulong.MaxValue - 1 }, "field 'end' has invalid value 0xfffffffffffffffe",
+        "ValidationExprError: not matching the expression, got [18446744073709551614]")]
+    public async Task The_ksy_refuses_the_guard_regions_the_reader_refuses(ulong[] bounds, string csharpError, string kaitaiError)
+    {
+        var payload = new PayloadWriter();
+        payload.Count(bounds.Length / 2);
+        foreach (ulong bound in bounds) payload.U64(bound);
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("GARD", ItemFlags.Critical, payload.Written.ToArray()).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("gard.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a GARD the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'GARD'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>Valid GARD items the C# reader takes (touching ranges, the top of the address space) read the same through the .ksy.</summary>
+    [Fact]
+    public async Task The_ksy_reads_the_guard_regions_the_reader_takes()
+    {
+        var guards = new GuardRegions([new GuardRange(0, 0x1000), new GuardRange(0x1000, 0x2000), new GuardRange(0x7fff_ffff_f000, KaitaiEdgeSample.Above53),
+            new GuardRange(KaitaiEdgeSample.Above53, KaitaiEdgeSample.Above53 + 1), new GuardRange(ulong.MaxValue - 1, ulong.MaxValue)]);
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Item(guards).End("PROC").Complete();
+        var back = Assert.IsType<GuardRegions>(RawCheckpoint.ReadAll(bytes)[2]);
+        Assert.Equal(guards.Ranges, back.Ranges);
+
+        await KaitaiCrossCheck.AssertAgreeAsync(Write("gard-ok.cryo", bytes));
+    }
+
+    /// <summary>
+    /// A GARD cut short or with a byte too many: the Kaitai side refuses it as the C# reader does
+    /// (running out of bytes in the entry, or crosscheck.js's check for bytes after the last field).
+    /// </summary>
+    [Theory]
+    [InlineData(-1, "list 'ranges' claims 2 entries of 16 bytes but only 31 bytes remain")]
+    [InlineData(1, "1 unexpected bytes after the last field")]
+    public async Task The_ksy_refuses_a_guard_regions_payload_of_the_wrong_length(int extra, string csharpError)
+    {
+        var payload = new PayloadWriter();
+        new GuardRegions([new GuardRange(0x1000, 0x2000), new GuardRange(0x3000, 0x4000)]).Encode(payload);
+        byte[] body = extra < 0 ? payload.Written[..^1].ToArray() : [.. payload.Written, .. new byte[extra]];
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("GARD", ItemFlags.Critical, body).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("gard-length.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a GARD the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.Contains("'GARD'", result.Error, StringComparison.Ordinal);
+    }
+
     private string Write(string name, byte[] bytes)
     {
         string path = Path.Combine(_scratch, name);

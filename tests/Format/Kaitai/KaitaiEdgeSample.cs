@@ -82,6 +82,11 @@ public static class KaitaiEdgeSample
             w.Write(new MemoryAdvice(MemoryAdvice.KnownProcessFlags, [])); // every process flag: THP off, MDWE not inherited, lock future on fault, merge all
             w.Write(new MemoryAdvice(ProcessMemoryFlags.RefuseExecGain | ProcessMemoryFlags.LockFuture, [new AdvisedArea(0, 1, AreaAdvice.Mergeable)]));
             w.Write(new MemoryAdvice(ProcessMemoryFlags.MergeAll, []));
+            // GARD: one guard page in the heap; several ranges, two of them touching; the largest addresses (the top page, an end of 2^64 - 1).
+            w.Write(new GuardRegions([new GuardRange(0x1000000 + 258 * 4096, 0x1000000 + 259 * 4096)]));
+            w.Write(new GuardRegions([new GuardRange(0, 0x1000), new GuardRange(0x7fff_ffff_e000, 0x7fff_ffff_f000),
+                new GuardRange(0x7fff_ffff_f000, Above53), new GuardRange(TopBit, TopBit + 1)]));
+            w.Write(new GuardRegions([new GuardRange(Max - 0x1fff, Max - 0xfff), new GuardRange(Max - 1, Max)]));
             for (byte kind = 0; kind <= (byte)FileKind.Other; kind++)
                 w.Write(new FileDescriptor(kind, (FileKind)kind, FileDescriptor.CloseOnExec, 0x8042u + kind, kind == 0 ? long.MinValue : long.MaxValue - kind, 0x81a4 /* 0100644 */,
                     Max, Above53, TopBit, 7 + (ulong)kind, kind == (byte)FileKind.Pipe ? 77UL : 0UL, kind == 1 ? [] : B($"/tmp/\"fd\" {kind}\\\u00e9")));
