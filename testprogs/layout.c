@@ -8,7 +8,8 @@
  * MADV_HUGEPAGE (2 MiB aligned), MADV_NOHUGEPAGE, MADV_MERGEABLE (when the kernel has KSM),
  * MADV_SEQUENTIAL, MADV_RANDOM, and MAP_GROWSDOWN. Beside them: a read-only area with data, a
  * private mapping of /dev/zero, a PROT_NONE reservation with a writable window inside, a
- * read-write MAP_NORESERVE area larger than memory and swap together (a byte at each end), an area
+ * read-write MAP_NORESERVE area larger than memory and swap together (a byte at each end), an
+ * area whose pages 2 and 3 are a guard region (MADV_GUARD_INSTALL, 6.13+: they must fault), an area
  * moved and grown by mremap, and the whole process under PR_SET_THP_DISABLE. --process-flags
  * adds mlockall(MCL_FUTURE | MCL_ONFAULT), PR_SET_MEMORY_MERGE and PR_SET_MDWE (where the kernel has
  * them), checked through a new mapping (locked, not faulted in), prctl and a refused RWX mmap.
@@ -19,6 +20,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,35 @@
 #endif
 
 static int g_merge, g_mdwe; /* --process-flags took PR_SET_MEMORY_MERGE, PR_SET_MDWE */
+
+/* Guard regions (MADV_GUARD_INSTALL, 6.13+): pages 2 and 3 of a patterned area fault on access. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+static unsigned char *g_guarded;
+static int g_guards;
+static sigjmp_buf g_fault;
+
+static void on_fault(int sig)
+{
+    (void)sig;
+    siglongjmp(g_fault, 1);
+}
+
+/* Whether reading *p faults (SIGSEGV), with the handler set only around the read. */
+static int faults(volatile unsigned char *p)
+{
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_fault;
+    sigaction(SIGSEGV, &sa, &old);
+    int faulted = 1;
+    if (sigsetjmp(g_fault, 1) == 0) {
+        (void)*p;
+        faulted = 0;
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return faulted;
+}
 
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 1
@@ -258,6 +290,11 @@ int main(int argc, char **argv)
     add("window", NULL, p + 12 * g_page, 4 * g_page, PROT_READ | PROT_WRITE, 1);
     add("reservation-high", NULL, p + 16 * g_page, 16 * g_page, PROT_NONE, 0);
 
+    g_guarded = map_anon(AREA_PAGES * g_page, PROT_READ | PROT_WRITE, 0, "guarded");
+    tp_pattern_fill(g_guarded, AREA_PAGES * g_page, g_seed ^ 0x6767, 0);
+    g_guards = madvise(g_guarded + 2 * g_page, 2 * g_page, MADV_GUARD_INSTALL) == 0;
+    if (!g_guards) tp_log("no guard regions here (%s)", strerror(errno));
+
     /* MAP_NORESERVE, read-write and larger than memory and swap together: the kernel maps it only
      * because it need not commit it. A byte written at each end. */
     struct sysinfo si;
@@ -300,6 +337,13 @@ int main(int argc, char **argv)
             tp_fail("%s area at %p: VmFlags '%s' do not match its protection %d", a->name, (void *)a->start, flags, a->prot);
     }
     if (tp_pattern_check(moved, AREA_PAGES * g_page, g_seed ^ 0x5a5a, 0) >= 0) tp_fail("moved area: its pattern is not intact");
+    if (tp_pattern_check(g_guarded, 2 * g_page, g_seed ^ 0x6767, 0) >= 0
+        || (!g_guards && tp_pattern_check(g_guarded + 2 * g_page, 2 * g_page, g_seed ^ 0x6767, 2 * g_page) >= 0)
+        || tp_pattern_check(g_guarded + 4 * g_page, (AREA_PAGES - 4) * g_page, g_seed ^ 0x6767, 4 * g_page) >= 0)
+        tp_fail("guarded area: its pattern is not intact");
+    if (g_guards && (!faults(g_guarded + 2 * g_page) || !faults(g_guarded + 4 * g_page - 1)))
+        tp_fail("guarded area: pages 2 and 3 no longer fault: the guard region was lost");
+    if (g_guards && faults(g_guarded + 4 * g_page)) tp_fail("guarded area: page 4 faults: the guard region grew");
     if (g_sparse[0] != 0x11 || g_sparse[g_sparse_len - 1] != 0x22) tp_fail("sparse area: the bytes at its ends are not intact");
     for (size_t i = AREA_PAGES * g_page; i < 4 * AREA_PAGES * g_page; i++)
         if (moved[i]) { tp_fail("moved area: byte %zu of the grown part is %u, not 0", i, moved[i]); break; }

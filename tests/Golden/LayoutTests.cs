@@ -31,6 +31,14 @@ public class LayoutTests
             Assert.Equal(1, kinds.Count(k => k == expected));
         Assert.All(kinds, k => Assert.Null(MemoryAdvice.Problem(k)));
         Assert.Equal(1, growsDown);
+        // The guarded area's two guard pages: one GARD range where the kernel reports guards in pagemap (6.14+).
+        var guards = ImageItems.Of<GuardRegions>(image);
+        if (Environment.OSVersion.Version >= new Version(6, 14))
+        {
+            var range = Assert.Single(Assert.Single(guards).Ranges);
+            Assert.Equal((ulong)(2 * Environment.SystemPageSize), range.End - range.Start);
+        }
+        else Assert.Empty(guards);
 
         Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
     }

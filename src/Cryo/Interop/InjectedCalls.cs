@@ -23,7 +23,7 @@ internal static class InjectedCalls
     /// <summary>Memory advice (MemoryAdvice): madvise, mlock2 and their flags.</summary>
     public const long Madvise = 28, Mlock2 = 325, Mlockall = 151;
     public const int MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_DONTFORK = 10, MADV_MERGEABLE = 12,
-        MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_DONTDUMP = 16, MADV_WIPEONFORK = 18, MLOCK_ONFAULT = 1,
+        MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_DONTDUMP = 16, MADV_WIPEONFORK = 18, MADV_GUARD_INSTALL = 102, MLOCK_ONFAULT = 1,
         PR_SET_THP_DISABLE = 41, MCL_FUTURE = 2, MCL_ONFAULT = 4,
         PR_SET_MDWE = 65, PR_GET_MDWE = 66, PR_MDWE_REFUSE_EXEC_GAIN = 1, PR_MDWE_NO_INHERIT = 2,
         PR_SET_MEMORY_MERGE = 67, PR_GET_MEMORY_MERGE = 68;

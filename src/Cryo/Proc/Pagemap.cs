@@ -7,6 +7,8 @@ namespace Cryo.Proc;
 internal readonly record struct PagemapEntry(ulong Raw)
 {
     public bool Present => (Raw & (1UL << 63)) != 0;
+    /// <summary>A guard region's marker (MADV_GUARD_INSTALL; bit 58 since 6.14). It also reads as swapped.</summary>
+    public bool Guard => (Raw & (1UL << 58)) != 0;
     public bool Swapped => (Raw & (1UL << 62)) != 0;
 
     /// <summary>A page-cache page or shared anonymous page. A present page of a PRIVATE file
@@ -67,7 +69,7 @@ internal sealed class PagemapReader : IDisposable
     public unsafe void Read(ulong start, Span<PagemapEntry> entries)
     {
         if (start % (ulong)PageSize != 0)
-            throw new ArgumentException($"pagemap read of pid {Pid} at {start:#x}: address is not page aligned", nameof(start));
+            throw new ArgumentException($"pagemap read of pid {Pid} at 0x{start:x}: address is not page aligned", nameof(start));
         ulong firstPage = start / (ulong)PageSize;
         for (int done = 0; done < entries.Length;)
         {
@@ -76,9 +78,9 @@ internal sealed class PagemapReader : IDisposable
             {
                 nint read = Native.Pread(fd, (byte*)destination, (nuint)count * 8, (long)(firstPage + (ulong)done) * 8);
                 if (read < 0)
-                    throw new SysCallException("pread", Marshal.GetLastPInvokeError(), $"fd {fd} ({path}) at page {firstPage + (ulong)done:#x}");
+                    throw new SysCallException("pread", Marshal.GetLastPInvokeError(), $"fd {fd} ({path}) at page 0x{firstPage + (ulong)done:x}");
                 if (read == 0 || read % 8 != 0)
-                    throw new ProcFormatException(path, $"pread at page {firstPage + (ulong)done:#x} returned {read} bytes");
+                    throw new ProcFormatException(path, $"pread at page 0x{firstPage + (ulong)done:x} returned {read} bytes");
                 done += (int)(read / 8);
             }
         }
@@ -100,9 +102,29 @@ internal sealed class PagemapReader : IDisposable
     /// instead of 8 bytes per page (2 GiB: about 7 ms instead of 21 ms here). Null where the
     /// kernel has no PAGEMAP_SCAN (ENOTTY, or EINVAL for the category bits).
     /// </summary>
-    public unsafe List<(ulong Start, ulong End)>? Scan(ulong start, ulong end, bool withoutFile)
+    public List<(ulong Start, ulong End)>? Scan(ulong start, ulong end, bool withoutFile)
     {
         const ulong present = 1 << 3, swapped = 1 << 4, file = 1 << 2;
+        return Scan(start, end, present | swapped, withoutFile ? file : 0);
+    }
+
+    /// <summary>
+    /// The guard regions (MADV_GUARD_INSTALL) in [start, end): PAGEMAP_SCAN's PAGE_IS_GUARD
+    /// (6.14+). Null where the kernel cannot tell (no PAGEMAP_SCAN, or no such category: EINVAL).
+    /// </summary>
+    public List<(ulong Start, ulong End)>? ScanGuards(ulong start, ulong end) => Scan(start, end, PageIsGuard, 0);
+
+    private const ulong PageIsGuard = 1 << 8, Swapped = 1 << 4;
+
+    /// <summary>
+    /// Whether a scan returned swapped pages. A guard region's markers read as swapped: a process
+    /// whose scans saw none has no guard regions, and needs no scan for them.
+    /// </summary>
+    public bool SawSwapped { get; private set; }
+
+    /// <summary>Ranges whose pages are in any of <paramref name="anyOf"/> and in none of <paramref name="excluded"/>.</summary>
+    private unsafe List<(ulong Start, ulong End)>? Scan(ulong start, ulong end, ulong anyOf, ulong excluded)
+    {
         var ranges = new List<(ulong Start, ulong End)>();
         var regions = scanBuffer ??= new PageRegion[RegionsPerScan];
         fixed (PageRegion* vec = regions)
@@ -112,19 +134,20 @@ internal sealed class PagemapReader : IDisposable
                 var arg = new PagemapScanArg
                 {
                     Size = (ulong)sizeof(PagemapScanArg), Start = from, End = end, Vec = (ulong)vec, VecLen = RegionsPerScan,
-                    CategoryAnyofMask = present | swapped, ReturnMask = present | swapped,
-                    CategoryInverted = withoutFile ? file : 0, CategoryMask = withoutFile ? file : 0,
+                    CategoryAnyofMask = anyOf, ReturnMask = anyOf,
+                    CategoryInverted = excluded, CategoryMask = excluded,
                 };
                 int count = Native.Ioctl(fd, PagemapScanArg.PAGEMAP_SCAN, &arg);
                 if (count < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno is ErrnoNames.ENOTTY or ErrnoNames.EINVAL) return null;
-                    throw new SysCallException("ioctl(PAGEMAP_SCAN)", errno, $"fd {fd} ({path}) from {from:#x} to {end:#x}");
+                    throw new SysCallException("ioctl(PAGEMAP_SCAN)", errno, $"fd {fd} ({path}) from 0x{from:x} to 0x{end:x}");
                 }
                 ulong walked = Math.Max(arg.WalkEnd, from);
                 for (int i = 0; i < count; i++)
                 {
+                    if ((regions[i].Categories & Swapped) != 0) SawSwapped = true;
                     // 6.18 was seen to report a walk end short of regions it had returned: a later
                     // call then returns them again, so nothing below what is already listed counts.
                     ulong regionStart = Math.Max(regions[i].Start, ranges.Count > 0 ? ranges[^1].End : start);
@@ -133,7 +156,7 @@ internal sealed class PagemapReader : IDisposable
                     else ranges.Add((regionStart, regions[i].End));
                     walked = Math.Max(walked, regions[i].End);
                 }
-                if (walked <= from) throw new ProcFormatException(path, $"PAGEMAP_SCAN from {from:#x} made no progress");
+                if (walked <= from) throw new ProcFormatException(path, $"PAGEMAP_SCAN from 0x{from:x} made no progress");
                 from = walked;
             }
         }

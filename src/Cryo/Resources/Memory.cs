@@ -65,7 +65,8 @@ internal sealed class Memory : IResourceKind
             bool noReserve = kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared or MemoryAreaKind.FilePrivate && vmFlags.Contains("nr");
             areas.Add(new DumpedArea(ToArea(pid, mapping, kind, runs, growsDown, noReserve), mapping.Protection.HasFlag(MappingProtection.Read)));
         }
-        return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas);
+        var guards = GuardsOf(pagemap, areas);
+        return new DumpedMemory(pid, process.Tracer, process.Memory, layout, areas, guards);
     }
 
     /// <summary>What backs a mapping; refuses (naming pid and mapping) what a restore could not recreate.</summary>
@@ -136,6 +137,40 @@ internal sealed class Memory : IResourceKind
 
     private static bool IsSharedObject(MemoryAreaKind kind, MemoryMapping m) =>
         kind == MemoryAreaKind.SysVShared || kind == MemoryAreaKind.AnonymousShared && m.Inode != 0;
+
+    /// <summary>
+    /// The guard regions (MADV_GUARD_INSTALL, 6.13+) of the process, taken out of the areas' runs
+    /// (in <paramref name="areas"/>, replaced): their markers read as swapped pages, and reading
+    /// one faults. Only looked for when the runs scan saw swapped pages (a second walk of the
+    /// page tables otherwise, in the frozen window); PAGEMAP_SCAN reports them from 6.14. Null
+    /// when there are none.
+    /// </summary>
+    private static GuardRegions? GuardsOf(PagemapReader pagemap, List<DumpedArea> areas)
+    {
+        if (!pagemap.SawSwapped || areas.Count == 0) return null;
+        var guards = pagemap.ScanGuards(areas[0].Item.Start, Math.Min(areas[^1].Item.End, UserSpaceEnd)); // not [vsyscall]
+        if (guards is not { Count: > 0 }) return null;
+        ulong page = (ulong)PageSize;
+        for (int i = 0; i < areas.Count; i++)
+        {
+            var area = areas[i].Item;
+            var inside = guards.Where(g => g.Start < area.End && area.Start < g.End).ToList();
+            if (inside.Count == 0 || area.Runs.Length == 0) continue;
+            var runs = new List<PageRun>();
+            foreach (var run in area.Runs)
+            {
+                ulong from = area.Start + run.FirstPage * page, to = from + run.PageCount * page;
+                foreach (var (start, end) in inside.Where(g => g.Start < to && from < g.End))
+                {
+                    if (start > from) runs.Add(new PageRun((from - area.Start) / page, (start - from) / page));
+                    from = Math.Max(from, end);
+                }
+                if (from < to) runs.Add(new PageRun((from - area.Start) / page, (to - from) / page));
+            }
+            areas[i] = areas[i] with { Item = area with { Runs = [.. runs] } };
+        }
+        return new GuardRegions([.. guards.Select(g => new GuardRange(g.Start, g.End))]);
+    }
 
     /// <summary>
     /// The runs of a shared memory area (System V segment, MAP_SHARED|MAP_ANONYMOUS, memfd): the
@@ -219,7 +254,8 @@ internal sealed class Memory : IResourceKind
             for (int i = 0; i < count; i++)
             {
                 var e = chunk[i];
-                bool store = (e.Present || e.Swapped) && !(onlyPrivateCopies && e.FileOrSharedAnon);
+                // A guard region's marker reads as swapped: it holds nothing (GuardsOf).
+                bool store = (e.Present || e.Swapped && !e.Guard) && !(onlyPrivateCopies && e.FileOrSharedAnon);
                 ulong page = first + (ulong)i;
                 if (store && !inRun) { runStart = page; inRun = true; }
                 else if (!store && inRun) { runs.Add(new PageRun(runStart, page - runStart)); inRun = false; }
@@ -255,7 +291,8 @@ internal sealed class Memory : IResourceKind
     /// The MMST and AREAs, and the pages, read as they are written: from the still frozen process,
     /// or, after <see cref="ReadFromSnapshot"/>, from a copy-on-write snapshot of it while it runs on.
     /// </summary>
-    internal sealed class DumpedMemory(int pid, Tracer tracer, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas) : IDumpedResource
+    internal sealed class DumpedMemory(int pid, Tracer tracer, RemoteMemory memory, MemoryLayout layout, List<DumpedArea> areas,
+        GuardRegions? guards = null) : IDumpedResource
     {
         // Remote iovecs gathered per process_vm_readv batch (RemoteMemory splits above its own limit).
         private const int MaxRangesPerBatch = 512;
@@ -340,6 +377,7 @@ internal sealed class Memory : IResourceKind
                 }
                 while (written < plan.Count) writer.Write(plan[written++].Area.Item);
             }
+            if (guards is not null) writer.Write(guards);
         }
 
         /// <summary>One batch of one area, read into a job's buffer at <see cref="Offset"/>.</summary>
@@ -466,7 +504,7 @@ internal sealed class Memory : IResourceKind
 
     // -------------------------------------------------------------------------------- restore
 
-    public bool Handles(CheckpointItem item) => item is MemoryLayout or MemoryArea or PageData;
+    public bool Handles(CheckpointItem item) => item is MemoryLayout or MemoryArea or PageData or GuardRegions;
 
     /// <summary>Per restored process: where the stream stands and what was set up.</summary>
     private sealed class RestoreState
@@ -489,6 +527,8 @@ internal sealed class Memory : IResourceKind
         public ulong PagesWritten;
         /// <summary>The area being filled with UFFDIO_COPY (<see cref="UffdFill"/>) and cryo's userfaultfd of this process.</summary>
         public MemoryArea? FillArea;
+        /// <summary>The guard regions, installed in Finish once every page is in.</summary>
+        public GuardRegions? Guards;
         public int FillFd = -1;
     }
 
@@ -512,6 +552,10 @@ internal sealed class Memory : IResourceKind
                 break;
             case PageData page:
                 WritePage(process, state, page, session.State<PageCopier>());
+                break;
+            case GuardRegions guards:
+                if (state.Guards is not null) throw Invalid(process, "a second GARD");
+                state.Guards = guards;
                 break;
         }
     }
@@ -919,6 +963,10 @@ internal sealed class Memory : IResourceKind
         {
             foreach (var (start, length, protection) in state.DeferredProtections)
                 process.Syscalls.Checked("mprotect", SyscallNumbers.Mprotect, (long)start, (long)length, protection);
+            // Before MemoryAdvice's mlock: Linux installs no guard in a locked area.
+            foreach (var guard in state.Guards?.Ranges ?? [])
+                process.Syscalls.Checked($"madvise({guard.Start:x}-{guard.End:x}, MADV_GUARD_INSTALL)", InjectedCalls.Madvise,
+                    (long)guard.Start, (long)(guard.End - guard.Start), InjectedCalls.MADV_GUARD_INSTALL);
 
             var scratch = CreateScratch(process);
             SetMmFields(process, state, state.Layout, scratch);
