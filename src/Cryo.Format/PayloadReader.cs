@@ -66,6 +66,20 @@ public ref struct PayloadReader
         return (int)count;
     }
 
+    /// <summary>
+    /// A <c>start</c>, <c>end</c> pair of u64 addresses of a list that ascends without overlap:
+    /// end after start, start not before <paramref name="previousEnd"/> (updated). <paramref name="one"/>
+    /// and <paramref name="many"/> name the entries in the errors ("an area", "areas").
+    /// </summary>
+    public (ulong Start, ulong End) AscendingRange(ref ulong previousEnd, string one, string many)
+    {
+        ulong start = U64("start"), end = U64("end");
+        if (end <= start) throw Invalid("end", $"0x{end:x}", $"{one} ends after it starts (start 0x{start:x})");
+        if (start < previousEnd) throw Invalid("start", $"0x{start:x}", $"{many} ascend without overlap (the previous one ends at 0x{previousEnd:x})");
+        previousEnd = end;
+        return (start, end);
+    }
+
     public readonly void End()
     {
         if (Remaining != 0)

@@ -28,10 +28,7 @@ public sealed record GuardRegions(GuardRange[] Ranges) : CheckpointItem
         ulong previousEnd = 0;
         for (int i = 0; i < ranges.Length; i++)
         {
-            ulong start = r.U64("start"), end = r.U64("end");
-            if (end <= start) throw r.Invalid("end", $"0x{end:x}", $"a range ends after it starts (start 0x{start:x})");
-            if (start < previousEnd) throw r.Invalid("start", $"0x{start:x}", $"ranges ascend without overlap (the previous one ends at 0x{previousEnd:x})");
-            previousEnd = end;
+            var (start, end) = r.AscendingRange(ref previousEnd, "a range", "ranges");
             ranges[i] = new GuardRange(start, end);
         }
         return new GuardRegions(ranges);

@@ -82,10 +82,7 @@ public sealed record MemoryAdvice(ProcessMemoryFlags ProcessFlags, AdvisedArea[]
         ulong previousEnd = 0;
         for (int i = 0; i < areas.Length; i++)
         {
-            ulong start = r.U64("start"), end = r.U64("end");
-            if (end <= start) throw r.Invalid("end", $"0x{end:x}", $"an area ends after it starts (start 0x{start:x})");
-            if (start < previousEnd) throw r.Invalid("start", $"0x{start:x}", $"areas ascend without overlap (the previous one ends at 0x{previousEnd:x})");
-            previousEnd = end;
+            var (start, end) = r.AscendingRange(ref previousEnd, "an area", "areas");
             var advice = (AreaAdvice)r.U32("advice");
             if (Problem(advice) is { } why) throw r.Invalid("advice", $"0x{(uint)advice:x}", why);
             areas[i] = new AdvisedArea(start, end, advice);
