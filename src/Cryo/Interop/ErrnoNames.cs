@@ -3,7 +3,7 @@ namespace Cryo.Interop;
 /// <summary>Symbolic names of Linux errno values (x86-64), for error messages.</summary>
 internal static class ErrnoNames
 {
-    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10,
+    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, ECHILD = 10,
         EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EINVAL = 22,
         ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ENOSYS = 38, EDQUOT = 122;
 

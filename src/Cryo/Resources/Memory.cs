@@ -183,7 +183,6 @@ internal sealed class Memory : IResourceKind
     /// </summary>
     internal static PageRun[]? SharedObjectRuns(int pid, MemoryMapping m)
     {
-        const int SEEK_DATA = 3, SEEK_HOLE = 4, ENXIO = 6;
         int fd = Native.OpenBytes(Encoding.UTF8.GetBytes($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}"), Native.O_RDONLY | Native.O_CLOEXEC, 0, out _);
         if (fd < 0) return null;
         try
@@ -192,15 +191,15 @@ internal sealed class Memory : IResourceKind
             ulong page = (ulong)PageSize, first = m.Offset, end = m.Offset + m.Length;
             for (ulong at = first; at < end;)
             {
-                long data = Native.Lseek(fd, (long)at, SEEK_DATA);
+                long data = Native.Lseek(fd, (long)at, Native.SEEK_DATA);
                 if (data < 0)
                 {
                     int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                    return errno == ENXIO ? [.. runs] : null; // ENXIO: no data past this point
+                    return errno == ErrnoNames.ENXIO ? [.. runs] : null; // ENXIO: no data past this point
                 }
                 ulong from = (ulong)data / page * page;
                 if (from >= end) break;
-                long hole = Native.Lseek(fd, data, SEEK_HOLE);
+                long hole = Native.Lseek(fd, data, Native.SEEK_HOLE);
                 if (hole < 0) return null;
                 ulong to = Math.Min(((ulong)hole + page - 1) / page * page, end);
                 runs.Add(new PageRun((from - first) / page, (to - from) / page));
@@ -962,7 +961,7 @@ internal sealed class Memory : IResourceKind
         process.Tracer.Run(() =>
         {
             foreach (var (start, length, protection) in state.DeferredProtections)
-                process.Syscalls.Checked("mprotect", SyscallNumbers.Mprotect, (long)start, (long)length, protection);
+                Protect(process, start, length, protection);
             // Before MemoryAdvice's mlock: Linux installs no guard in a locked area.
             foreach (var guard in state.Guards?.Ranges ?? [])
                 process.Syscalls.Checked($"madvise({guard.Start:x}-{guard.End:x}, MADV_GUARD_INSTALL)", InjectedCalls.Madvise,

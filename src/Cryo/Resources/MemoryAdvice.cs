@@ -85,7 +85,8 @@ internal sealed class MemoryAdvice : IResourceKind
     /// </summary>
     private static ProcessMemoryFlags ProcessFlags(FrozenProcess process)
     {
-        var flags = ProcStatus.Read(process.Pid).Fields.GetValueOrDefault("THP_enabled") == "0" ? ProcessMemoryFlags.ThpDisabled : ProcessMemoryFlags.None;
+        var status = ProcStatus.Read(process.Pid);
+        var flags = status.Fields.GetValueOrDefault("THP_enabled") == "0" ? ProcessMemoryFlags.ThpDisabled : ProcessMemoryFlags.None;
         long mdwe = process.Syscalls.Invoke(SyscallNumbers.Prctl, InjectedCalls.PR_GET_MDWE, 0, 0, 0, 0);
         if (mdwe > 0 && (mdwe & InjectedCalls.PR_MDWE_REFUSE_EXEC_GAIN) != 0)
         {
@@ -93,7 +94,7 @@ internal sealed class MemoryAdvice : IResourceKind
             if ((mdwe & InjectedCalls.PR_MDWE_NO_INHERIT) != 0) flags |= ProcessMemoryFlags.RefuseExecGainNotInherited;
         }
         if (process.Syscalls.Invoke(SyscallNumbers.Prctl, InjectedCalls.PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1) flags |= ProcessMemoryFlags.MergeAll;
-        return flags | LockFutureFlags(process);
+        return flags | LockFutureFlags(process, LockedKib(status));
     }
 
     /// <summary>
@@ -103,20 +104,17 @@ internal sealed class MemoryAdvice : IResourceKind
     /// in at once). An EAGAIN from the mmap is the lock limit, so locked too (on fault or not:
     /// cannot be told, taken as not).
     /// </summary>
-    private static ProcessMemoryFlags LockFutureFlags(FrozenProcess process)
+    private static ProcessMemoryFlags LockFutureFlags(FrozenProcess process, long lockedKibBefore)
     {
-        const int EAGAIN = 11;
-        long LockedKib() => long.TryParse(ProcStatus.Read(process.Pid).Fields.GetValueOrDefault("VmLck")?.Split(' ')[0], out long kib) ? kib : 0;
-        long before = LockedKib();
         long page = Environment.SystemPageSize;
         long probe = process.Syscalls.Invoke(SyscallNumbers.Mmap, 0, page, RemoteSyscall.PROT_READ,
             RemoteSyscall.MAP_PRIVATE | RemoteSyscall.MAP_ANONYMOUS, -1, 0);
-        if (probe == -EAGAIN) return ProcessMemoryFlags.LockFuture;
+        if (probe == -ErrnoNames.EAGAIN) return ProcessMemoryFlags.LockFuture;
         if (probe < 0 && probe > -4096)
             throw new SysCallException("mmap (injected, one page to see whether mlockall(MCL_FUTURE) is set)", (int)-probe, $"pid {process.Pid}");
         try
         {
-            if (LockedKib() - before < page / 1024) return ProcessMemoryFlags.None;
+            if (LockedKib(ProcStatus.Read(process.Pid)) - lockedKibBefore < page / 1024) return ProcessMemoryFlags.None;
             using var pagemap = new PagemapReader(process.Pid, (int)page);
             bool populated = pagemap.Read((ulong)probe, (ulong)(probe + page)) is [{ Present: true }];
             return ProcessMemoryFlags.LockFuture | (populated ? ProcessMemoryFlags.None : ProcessMemoryFlags.LockFutureOnFault);
@@ -126,6 +124,10 @@ internal sealed class MemoryAdvice : IResourceKind
             process.Syscalls.Checked("munmap (the mlockall probe)", SyscallNumbers.Munmap, probe, page);
         }
     }
+
+    /// <summary>VmLck of /proc/PID/status in KiB ("VmLck:  8 kB"), 0 where it is missing.</summary>
+    private static long LockedKib(ProcessStatus status) =>
+        long.TryParse(status.Fields.GetValueOrDefault("VmLck")?.Split(' ')[0], out long kib) ? kib : 0;
 
     private static (AreaAdvice Advice, string? Refusal) Decode(FrozenSet<string> flags) =>
         (AdviceFlags.Where(f => flags.Contains(f.Name)).Aggregate(AreaAdvice.None, (all, f) => all | f.Advice),
