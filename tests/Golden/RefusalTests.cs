@@ -109,6 +109,26 @@ public class RefusalTests
         Assert.False(Directory.Exists($"/proc/{pid}"), $"pid {pid} exists after a rejected restore");
     }
 
+    /// <summary>
+    /// A restore whose pid is still in use (here by the original, left running) fails with one
+    /// line naming the pid and who has it, and the original runs on.
+    /// </summary>
+    [Fact]
+    public void A_restore_whose_pid_is_taken_fails_with_one_clear_line()
+    {
+        using var dir = new TestDirectory("pid-taken");
+        using var program = RunningProgram.Start("sleep", dir);
+        string image = dir.File("image.cryo");
+        CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", image, "--leave-running");
+        var result = CryoTool.Run("restore", image, "--detach");
+        Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
+        Assert.Contains($"cannot recreate pid {program.Pid}: pid {program.Pid} is taken by process 'sleep'", result.StandardError);
+        Assert.DoesNotContain("Unhandled exception", result.StandardError);
+        Assert.DoesNotContain("   at ", result.StandardError);
+        Assert.False(program.HasExited(), $"the original died. {program.Describe()}");
+        Assert.Equal("PASS", program.Terminate());
+    }
+
     [Fact]
     public void A_missing_process_and_bad_usage_are_reported()
     {
