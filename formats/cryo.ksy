@@ -9,9 +9,10 @@ meta:
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
-  shared memory segments attached, memory layout, memory areas, their pages and their advice,
-  guard regions, file descriptors with the state of eventfd, signalfd, timerfd and epoll files,
-  threads with their registers and scheduling attributes, pipes and their unread bytes),
+  shared memory segments attached, the memfd objects referred to and their contents, memory
+  layout, memory areas, their pages and their advice, guard regions, file descriptors with the
+  state of eventfd, signalfd, timerfd and epoll files, threads with their registers and
+  scheduling attributes, pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -118,12 +119,13 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MMST`, `AREA`, `PAGE`, `GARD`, `MADV`, `FDES`,
-      `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a `PROC` section;
-      `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in `THRD`; `FINF`,
-      `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The PAGE items of a
-      memory area follow its AREA item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a
-      descriptor its FDES, the FBUF items of a pipe its FINF item.
+      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `MMST`, `AREA`, `PAGE`, `GARD`,
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a
+      `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in
+      `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The MDAT
+      items of a memfd object follow its MEMF item, the PAGE items of a memory area its AREA
+      item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its FDES, the FBUF
+      items of a pipe its FINF item.
     seq:
       - id: tag
         type: str
@@ -157,6 +159,8 @@ types:
             '"PTMR"': posix_timer
             '"OOMS"': oom_score_adjustment
             '"SHMS"': sysv_segment
+            '"MEMF"': memfd_object
+            '"MDAT"': memfd_data
             '"MMST"': memory_layout
             '"AREA"': memory_area
             '"PAGE"': page_data
@@ -586,6 +590,83 @@ types:
         type: s8
         doc: shm_ctime, when the segment was created or last changed with IPC_SET, in seconds since the Unix epoch.
 
+  memfd_object:
+    doc: |
+      MEMF, one memfd object (memfd_create) that the process refers to through a descriptor (FDES
+      kind memfd) or a mapping (AREA kind memfd): one item per object in the file, in the first
+      PROC whose process refers to it (later ones reach it by `device` and `object_id` alone),
+      after the SHMS items and before MMST, in ascending order of `object_id`. Its contents
+      follow directly as MDAT items. A restore makes the object again (name, mode, owner, size,
+      contents, then the seals) and gives every FDES and AREA with its `device` and `object_id`
+      as device and inode, in any process, that one object.
+    seq:
+      - id: object_id
+        type: u8
+        valid:
+          min: 1
+        doc: The memfd's inode number (st_ino), not 0; the `inode` of the FDES and AREA items that refer to it.
+      - id: device
+        type: u8
+        doc: st_dev of the memfd; the `device` of the FDES and AREA items that refer to it.
+      - id: size
+        type: u8
+        doc: The file's size in bytes (st_size), below 2^63 (a reader checks that; not expressed here).
+      - id: seals
+        type: u4
+        valid:
+          max: 0x3f
+        doc: |
+          F_GET_SEALS: 0x1 F_SEAL_SEAL, 0x2 F_SEAL_SHRINK, 0x4 F_SEAL_GROW, 0x8 F_SEAL_WRITE,
+          0x10 F_SEAL_FUTURE_WRITE, 0x20 F_SEAL_EXEC; other bits zero. A memfd made without
+          MFD_ALLOW_SEALING shows F_SEAL_SEAL.
+      - id: mode
+        type: u4
+        valid:
+          expr: (_ & 0xf000) == 0x8000
+        doc: st_mode; its type bits are 0x8000, a regular file.
+      - id: uid
+        type: u4
+        doc: Owner's user id (st_uid).
+      - id: gid
+        type: u4
+        doc: Owner's group id (st_gid).
+      - id: len_name
+        type: u2
+        valid:
+          max: 249
+        doc: Length in bytes of `name`, at most 249 (NAME_MAX less the "memfd:" prefix).
+      - id: name
+        size: len_name
+        doc: |
+          The name given to memfd_create, bytes, without the "memfd:" prefix and the " (deleted)"
+          of the links ("/memfd:NAME (deleted)"); no NUL and no '/' (a reader checks that; not
+          expressed here).
+
+  memfd_data:
+    doc: |
+      MDAT, memfd data - contents of the memfd object `object_id` from `offset`, directly after
+      its MEMF item (or the MDAT before it), in ascending offset order without overlap, within
+      the object's size rounded up to whole pages; pages in no MDAT are holes (zeros). A restore
+      writes the bytes only up to the object's size. Writers split the contents into items of
+      at most 1 MiB.
+    seq:
+      - id: object_id
+        type: u8
+        doc: The object the bytes belong to, that of the MEMF it follows.
+      - id: offset
+        type: u8
+        doc: |
+          Offset in the object of the first byte, a multiple of the header's `page_size`;
+          `offset` plus the length of `data` is below 2^63 (a reader checks that; not expressed
+          here).
+      - id: data
+        size-eos: true
+        valid:
+          expr: _.size > 0
+        doc: |
+          The contents, the rest of the payload, not empty: a whole number of pages (header
+          `page_size`), which consumers check, not readers.
+
   memory_layout:
     doc: MMST, memory layout - the mm fields the kernel keeps per process (what prctl PR_SET_MM_MAP takes back) and the auxiliary vector.
     seq:
@@ -647,7 +728,8 @@ types:
     doc: |
       AREA, memory area - one memory mapping (a line of /proc/PID/maps). The pages listed in
       `runs` follow it, in order, as PAGE items; pages not listed are not stored (never touched,
-      identical to the backing file, or guard pages: GARD).
+      identical to the backing file, guard pages: GARD, or the pages of a shared memfd mapping,
+      which are the object's: MDAT).
     seq:
       - id: start
         type: u8
@@ -659,7 +741,7 @@ types:
         doc: Address just past the area; greater than `start`.
       - id: file_offset
         type: u8
-        doc: Offset in the backing file of the area's first byte (0 for anonymous areas; for sysv_shared the offset in the segment).
+        doc: Offset in the backing file of the area's first byte (0 for anonymous areas; for sysv_shared the offset in the segment; for memfd the offset in the object).
       - id: prot
         type: u4
         doc: Protection, PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4.
@@ -680,7 +762,10 @@ types:
         doc: Device number of the backing file (0 if none).
       - id: inode
         type: u8
-        doc: Inode number of the backing file (0 if none); for sysv_shared the segment's id, that of an SHMS item of the PROC.
+        doc: |
+          Inode number of the backing file (0 if none); for sysv_shared the segment's id, that of
+          an SHMS item of the PROC; for memfd the object's inode, the `object_id` of a MEMF item
+          of this or an earlier PROC (with `device` its device).
       - id: len_path
         type: u2
         valid:
@@ -728,7 +813,7 @@ types:
     doc: |
       MADV, memory advice - what the process asked of its memory beyond the mappings, which a
       fresh mmap does not have: for the process PR_SET_THP_DISABLE, PR_SET_MDWE,
-      mlockall(MCL_FUTURE) and PR_SET_MEMORY_MERGE, and per area the flags of mlock/mlock2 and
+      mlockall(MCL_FUTURE), PR_SET_MEMORY_MERGE and the membarrier registrations, and per area the flags of mlock/mlock2 and
       madvise (the VmFlags of /proc/PID/smaps). At most one per PROC, after the
       last AREA and its PAGE items; absent when there is no advice. The bit values are the
       format's own.
@@ -736,13 +821,15 @@ types:
       - id: process_flags
         type: u4
         valid:
-          expr: _ <= 0x3f and ((_ & 4) == 0 or (_ & 2) != 0) and ((_ & 0x10) == 0 or (_ & 8) != 0)
+          expr: _ <= 0x3ff and ((_ & 4) == 0 or (_ & 2) != 0) and ((_ & 0x10) == 0 or (_ & 8) != 0)
         doc: |
           0x1 transparent huge pages disabled (prctl PR_SET_THP_DISABLE), 0x2 refuse exec gain
           (prctl PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN), 0x4 that not inherited by fork's children
           (PR_MDWE_NO_INHERIT, only with 0x2), 0x8 lock future (mlockall MCL_FUTURE), 0x10 lock
           future on fault (MCL_ONFAULT, only with 0x8), 0x20 merge all (prctl
-          PR_SET_MEMORY_MERGE: KSM for every area); other bits zero.
+          PR_SET_MEMORY_MERGE: KSM for every area), the membarrier registrations 0x40 private
+          expedited (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED), 0x80 private expedited sync
+          core, 0x100 private expedited rseq, 0x200 global expedited; other bits zero.
       - id: num_areas
         type: u4
         valid:
@@ -1453,6 +1540,13 @@ enums:
       doc: |
         An attachment (shmat) of the System V shared memory segment whose id is `inode` (an SHMS
         item of the PROC); MAP_SHARED, path "/SYSV<key as 8 hex digits> (deleted)".
+    11:
+      id: memfd
+      doc: |
+        A mapping of the memfd object whose device and inode are `device` and `inode` (a MEMF
+        item of this or an earlier PROC); path "/memfd:NAME (deleted)". MAP_SHARED (no runs: the
+        pages are the object's, in MDAT items) or MAP_PRIVATE (its copy-on-write pages in runs,
+        as file_private). Shared anonymous memory (/dev/zero) stays anonymous_shared.
   file_kind:
     0:
       id: regular
@@ -1481,6 +1575,11 @@ enums:
     8:
       id: other
       doc: Anything else.
+    9:
+      id: memfd
+      doc: |
+        A memfd (memfd_create): `device` and `inode` are those of a MEMF item of this or an
+        earlier PROC; path "/memfd:NAME (deleted)".
   pipe_kind:
     0:
       id: anonymous

@@ -31,6 +31,7 @@ public sealed class SummaryPrinter(TextWriter output)
             case ProcessInfo p: _processes.Add(new ProcessSummary(p)); break;
             case MemoryArea a when current is not null: current.Areas++; current.MappedBytes += a.End - a.Start; break;
             case PageData d when current is not null: current.StoredBytes += (ulong)d.Data.Length; break;
+            case MemfdData d when current is not null: current.StoredBytes += (ulong)d.Data.Length; break;
             case FileDescriptor f when current is not null: current.Fds.Add(f); break;
             case ThreadInfo when current is not null: current.Threads++; break;
             case PipeInfo p: _pipes.Add(p); break;

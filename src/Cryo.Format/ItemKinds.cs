@@ -37,6 +37,8 @@ public static class ItemKinds
         new(PosixTimer.TagValue, "POSIX timer", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => PosixTimer.Decode(ref r)),
         new(OomScoreAdjustment.TagValue, "OOM score adjustment", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => OomScoreAdjustment.Decode(ref r)),
         new(SysVSegment.TagValue, "System V shared memory segment", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SysVSegment.Decode(ref r)),
+        new(MemfdObject.TagValue, "memfd object", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemfdObject.Decode(ref r)),
+        new(MemfdData.TagValue, "memfd data", false, InProcess, MemfdData.Decode),
         new(MemoryLayout.TagValue, "memory layout", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryLayout.Decode(ref r)),
         new(MemoryArea.TagValue, "memory area", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryArea.Decode(ref r)),
         new(PageData.TagValue, "page data", false, InProcess, PageData.Decode),

@@ -110,6 +110,29 @@ public static class ItemGenerators
             (uint)permissions | (destroyed ? SysVSegment.Destroyed : 0) | (locked ? SysVSegment.Locked : 0),
             owners[0], owners[1], owners[2], owners[3], creator, changed);
 
+    /// <summary>
+    /// Valid MEMF items: an object id not 0, a size below 2^63, seals of 0x3f, a regular file's
+    /// mode, a name of at most 249 bytes without NUL or '/'.
+    /// </summary>
+    private static Gen<CheckpointItem> MemfdObjectItem =>
+        from id in Gen.Frequency((3, Gen.Choose(1, int.MaxValue).Select(n => (ulong)n)), (1, U64.Where(n => n != 0)))
+        from device in U64
+        from size in Gen.Frequency((3, Gen.Choose(0, 1 << 24).Select(n => (ulong)n)), (1, U64.Select(n => n >> 1)))
+        from seals in Gen.Choose(0, (int)MemfdObject.KnownSeals)
+        from permissions in Gen.Choose(0, 0xfff)
+        from owners in U32.ArrayOf(2)
+        from name in Bytes(MemfdObject.MaxName)
+        select (CheckpointItem)new MemfdObject(id, device, size, (uint)seals, 0x8000 | (uint)permissions, owners[0], owners[1],
+            [.. name.Select(b => b is 0 or (byte)'/' ? (byte)'-' : b)]);
+
+    /// <summary>Valid MDAT items: whole pages (mostly a few, at most 1 MiB) at a page-aligned offset, ending below 2^63.</summary>
+    private static Gen<CheckpointItem> MemfdDataItem =>
+        from id in U64
+        from pages in Gen.Frequency((8, Gen.Choose(1, 4)), (1, Gen.Choose(5, FormatLimits.DataChunk / 4096)))
+        from page in Gen.Frequency((3, Gen.Choose(0, 1 << 20).Select(n => (ulong)n)), (1, U64.Select(n => n >> 13)))
+        from seed in I32
+        select (CheckpointItem)new MemfdData(id, Math.Min(page, (ulong)(long.MaxValue / 4096) - (ulong)pages) * 4096, Fill(new byte[pages * 4096], seed));
+
     /// <summary>Process flags the decoder accepts: bits of 0x3f, no-inherit only with refuse-exec-gain, on-fault only with lock-future.</summary>
     private static Gen<ProcessMemoryFlags> ProcessFlags =>
         Gen.Choose(0, (int)MemoryAdvice.KnownProcessFlags).Select(f => (ProcessMemoryFlags)f).Where(f => MemoryAdvice.ProcessProblem(f) is null);
@@ -237,7 +260,7 @@ public static class ItemGenerators
         from offset in U64
         from prot in U32
         from flags in U32
-        from kind in Gen.Choose(0, (int)MemoryAreaKind.SysVShared)
+        from kind in Gen.Choose(0, (int)MemoryAreaKind.Memfd)
         from dev in U64
         from ino in U64
         from path in Text
@@ -246,7 +269,7 @@ public static class ItemGenerators
 
     private static Gen<CheckpointItem> Fd =>
         from fd in Gen.Choose(0, 1 << 20)
-        from kind in Gen.Choose(0, 8)
+        from kind in Gen.Choose(0, (int)FileKind.Memfd)
         from n in U32.ArrayOf(3)
         from offset in ArbMap.Default.GeneratorFor<long>()
         from ids in U64.ArrayOf(5)
@@ -295,7 +318,7 @@ public static class ItemGenerators
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
         from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
-            Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
+            MemfdObjectItem, MemfdDataItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

@@ -76,10 +76,11 @@ public sealed class RawCheckpoint
         return items;
     }
 
-    /// <summary>Page, pipe and unknown items' data live in the reader's buffer until the next item: copy them out.</summary>
+    /// <summary>Page, memfd, pipe and unknown items' data live in the reader's buffer until the next item: copy them out.</summary>
     public static CheckpointItem Detach(CheckpointItem item) => item switch
     {
         PageData p => p with { Data = p.Data.ToArray() },
+        MemfdData m => m with { Data = m.Data.ToArray() },
         PipeData p => p with { Data = p.Data.ToArray() },
         UnknownItem u => u with { Payload = u.Payload.ToArray() },
         _ => item,

@@ -363,8 +363,8 @@ public class ReaderRejectionTests
         Assert.Equal(8 + 2 * 20, payload.Length);
         byte[] Patched(int offset, params byte[] bytes) => InProcess("MADV", Patch(payload, offset, bytes));
         // Entry i starts at 8 + 20 i: start, end, advice.
-        Rejects(Patched(0, 0x40), "'MADV'", "field 'process_flags' has invalid value 0x40", "only bits 0x3f");
-        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'process_flags' has invalid value 0x80000000", "only bits 0x3f");
+        Rejects(Patched(0, 0, 0x04), "'MADV'", "field 'process_flags' has invalid value 0x400", "only bits 0x3ff");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'process_flags' has invalid value 0x80000000", "only bits 0x3ff");
         Rejects(Patched(0, 0x4), "field 'process_flags' has invalid value 0x4", "only with refuse-exec-gain (2)");
         Rejects(Patched(0, 0x3d), "field 'process_flags' has invalid value 0x3d", "only with refuse-exec-gain (2)");
         Rejects(Patched(0, 0x10), "field 'process_flags' has invalid value 0x10", "only with lock-future (8)");
@@ -388,7 +388,7 @@ public class ReaderRejectionTests
         {
             ProcessMemoryFlags.RefuseExecGain, ProcessMemoryFlags.RefuseExecGain | ProcessMemoryFlags.RefuseExecGainNotInherited,
             ProcessMemoryFlags.LockFuture, ProcessMemoryFlags.LockFuture | ProcessMemoryFlags.LockFutureOnFault, ProcessMemoryFlags.MergeAll,
-            MemoryAdvice.KnownProcessFlags,
+            ProcessMemoryFlags.MembarrierPrivateExpedited, ProcessMemoryFlags.MembarrierGlobalExpedited, MemoryAdvice.KnownProcessFlags,
         })
         {
             var advice = new MemoryAdvice(flags, []);
@@ -501,7 +501,7 @@ public class ReaderRejectionTests
     }
 
     [Fact]
-    public void System_V_attachments_are_area_kind_10_and_kind_11_is_rejected()
+    public void System_V_attachments_are_area_kind_10_and_kind_12_is_rejected()
     {
         var attachment = new MemoryArea(0x7f12_3456_7000, 0x7f12_3456_9000, 0x1000, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
             MemoryAreaKind.SysVShared, 1, 32769, "/SYSV0000beef (deleted)"u8.ToArray(), [new PageRun(0, 2)]);
@@ -512,8 +512,175 @@ public class ReaderRejectionTests
 
         byte[] payload = Encoded(attachment);
         // start 0, end 8, file_offset 16, prot 24, map_flags 28, kind 32.
-        Rejects(InProcess("AREA", Patch(payload, 32, 11)), "'AREA'", "field 'kind' has invalid value 11", "unknown memory area kind");
+        Rejects(InProcess("AREA", Patch(payload, 32, 12)), "'AREA'", "field 'kind' has invalid value 12", "unknown memory area kind");
         Rejects(InProcess("AREA", Patch(payload, 32, 0xff)), "field 'kind' has invalid value 255");
+    }
+
+    [Fact]
+    public void Memfd_objects_round_trip_and_bad_fields_are_rejected()
+    {
+        var memfd = new MemfdObject(4242, 0x1, 10_000, MemfdObject.SealShrink | MemfdObject.SealGrow | MemfdObject.SealFutureWrite, 0x81b6 /* 0100666 */,
+            1000, 100, "ring"u8.ToArray());
+        Assert.True(memfd.IsCritical);
+        Assert.Null(ItemComparer.Difference(memfd, Assert.IsType<MemfdObject>(RawCheckpoint.ReadAll(InProcess("MEMF", Encoded(memfd)))[2])));
+        // The extremes: an empty name and size 0; every seal, size 2^63 - 1 and the longest name, of every byte but NUL and '/'.
+        var empty = new MemfdObject(1, 0, 0, 0, 0x8000, 0, 0, []);
+        Assert.Null(ItemComparer.Difference(empty, Assert.IsType<MemfdObject>(RawCheckpoint.ReadAll(InProcess("MEMF", Encoded(empty)))[2])));
+        byte[] longest = [.. Enumerable.Range(1, 255).Where(b => b != '/').Take(MemfdObject.MaxName).Select(b => (byte)b)];
+        var largest = new MemfdObject(ulong.MaxValue, ulong.MaxValue, long.MaxValue, MemfdObject.KnownSeals, 0x8fff, uint.MaxValue, uint.MaxValue, longest);
+        var back = Assert.IsType<MemfdObject>(RawCheckpoint.ReadAll(InProcess("MEMF", Encoded(largest)))[2]);
+        Assert.Null(ItemComparer.Difference(largest, back));
+        Assert.Equal(longest, back.Name);
+
+        byte[] payload = Encoded(memfd);
+        Assert.Equal(42 + 4, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("MEMF", Patch(payload, offset, bytes));
+        // object_id 0, device 8, size 16, seals 24, mode 28, uid 32, gid 36, name 40 (length) and 42 (bytes).
+        Rejects(Patched(0, 0, 0, 0, 0), "'MEMF'", "field 'object_id' has invalid value 0", "the memfd's inode number, never 0");
+        Rejects(Patched(16, 0, 0, 0, 0, 0, 0, 0, 0x80), "field 'size' has invalid value 9223372036854775808", "a file size fits in a signed 64-bit number");
+        Rejects(Patched(16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), "field 'size' has invalid value 18446744073709551615");
+        Rejects(Patched(24, 0x40), "field 'seals' has invalid value 0x40", "only the seals 0x1 … 0x20");
+        Rejects(Patched(24, 0x3f, 0, 0, 0x80), "field 'seals' has invalid value 0x8000003f");
+        Rejects(Patched(28, 0xed, 0x41), "field 'mode' has invalid value 0x41ed", "a memfd is a regular file (type bits 0x8000)"); // a directory
+        Rejects(Patched(28, 0xb6, 0x01), "field 'mode' has invalid value 0x1b6"); // no type bits
+        Rejects(Patched(28, 0xff, 0xa1), "field 'mode' has invalid value 0xa1ff"); // a symbolic link: 0x8000 set, but not the regular type
+        Rejects(InProcess("MEMF", Encoded(memfd with { Name = new byte[MemfdObject.MaxName + 1] })), "field 'name' has invalid value 250", "at most 249 bytes");
+        Rejects(Patched(40, 0x01, 0x10), "field 'name' is 4097 bytes long, over the limit of 4096"); // checked before the bytes are read
+        Rejects(Patched(43, (byte)'/'), "field 'name'", "a memfd name holds neither NUL nor '/'");
+        Rejects(Patched(45, 0), "field 'name'", "neither NUL nor '/'");
+        Rejects(InProcess("MEMF", Encoded(memfd with { Name = "/"u8.ToArray() })), "field 'name'", "neither NUL nor '/'");
+        Rejects(InProcess("MEMF", payload[..^1]), "field 'name' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("MEMF", payload[..30]), "field 'mode' needs 4 bytes");
+        Rejects(InProcess("MEMF", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("MEMF", payload, inThread: true), "'MEMF'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(memfd).Complete(), "'MEMF'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(memfd).End("FIFO").Complete(), "'MEMF'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Memfd_data_round_trips_and_bad_fields_are_rejected()
+    {
+        byte[] pages = new byte[2 * 4096];
+        new Random(7).NextBytes(pages);
+        var data = new MemfdData(4242, 3 * 4096, pages);
+        Assert.True(data.IsCritical);
+        var back = Assert.IsType<MemfdData>(RawCheckpoint.ReadAll(InProcess("MDAT", Encoded(data)))[2]);
+        Assert.Null(ItemComparer.Difference(data, back));
+        Assert.Equal(pages, back.Data.ToArray());
+        // The largest end the reader takes: offset + length = 2^63 - 1 (alignment is the consumer's, §8.5).
+        var last = new MemfdData(ulong.MaxValue, long.MaxValue - 4096, new byte[4096]);
+        Assert.Null(ItemComparer.Difference(last, RawCheckpoint.ReadAll(InProcess("MDAT", Encoded(last)))[2]));
+        // Whole pages are a rule for writers that consumers check, not the reader (unlike PAGE, §8.2 I5).
+        Assert.Equal(100, Assert.IsType<MemfdData>(RawCheckpoint.ReadAll(InProcess("MDAT", Encoded(data with { Data = new byte[100] })))[2]).Data.Length);
+
+        Rejects(InProcess("MDAT", Encoded(data with { Data = Array.Empty<byte>() })), "'MDAT'", "an MDAT item holds at least one page");
+        Rejects(InProcess("MDAT", Encoded(last with { Offset = long.MaxValue - 4095 })), "'MDAT'", "field 'offset' has invalid value 9223372036854771712",
+            "the data would end past the largest file offset");
+        Rejects(InProcess("MDAT", Encoded(last with { Offset = 1UL << 63 })), "field 'offset' has invalid value 9223372036854775808");
+        Rejects(InProcess("MDAT", Encoded(last with { Offset = ulong.MaxValue })), "field 'offset' has invalid value 18446744073709551615");
+        byte[] payload = Encoded(data);
+        Assert.Equal(16 + 2 * 4096, payload.Length);
+        Rejects(InProcess("MDAT", payload[..16]), "an MDAT item holds at least one page");
+        Rejects(InProcess("MDAT", payload[..15]), "field 'offset' needs 8 bytes");
+        Rejects(InProcess("MDAT", payload[..7]), "field 'object_id' needs 8 bytes");
+        Rejects(InProcess("MDAT", payload, inThread: true), "'MDAT'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(data).Complete(), "'MDAT'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(data).End("FIFO").Complete(), "'MDAT'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Memfd_descriptors_are_kind_9_and_mappings_kind_11_and_higher_kinds_are_rejected()
+    {
+        var fd = new FileDescriptor(5, FileKind.Memfd, FileDescriptor.CloseOnExec, 0x8002, 4096, 0x81b6, 0x1, 4242, 0, 3, 0, "/memfd:ring (deleted)"u8.ToArray());
+        var fdBack = Assert.IsType<FileDescriptor>(RawCheckpoint.ReadAll(InProcess("FDES", Encoded(fd)))[2]);
+        Assert.Null(ItemComparer.Difference(fd, fdBack));
+        Assert.Equal(9, (int)fdBack.Kind);
+        var shared = new MemoryArea(0x7f12_3456_7000, 0x7f12_3456_9000, 0x1000, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
+            MemoryAreaKind.Memfd, 0x1, 4242, "/memfd:ring (deleted)"u8.ToArray(), []);
+        var sharedBack = Assert.IsType<MemoryArea>(RawCheckpoint.ReadAll(InProcess("AREA", Encoded(shared)))[2]);
+        Assert.Null(ItemComparer.Difference(shared, sharedBack));
+        Assert.Equal(11, (int)sharedBack.Kind);
+        var copied = shared with { MapFlags = MemoryArea.MapPrivate, Runs = [new PageRun(1, 1)] };
+        Assert.Null(ItemComparer.Difference(copied, RawCheckpoint.ReadAll(InProcess("AREA", Encoded(copied)))[2]));
+
+        // FDES: fd 0, kind 4; AREA: start 0, end 8, file_offset 16, prot 24, map_flags 28, kind 32.
+        Rejects(InProcess("FDES", Patch(Encoded(fd), 4, 10)), "'FDES'", "field 'kind' has invalid value 10", "unknown file kind");
+        Rejects(InProcess("FDES", Patch(Encoded(fd), 4, 0xff)), "field 'kind' has invalid value 255");
+        Rejects(InProcess("AREA", Patch(Encoded(shared), 32, 12)), "'AREA'", "field 'kind' has invalid value 12", "unknown memory area kind");
+    }
+
+    [Fact]
+    public void Memfd_objects_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: SHMS, each MEMF directly followed by its MDAT items, MMST, the areas, the descriptors. A second
+        // process that maps the same object has no MEMF of its own: it names the object by device and inode.
+        var segment = new SysVSegment(7, 0, 4096, 0x180, 1000, 100, 1000, 100, 7, 1_767_225_600);
+        var memfd = new MemfdObject(4242, 0x1, 3 * 4096 - 100, MemfdObject.SealSeal | MemfdObject.SealShrink, 0x81b6, 1000, 100, "ring"u8.ToArray());
+        var empty = new MemfdObject(4300, 0x1, 0, MemfdObject.SealSeal, 0x8180, 1000, 100, []);
+        var layout = new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []);
+        var shared = new MemoryArea(0x7f00_0000_0000, 0x7f00_0000_3000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
+            MemoryAreaKind.Memfd, 0x1, 4242, "/memfd:ring (deleted)"u8.ToArray(), []);
+        var copied = new MemoryArea(0x7f00_0001_0000, 0x7f00_0001_2000, 4096, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapPrivate,
+            MemoryAreaKind.Memfd, 0x1, 4242, "/memfd:ring (deleted)"u8.ToArray(), [new PageRun(0, 1)]);
+        var fd = new FileDescriptor(3, FileKind.Memfd, 0, 0x8002, 0, 0x81b6, 0x1, 4242, 0, 1, 0, "/memfd:ring (deleted)"u8.ToArray());
+        var emptyFd = new FileDescriptor(4, FileKind.Memfd, 0, 0x8002, 0, 0x8180, 0x1, 4300, 0, 2, 0, "/memfd: (deleted)"u8.ToArray());
+        var stream = new MemoryStream();
+        using (var writer = new CheckpointWriter(stream, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(segment);
+            writer.Write(memfd);
+            writer.Write(new MemfdData(4242, 0, new byte[4096]));
+            writer.Write(new MemfdData(4242, 2 * 4096, new byte[4096])); // page 1 is a hole
+            writer.Write(empty);
+            writer.Write(layout);
+            writer.Write(shared);
+            writer.Write(copied);
+            writer.WritePages(0x7f00_0001_0000, new byte[4096]);
+            writer.Write(fd);
+            writer.Write(emptyFd);
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(layout);
+            writer.Write(shared);
+            writer.Write(fd with { Fd = 5 });
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(stream.ToArray());
+        Assert.Equal(["PROC", "PINF", "SHMS", "MEMF", "MDAT", "MDAT", "MEMF", "MMST", "AREA", "AREA", "PAGE", "FDES", "FDES", "PROC",
+            "PROC", "PINF", "MMST", "AREA", "FDES", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Null(ItemComparer.Difference(memfd, read[3]));
+        var second = Assert.IsType<MemfdData>(read[5]);
+        Assert.Equal((4242UL, 8192UL, 4096), (second.ObjectId, second.Offset, second.Data.Length));
+        Assert.Null(ItemComparer.Difference(empty, read[6]));
+
+        var (code, tree, _) = CryoDump.Run(["-"], stream.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("MEMF @", tree);
+        Assert.Contains("object_id=4242 device=1 size=12188 seals=0x3 mode=0x81b6 uid=1000 gid=100 name=\"ring\"", tree);
+        Assert.Contains("MDAT @", tree);
+        Assert.Contains("object_id=4242 offset=8192 data=<4096 bytes crc32c:", tree);
+        Assert.Contains("kind=11 device=1 inode=4242 path=\"/memfd:ring (deleted)\" runs=[]", tree);
+        Assert.Contains("FDES @", tree);
+        Assert.Contains("fd=3 kind=9", tree);
+
+        // The golden form numbers a memfd's object id and the inode of the areas and descriptors that refer to it alike.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], stream.ToArray());
+        string objectId = System.Text.RegularExpressions.Regex.Match(golden, @"MEMF object_id=(I\d+)").Groups[1].Value;
+        Assert.NotEmpty(objectId);
+        Assert.Contains($"MDAT object_id={objectId} offset=0 data=<4096 bytes>", golden);
+        Assert.Contains($"kind=11 device=D1 inode={objectId} path=", golden);
+        Assert.Contains($"fd=5 kind=9 fd_flags=0x0 open_flags=0x8002 offset=0 mode=0x81b6 device=D1 inode={objectId}", golden);
+
+        // The summary counts a memfd's data as stored in the process whose section holds it.
+        var (_, summary, _) = CryoDump.Run(["--summary", "-"], stream.ToArray());
+        Assert.Contains("2 areas, 20.0 KiB mapped, 12.0 KiB stored", summary);
+        Assert.Contains("1 areas, 12.0 KiB mapped, 0 bytes stored", summary);
+        Assert.Contains("fd 3: Memfd /memfd:ring (deleted)", summary);
     }
 
     [Fact]

@@ -17,6 +17,14 @@ public enum ProcessMemoryFlags : uint
     LockFutureOnFault = 16,
     /// <summary>prctl(PR_SET_MEMORY_MERGE, 1): every area of the process is offered to KSM.</summary>
     MergeAll = 32,
+    /// <summary>membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED): the process may ask for MEMBARRIER_CMD_PRIVATE_EXPEDITED.</summary>
+    MembarrierPrivateExpedited = 64,
+    /// <summary>membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE).</summary>
+    MembarrierPrivateExpeditedSyncCore = 128,
+    /// <summary>membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ).</summary>
+    MembarrierPrivateExpeditedRseq = 256,
+    /// <summary>membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED): the process takes part in MEMBARRIER_CMD_GLOBAL_EXPEDITED barriers.</summary>
+    MembarrierGlobalExpedited = 512,
 }
 
 /// <summary>
@@ -64,7 +72,7 @@ public sealed record MemoryAdvice(ProcessMemoryFlags ProcessFlags, AdvisedArea[]
     public static readonly ItemTag TagValue = ItemTag.Parse("MADV");
     public override ItemTag Tag => TagValue;
 
-    public const ProcessMemoryFlags KnownProcessFlags = (ProcessMemoryFlags)0x3f;
+    public const ProcessMemoryFlags KnownProcessFlags = (ProcessMemoryFlags)0x3ff;
     public const AreaAdvice KnownAdvice = (AreaAdvice)0x3ff;
 
     public override void Encode(PayloadWriter w)

@@ -15,6 +15,8 @@ public enum MemoryAreaKind : byte
     Vsyscall = 9,
     /// <summary>An attachment of a System V shared memory segment (shmat): inode is the segment's id, described by a <c>SHMS</c> item.</summary>
     SysVShared = 10,
+    /// <summary>A mapping of a memfd object: device and inode are those of its <c>MEMF</c> item; a shared one stores no pages (they are the object's).</summary>
+    Memfd = 11,
 }
 
 /// <summary>A run of consecutive pages of an area whose contents follow in <c>PAGE</c> items; FirstPage counts from the area's start.</summary>
@@ -52,7 +54,7 @@ public sealed record MemoryArea(
         ulong offset = r.U64("file_offset");
         uint prot = r.U32("prot"), flags = r.U32("map_flags");
         byte kind = r.U8("kind");
-        if (kind > (byte)MemoryAreaKind.SysVShared) throw r.Invalid("kind", kind, "unknown memory area kind");
+        if (kind > (byte)MemoryAreaKind.Memfd) throw r.Invalid("kind", kind, "unknown memory area kind");
         ulong dev = r.U64("device"), inode = r.U64("inode");
         byte[] path = r.Bytes16("path");
         var runs = new PageRun[r.Count("runs", 16)];

@@ -183,7 +183,7 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     /// <summary>
     /// SHMS's checks are in the .ksy, the one between fields included (a destroyed segment has key
     /// 0, which the .ksy checks on `mode` and the C# reader reports on `key`), and so are MADV's
-    /// new process flags with their pairs and AREA's kind 10: what the C# reader refuses, the
+    /// new process flags with their pairs and AREA's kinds 10 and 11: what the C# reader refuses, the
     /// Kaitai side refuses too.
     /// </summary>
     [Theory]
@@ -195,10 +195,10 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     [InlineData("SHMS", "key", "ValidationExprError: not matching the expression, got [512]", 0, -1, 1UL, 0x200u, 1)]
     [InlineData("SHMS", "creator_pid", "ValidationLessThanError: not in range, min [1], but got [0]", 0, 0, 1UL, 0x180u, 0)]
     [InlineData("SHMS", "creator_pid", "ValidationLessThanError: not in range, min [1], but got [-1]", 0, 0, 1UL, 0x180u, -1)]
-    [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [64]", 0, 0, 0UL, 0x40u, 0)]
+    [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [1024]", 0, 0, 0UL, 0x400u, 0)]
     [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [4]", 0, 0, 0UL, 0x4u, 0)] // no-inherit without refuse-exec-gain
     [InlineData("MADV", "process_flags", "ValidationExprError: not matching the expression, got [16]", 0, 0, 0UL, 0x10u, 0)] // on fault without lock-future
-    [InlineData("AREA", "kind", "ValidationNotInEnumError: not in the enum, got [11]", 0, 0, 0UL, 11u, 0)]
+    [InlineData("AREA", "kind", "ValidationNotInEnumError: not in the enum, got [12]", 0, 0, 0UL, 12u, 0)]
     public async Task The_ksy_refuses_the_segments_process_flags_and_area_kinds_the_reader_refuses(string tag, string field, string kaitaiError,
         int id, int key, ulong size, uint value, int creatorPid)
     {
@@ -229,6 +229,62 @@ public sealed class KaitaiCrossCheckTests : IDisposable
 
         Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a {tag} the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
         Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// MEMF's checks that fit a Kaitai description are in the .ksy (an object id not 0, the seal
+    /// bits, a regular file's type bits, the name's length), and so are MDAT's non-empty data and
+    /// FDES's kind 9: what the C# reader refuses there, the Kaitai side refuses too. (A size or an
+    /// MDAT end of 2^63 and more, and a name with NUL or '/', are the C# reader's alone: the .ksy
+    /// says so.)
+    /// </summary>
+    [Theory]
+    [InlineData("MEMF", "object_id 0", "field 'object_id' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("MEMF", "seals 0x40", "field 'seals' has invalid value 0x40", "ValidationGreaterThanError: not in range, max [63], but got [64]")]
+    [InlineData("MEMF", "seals 0x8000003f", "field 'seals' has invalid value 0x8000003f", "ValidationGreaterThanError: not in range, max [63], but got [2147483711]")]
+    [InlineData("MEMF", "mode 0x41ed", "field 'mode' has invalid value 0x41ed", "ValidationExprError: not matching the expression, got [16877]")] // a directory
+    [InlineData("MEMF", "mode 0x1b6", "field 'mode' has invalid value 0x1b6", "ValidationExprError: not matching the expression, got [438]")] // no type bits
+    [InlineData("MEMF", "mode 0xa1ff", "field 'mode' has invalid value 0xa1ff", "ValidationExprError: not matching the expression, got [41471]")] // a symbolic link
+    [InlineData("MEMF", "name of 250 bytes", "field 'name' has invalid value 250", "ValidationGreaterThanError: not in range, max [249], but got [250]")]
+    [InlineData("MDAT", "no data", "an MDAT item holds at least one page", "ValidationExprError: not matching the expression")]
+    [InlineData("FDES", "kind 10", "field 'kind' has invalid value 10", "ValidationNotInEnumError: not in the enum, got [10]")]
+    public async Task The_ksy_refuses_the_memfd_items_the_reader_refuses(string tag, string fault, string csharpError, string kaitaiError)
+    {
+        var memfd = new MemfdObject(4242, 1, 10_000, MemfdObject.SealSeal, 0x81b6, 1000, 100, "ring"u8.ToArray());
+        var fd = new FileDescriptor(3, FileKind.Memfd, 0, 0x8002, 0, 0x81b6, 1, 4242, 0, 1, 0, "/memfd:ring (deleted)"u8.ToArray());
+        byte[] payload = fault switch
+        {
+            "object_id 0" => Patch(memfd, 0, 0, 0),
+            "seals 0x40" => Patch(memfd, 24, 0x40),
+            "seals 0x8000003f" => Patch(memfd, 24, 0x3f, 0, 0, 0x80),
+            "mode 0x41ed" => Patch(memfd, 28, 0xed, 0x41),
+            "mode 0x1b6" => Patch(memfd, 28, 0xb6, 0x01),
+            "mode 0xa1ff" => Patch(memfd, 28, 0xff, 0xa1),
+            "name of 250 bytes" => Patch(memfd with { Name = [.. Enumerable.Repeat((byte)'n', 250)] }, 0),
+            "no data" => Patch(new MemfdData(4242, 0, Array.Empty<byte>()), 0),
+            "kind 10" => Patch(fd, 4, 10),
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame(tag, ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("memfd.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a {tag} the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>The payload <paramref name="item"/>'s encoder writes, with <paramref name="bytes"/> written at <paramref name="offset"/>.</summary>
+    private static byte[] Patch(CheckpointItem item, int offset, params byte[] bytes)
+    {
+        var w = new PayloadWriter();
+        item.Encode(w);
+        byte[] payload = w.Written.ToArray();
+        bytes.CopyTo(payload, offset);
+        return payload;
     }
 
     /// <summary>

@@ -58,6 +58,16 @@ public static class KaitaiEdgeSample
             w.Write(new SysVSegment(32769, int.MinValue, Above53, SysVSegment.PermissionBits, uint.MaxValue, uint.MaxValue, 0, 0, int.MaxValue, -1));
             w.Write(new SysVSegment(int.MaxValue, 0, Max, SysVSegment.PermissionBits | SysVSegment.Destroyed | SysVSegment.Locked, 1, 2, 3, 4, 5, long.MinValue));
             w.Write(new SysVSegment(65536, -1, TopBit, 0, 0, uint.MaxValue, uint.MaxValue, 0, 2, long.MaxValue));
+            // MEMF and MDAT: an empty object with an empty name; the largest values (size 2^63 - 1, every seal, every mode bit of a
+            // regular file, a name of 249 bytes with every byte but NUL and '/'), its data in three items, the last one ending at
+            // 2^63 - 1 (the largest end the reader takes); a small sealed object with quotes, a backslash and UTF-8 in its name, data after a hole.
+            w.Write(new MemfdObject(1, 0, 0, 0, 0x8000, 0, 0, []));
+            w.Write(new MemfdObject(Above53, Max, long.MaxValue, MemfdObject.KnownSeals, 0x8fff, uint.MaxValue, uint.MaxValue, MemfdName()));
+            w.Write(new MemfdData(Above53, 0, Pattern(256 * 4096, 11)));
+            w.Write(new MemfdData(Above53, 300 * 4096, Pattern(4096, 12)));
+            w.Write(new MemfdData(Above53, long.MaxValue - 4096, Pattern(4096, 13)));
+            w.Write(new MemfdObject(Max, TopBit, 3 * 4096 - 1, MemfdObject.SealSeal | MemfdObject.SealWrite, 0x8124 /* 0100444 */, 1000, 100, B("ring \"a\\b\" \u00e9")));
+            w.Write(new MemfdData(Max, 8192, Pattern(4096, 14)));
             w.Write(new MemoryLayout(0x400000, 0x401000, 0x403000, 0x404000, 0x1000000, 0x1021000, 0x7ffd_0000_0000,
                 0x7ffd_0000_1000, 0x7ffd_0000_1020, 0x7ffd_0000_1020, Max, [new AuxEntry(6, 4096), new AuxEntry(25, Above53), new AuxEntry(Max, TopBit)]));
             w.Write(new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []));
@@ -71,7 +81,13 @@ public static class KaitaiEdgeSample
             w.Write(new MemoryArea(0x7f12_3456_7000, 0x7f12_3456_8000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
                 MemoryAreaKind.SysVShared, 1, 1, B("/SYSVdeadbeef (deleted)"), [new PageRun(0, 1)]));
             w.WritePages(0x7f12_3456_7000, Pattern(4096, 4));
-            for (byte kind = 0; kind <= (byte)MemoryAreaKind.SysVShared; kind++)
+            // A shared mapping of the sealed memfd above (no runs: its pages are the object's), and a private one with a copied page.
+            w.Write(new MemoryArea(0x7f12_3458_0000, 0x7f12_3458_3000, 0, MemoryArea.ProtRead, MemoryArea.MapShared,
+                MemoryAreaKind.Memfd, TopBit, Max, B("/memfd:ring \"a\\b\" \u00e9 (deleted)"), []));
+            w.Write(new MemoryArea(0x7f12_3459_0000, 0x7f12_3459_2000, 4096, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapPrivate,
+                MemoryAreaKind.Memfd, TopBit, Max, B("/memfd:ring \"a\\b\" \u00e9 (deleted)"), [new PageRun(1, 1)]));
+            w.WritePages(0x7f12_3459_1000, Pattern(4096, 15));
+            for (byte kind = 0; kind <= (byte)MemoryAreaKind.Memfd; kind++)
                 w.Write(new MemoryArea(0xffff_ffff_ff60_0000 - (ulong)kind * 0x1000, 0xffff_ffff_ff60_1000 - (ulong)kind * 0x1000, Above53 + kind,
                     MemoryArea.ProtExec, MemoryArea.MapShared | MemoryArea.MapGrowsDown, (MemoryAreaKind)kind, Max, TopBit, Bytes(0xc3, 0xa9, kind), []));
             w.Write(new MemoryAdvice(ProcessMemoryFlags.ThpDisabled,
@@ -79,7 +95,7 @@ public static class KaitaiEdgeSample
                  new AdvisedArea(0x7fff_ffff_e000, Above53, AreaAdvice.DontFork | AreaAdvice.HugePage | AreaAdvice.Mergeable | AreaAdvice.Random),
                  new AdvisedArea(TopBit, Max, AreaAdvice.NoHugePage | AreaAdvice.Sequential)]));
             w.Write(new MemoryAdvice(ProcessMemoryFlags.None, []));
-            w.Write(new MemoryAdvice(MemoryAdvice.KnownProcessFlags, [])); // every process flag: THP off, MDWE not inherited, lock future on fault, merge all
+            w.Write(new MemoryAdvice(MemoryAdvice.KnownProcessFlags, [])); // every process flag: THP off, MDWE not inherited, lock future on fault, merge all, the membarrier registrations
             w.Write(new MemoryAdvice(ProcessMemoryFlags.RefuseExecGain | ProcessMemoryFlags.LockFuture, [new AdvisedArea(0, 1, AreaAdvice.Mergeable)]));
             w.Write(new MemoryAdvice(ProcessMemoryFlags.MergeAll, []));
             // GARD: one guard page in the heap; several ranges, two of them touching; the largest addresses (the top page, an end of 2^64 - 1).
@@ -87,10 +103,12 @@ public static class KaitaiEdgeSample
             w.Write(new GuardRegions([new GuardRange(0, 0x1000), new GuardRange(0x7fff_ffff_e000, 0x7fff_ffff_f000),
                 new GuardRange(0x7fff_ffff_f000, Above53), new GuardRange(TopBit, TopBit + 1)]));
             w.Write(new GuardRegions([new GuardRange(Max - 0x1fff, Max - 0xfff), new GuardRange(Max - 1, Max)]));
-            for (byte kind = 0; kind <= (byte)FileKind.Other; kind++)
+            for (byte kind = 0; kind <= (byte)FileKind.Memfd; kind++)
                 w.Write(new FileDescriptor(kind, (FileKind)kind, FileDescriptor.CloseOnExec, 0x8042u + kind, kind == 0 ? long.MinValue : long.MaxValue - kind, 0x81a4 /* 0100644 */,
                     Max, Above53, TopBit, 7 + (ulong)kind, kind == (byte)FileKind.Pipe ? 77UL : 0UL, kind == 1 ? [] : B($"/tmp/\"fd\" {kind}\\\u00e9")));
             w.Write(new FileDescriptor(int.MaxValue, FileKind.Pipe, 0, 1, 0, 0x1180 /* 010600 */, 12, 34, 0, 8, 77, B("pipe:[34]")));
+            w.Write(new FileDescriptor(10, FileKind.Memfd, FileDescriptor.CloseOnExec, 0x8002 /* O_RDWR | O_LARGEFILE */, 4096, 0x8124, TopBit, Max, 0, 9, 0,
+                B("/memfd:ring \"a\\b\" \u00e9 (deleted)")));
             w.Write(new FileOwner(int.MaxValue, FileOwnerKind.ProcessGroup, int.MaxValue, FileOwner.MaxSignal));
             w.Write(new FileOwner(0, FileOwnerKind.Thread, 0, 1));
             w.Write(new FileOwner(5, FileOwnerKind.Process, 1, 0));
@@ -212,6 +230,9 @@ public static class KaitaiEdgeSample
     }
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    /// <summary>The longest memfd name, 249 bytes: the byte values from 1 up, '/' left out.</summary>
+    private static byte[] MemfdName() => [.. Enumerable.Range(1, 255).Where(b => b != '/').Take(MemfdObject.MaxName).Select(b => (byte)b)];
 
     private static byte[] Bytes(params byte[] b) => b;
 
