@@ -1,12 +1,13 @@
 /*
- * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath
+ * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
  * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). Kinds cryo
  * has learned since (thread, child, flock, posix-lock, eventfd, posix-timer) stay: they must now
  * restore and pass. opath (O_PATH descriptors of a directory and a file) failed a checkpoint once
- * (F_GETOWN_EX on them is EBADF) and must pass too.
+ * (F_GETOWN_EX on them is EBADF) and must pass too. memfd-hugetlb: a memfd_create("cryo-huge",
+ * MFD_HUGETLB) descriptor (a file on hugetlbfs, never sized or mapped), checked with F_GETFD.
  */
 #include "common.h"
 
@@ -24,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -44,7 +46,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath");
+    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -111,6 +113,9 @@ int main(int argc, char **argv)
         if (slash) *slash = 0; else strcpy(deleted_path, ".");
         if ((fds[0] = open(deleted_path, O_PATH | O_DIRECTORY)) < 0) tp_die_errno("open %s O_PATH", deleted_path);
         if ((fds[1] = open("/etc/hostname", O_PATH)) < 0) tp_die_errno("open /etc/hostname O_PATH");
+    } else if (strcmp(kind, "memfd-hugetlb") == 0) {
+        /* Just the descriptor: no ftruncate or mmap, so no huge page needs to be reserved. */
+        if ((fds[0] = memfd_create("cryo-huge", MFD_HUGETLB)) < 0) tp_die_errno("memfd_create(\"cryo-huge\", MFD_HUGETLB)");
     } else {
         tp_die("unknown --kind=%s", kind);
     }
@@ -155,6 +160,8 @@ int main(int argc, char **argv)
         if (probe < 0) tp_fail("openat through the O_PATH directory: %s", strerror(errno));
         else { close(probe); unlinkat(fds[0], "opath-probe", 0); }
         if (fstat(fds[1], &st) < 0 || !S_ISREG(st.st_mode)) tp_fail("fstat of the O_PATH file: %s", strerror(errno));
+    } else if (strcmp(kind, "memfd-hugetlb") == 0) {
+        if (fcntl(fds[0], F_GETFD) < 0) tp_fail("the MFD_HUGETLB memfd (fd %d) is no longer open: %s", fds[0], strerror(errno));
     } else if (strcmp(kind, "deleted") == 0) {
         if (pread(fds[0], buf, 4, 0) != 4 || memcmp(buf, "kept", 4) != 0) tp_fail("deleted file lost its data");
     }

@@ -475,6 +475,8 @@ def main():
         ("layout", "layout", [], None, None),
         ("layout --process-flags", "layout", ["--process-flags"], None, None),
         ("sysvshm", "sysvshm", ["--child"], None, None),
+        ("memfd", "memfd", ["--child"], None, None),
+        ("memfd (leave-running)", "memfd", ["--child"], None, None, True),
         ("areas", "areas", ["--count=2000"], None, None),
         ("eventfiles", "eventfiles", [], None, None),
         ("unsupported --kind=eventfd", "unsupported", ["--kind=eventfd"], None, None),
@@ -496,6 +498,7 @@ def main():
         ("deadline", "unsupported", ["--kind=deadline"], ["SCHED_DEADLINE", "not saved"], r"pid (\d+): tid \d+: scheduling policy"),
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
         ("System V segment partly unmapped", "sysvshm", ["--partial"], ["/SYSV", "its start was unmapped"], r"pid (\d+): memory mapping"),
+        ("memfd of huge pages", "unsupported", ["--kind=memfd-hugetlb"], ["fd 3", "MFD_HUGETLB"]),
     ]:
         if not only or "refusal" in only:
             guarded("refusal", label, refusal, label, name, args, expect, *names)

@@ -112,6 +112,40 @@ internal static unsafe partial class Native
         }
     }
 
+    /// <summary>
+    /// The ranges of [<paramref name="from"/>, <paramref name="end"/>) of a shmem or tmpfs file
+    /// that hold data, widened to whole pages of <paramref name="page"/> bytes (SEEK_DATA and
+    /// SEEK_HOLE; the rest reads as zeros), as (offset, length). Null with <paramref name="errno"/>
+    /// when lseek fails other than with ENXIO (no data past a point).
+    /// </summary>
+    public static List<(long Offset, long Length)>? DataRanges(int fd, long from, long end, long page, out int errno)
+    {
+        var ranges = new List<(long, long)>();
+        errno = 0;
+        for (long at = from; at < end;)
+        {
+            long data = Lseek(fd, at, SEEK_DATA);
+            if (data < 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                if (errno == ErrnoNames.ENXIO) { errno = 0; break; }
+                return null;
+            }
+            long first = data / page * page;
+            if (first >= end) break;
+            long hole = Lseek(fd, data, SEEK_HOLE);
+            if (hole < 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                return null;
+            }
+            long last = Math.Min((hole + page - 1) / page * page, end);
+            ranges.Add((first, last - first));
+            at = last;
+        }
+        return ranges;
+    }
+
     public static int MkFifo(ReadOnlySpan<byte> path, uint mode)
     {
         fixed (byte* p = CString(path))

@@ -205,8 +205,7 @@ internal sealed class Files : IResourceKind
             string name = text["anon_inode:".Length..].Trim('[', ']');
             throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd and timerfd are; epoll, inotify, pidfd, ... are not)");
         }
-        if (text.StartsWith("/memfd:", StringComparison.Ordinal)) throw Refuse("memfd", "memfd files are not supported yet");
-        if (text.EndsWith(" (deleted)", StringComparison.Ordinal))
+        if (text.EndsWith(" (deleted)", StringComparison.Ordinal) && !MemfdFiles.IsMemfd(text))
             throw Refuse("deleted file", "the file was deleted after it was opened; its contents cannot be reopened by path");
         var locks = info.Lines.Where(l => l.Key == "lock").Select(l => ParseLock(fd, l.Value, Refuse)).ToList();
 
@@ -214,6 +213,7 @@ internal sealed class Files : IResourceKind
             ?? throw Refuse("file", $"stat failed: {ErrnoNames.Name(errno)}");
         FileKind kind;
         if (text.StartsWith("pipe:[", StringComparison.Ordinal)) kind = FileKind.Pipe;
+        else if (MemfdFiles.IsMemfd(text) && status.Type == FileStatus.S_IFREG) kind = FileKind.Memfd; // its object: MemfdFiles
         else if (SavedAnonymousFiles.Contains(text)) kind = FileKind.AnonInode;
         else if (!text.StartsWith('/')) throw Refuse("file", "not a path cryo can reopen");
         else kind = status.Type switch
@@ -384,7 +384,7 @@ internal sealed class Files : IResourceKind
         }
         var fd = (FileDescriptor)item;
         if (own.Items.Any(i => i.Fd == fd.Fd)) throw new InvalidOperationException($"pid {process.Pid}: fd {fd.Fd} has two FDES items");
-        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode))
+        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode or FileKind.Memfd))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: cryo cannot restore a descriptor of kind {fd.Kind}");
         if ((fd.Kind is FileKind.Pipe or FileKind.Fifo) != (fd.PipeId != 0))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: kind {fd.Kind} with pipe id {fd.PipeId}");
@@ -428,6 +428,7 @@ internal sealed class Files : IResourceKind
             {
                 FileKind.Pipe or FileKind.Fifo => Pipes.OpenDescription(d.First, d.FirstPid, session),
                 FileKind.AnonInode => OpenAnonymous(d, table),
+                FileKind.Memfd => OpenMemfdDescription(d.First, d.FirstPid, session, table),
                 _ => OpenFileDescription(d.First, d.FirstPid, table),
             };
         Pipes.Seal(session);
@@ -507,6 +508,33 @@ internal sealed class Files : IResourceKind
                 table.Warn($"{what}: the file is {now.Size} bytes now, shorter than the saved offset {fd.Offset}");
             if (fd.Offset != 0 && fd.Kind is FileKind.Regular or FileKind.Directory && ((int)fd.OpenFlags & Native.O_PATH) == 0
                 && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
+                throw new SysCallException("lseek", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to offset {fd.Offset}");
+            int status = Native.FcntlOrThrow(result, Native.F_GETFL, 0, what);
+            if (status != (int)fd.OpenFlags)
+                table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(fd.OpenFlags, 8)}");
+            return result;
+        }
+        catch
+        {
+            Native.Close(result);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A new open file description of a memfd object made by <see cref="MemfdFiles"/>: opened
+    /// through cryo's descriptor of it in /proc/self/fd (as a program reopens a memfd), with the
+    /// recorded status flags, at the recorded offset.
+    /// </summary>
+    private static int OpenMemfdDescription(FileDescriptor fd, int pid, RestoreSession session, FileTable table)
+    {
+        string what = $"pid {pid} fd {fd.Fd} ({Encoding.UTF8.GetString(fd.Path)})";
+        int local = MemfdFiles.LocalFd(session, fd.Device, fd.Inode, readOnly: false, what);
+        int flags = ((int)fd.OpenFlags & ~(Native.O_CREAT | Native.O_TRUNC | Native.O_EXCL | Native.O_NOCTTY)) | Native.O_CLOEXEC;
+        int result = Native.OpenOrThrow($"/proc/self/fd/{local}", flags);
+        try
+        {
+            if (fd.Offset != 0 && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
                 throw new SysCallException("lseek", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to offset {fd.Offset}");
             int status = Native.FcntlOrThrow(result, Native.F_GETFL, 0, what);
             if (status != (int)fd.OpenFlags)

@@ -94,12 +94,10 @@ internal sealed class Memory : IResourceKind
             throw Refuse("hugetlb memory is not supported");
         // System V shm: the segment is attached again (SysVSharedMemory).
         if (SysVSharedMemory.IsSegment(m)) return MemoryAreaKind.SysVShared;
-        if (m.Shared && (path == "/dev/zero" + deleted || path.StartsWith("/memfd:", StringComparison.Ordinal)))
-        {
-            // MAP_SHARED|MAP_ANONYMOUS (/dev/zero) and memfd: restored as shared anonymous memory
-            // with every page stored (sharing with other processes is not kept).
-            return MemoryAreaKind.AnonymousShared;
-        }
+        // memfd: the object is saved by MemfdFiles (which refuses huge pages), mapped again from it.
+        if (MemfdFiles.IsMemfd(path)) return MemoryAreaKind.Memfd;
+        // MAP_SHARED|MAP_ANONYMOUS: restored as shared anonymous memory with every page stored.
+        if (m.Shared && path == "/dev/zero" + deleted) return MemoryAreaKind.AnonymousShared;
         if (path.EndsWith(deleted, StringComparison.Ordinal))
             throw Refuse("the mapped file has been deleted, so a restore could not map it again");
         if (!path.StartsWith('/')) throw Refuse("the backing file has no usable path");
@@ -187,25 +185,9 @@ internal sealed class Memory : IResourceKind
         if (fd < 0) return null;
         try
         {
-            var runs = new List<PageRun>();
-            ulong page = (ulong)PageSize, first = m.Offset, end = m.Offset + m.Length;
-            for (ulong at = first; at < end;)
-            {
-                long data = Native.Lseek(fd, (long)at, Native.SEEK_DATA);
-                if (data < 0)
-                {
-                    int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                    return errno == ErrnoNames.ENXIO ? [.. runs] : null; // ENXIO: no data past this point
-                }
-                ulong from = (ulong)data / page * page;
-                if (from >= end) break;
-                long hole = Native.Lseek(fd, data, Native.SEEK_HOLE);
-                if (hole < 0) return null;
-                ulong to = Math.Min(((ulong)hole + page - 1) / page * page, end);
-                runs.Add(new PageRun((from - first) / page, (to - from) / page));
-                at = to;
-            }
-            return [.. runs];
+            long page = PageSize, first = (long)m.Offset;
+            return Native.DataRanges(fd, first, first + (long)m.Length, page, out _)?
+                .Select(r => new PageRun((ulong)((r.Offset - first) / page), (ulong)(r.Length / page))).ToArray();
         }
         finally
         {
@@ -230,6 +212,9 @@ internal sealed class Memory : IResourceKind
                 onlyPrivateCopies = false;
                 break;
             case MemoryAreaKind.FilePrivate:
+                onlyPrivateCopies = true;
+                break;
+            case MemoryAreaKind.Memfd when !m.Shared: // a shared one's pages are the object's (MDAT)
                 onlyPrivateCopies = true;
                 break;
             default:
@@ -275,10 +260,11 @@ internal sealed class Memory : IResourceKind
         // Shared anonymous memory (/dev/zero, memfd) keeps its shmem inode and offset: the
         // identity that tells a restore which areas of which processes are one object. A System V
         // segment's inode is its id, and the offset says where its attachment begins.
-        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared or MemoryAreaKind.SysVShared
+        bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared or MemoryAreaKind.SysVShared or MemoryAreaKind.Memfd
             || kind == MemoryAreaKind.AnonymousShared && m.Inode != 0;
-        // A file's identity as a restore will see it through its path (not the maps line: overlayfs).
-        var (device, inode) = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared
+        // A file's identity as a restore will see it through its path (not the maps line: overlayfs);
+        // a memfd's as fstat shows it, which is how MemfdFiles names the object.
+        var (device, inode) = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared or MemoryAreaKind.Memfd
             ? MappedFileIdentity(pid, m) : (MakeDevice(m.DeviceMajor, m.DeviceMinor), m.Inode);
         return new MemoryArea(m.Start, m.End, file ? m.Offset : 0, prot, flags, kind,
             file ? device : 0, file ? inode : 0, Encoding.UTF8.GetBytes(m.Path), runs);
@@ -660,7 +646,8 @@ internal sealed class Memory : IResourceKind
             next = run.FirstPage + run.PageCount;
         }
         bool pagesAllowed = area.Kind is MemoryAreaKind.AnonymousPrivate or MemoryAreaKind.AnonymousShared
-            or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.FilePrivate or MemoryAreaKind.SysVShared;
+            or MemoryAreaKind.Heap or MemoryAreaKind.Stack or MemoryAreaKind.FilePrivate or MemoryAreaKind.SysVShared
+            || area.Kind == MemoryAreaKind.Memfd && (area.MapFlags & MemoryArea.MapShared) == 0;
         if (!pagesAllowed && area.Runs.Length > 0)
             throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} of kind {area.Kind} cannot carry pages");
         state.PreviousEnd = area.End;
@@ -713,6 +700,12 @@ internal sealed class Memory : IResourceKind
                 if (!shared) prot = WritableWhileFilling(state, area, prot);
                 int fd = TargetFd(process, state, area, path, shared);
                 Map(process, area, prot, (shared ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | NoReserve(area) | fixedNoReplace, fd, (long)area.FileOffset);
+                return;
+            case MemoryAreaKind.Memfd:
+                bool sharedMemfd = (area.MapFlags & MemoryArea.MapShared) != 0;
+                if (!sharedMemfd) prot = WritableWhileFilling(state, area, prot);
+                int memfd = MemfdTargetFd(process, state, area, session, sharedMemfd);
+                Map(process, area, prot, (sharedMemfd ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | fixedNoReplace, memfd, (long)area.FileOffset);
                 return;
             default:
                 throw Invalid(process, $"AREA {area.Start:x}-{area.End:x} has unknown kind {area.Kind}");
@@ -847,6 +840,21 @@ internal sealed class Memory : IResourceKind
         {
             Native.Close(local);
         }
+    }
+
+    /// <summary>
+    /// The target's descriptor of the memfd object an area maps (made by <see cref="MemfdFiles"/>
+    /// from an earlier MEMF), cached per object like a file's. A private mapping or a shared one
+    /// of a write-sealed object gets a read-only descriptor, as the kernel wants for the latter.
+    /// </summary>
+    private static int MemfdTargetFd(RestoringProcess process, RestoreState state, MemoryArea area, RestoreSession session, bool shared)
+    {
+        bool readOnly = !shared || MemfdFiles.WriteSealed(session, area.Device, area.Inode);
+        var key = ($"{MemfdFiles.Prefix}{area.Device:x}:{area.Inode}", !readOnly);
+        if (state.TargetFds.TryGetValue(key, out int cached)) return cached;
+        string what = $"pid {process.Pid} area {area.Start:x}-{area.End:x} ({Encoding.UTF8.GetString(area.Path)})";
+        int local = MemfdFiles.LocalFd(session, area.Device, area.Inode, readOnly, what);
+        return Install(process, state, local, key, what);
     }
 
     /// <summary>A large fresh anonymous area is filled with UFFDIO_COPY where that can be had (<see cref="UffdFill"/>).</summary>

@@ -94,7 +94,39 @@ internal sealed class MemoryAdvice : IResourceKind
             if ((mdwe & InjectedCalls.PR_MDWE_NO_INHERIT) != 0) flags |= ProcessMemoryFlags.RefuseExecGainNotInherited;
         }
         if (process.Syscalls.Invoke(SyscallNumbers.Prctl, InjectedCalls.PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1) flags |= ProcessMemoryFlags.MergeAll;
-        return flags | LockFutureFlags(process, LockedKib(status));
+        return flags | LockFutureFlags(process, LockedKib(status)) | MembarrierFlags(process);
+    }
+
+    // membarrier registrations, each with the command that needs it and the flag that records it.
+    private static readonly (int Command, int Registration, ProcessMemoryFlags Flag)[] MembarrierRegistrations =
+    [
+        (InjectedCalls.MEMBARRIER_CMD_PRIVATE_EXPEDITED, InjectedCalls.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, ProcessMemoryFlags.MembarrierPrivateExpedited),
+        (InjectedCalls.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, InjectedCalls.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, ProcessMemoryFlags.MembarrierPrivateExpeditedSyncCore),
+        (InjectedCalls.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, InjectedCalls.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, ProcessMemoryFlags.MembarrierPrivateExpeditedRseq),
+        (InjectedCalls.MEMBARRIER_CMD_GLOBAL_EXPEDITED, InjectedCalls.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, ProcessMemoryFlags.MembarrierGlobalExpedited),
+    ];
+
+    /// <summary>
+    /// The membarrier registrations of the process's mm. A program that registered (.NET's
+    /// runtime does, for its write barriers) gets EPERM from the command after a restore without
+    /// them, and .NET ends with "Failed to flush using membarrier". MEMBARRIER_CMD_GET_REGISTRATIONS
+    /// (6.3+) tells them all; before it each private expedited command is tried (EPERM when its
+    /// registration is missing; present, it is a barrier among threads that are all frozen). A
+    /// global expedited registration cannot be seen that way: before 6.3 it is not saved.
+    /// </summary>
+    private static ProcessMemoryFlags MembarrierFlags(FrozenProcess process)
+    {
+        long registered = process.Syscalls.Invoke(InjectedCalls.Membarrier, InjectedCalls.MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
+        var flags = ProcessMemoryFlags.None;
+        foreach (var (command, registration, flag) in MembarrierRegistrations)
+        {
+            bool has = registered >= 0
+                ? (registered & registration) != 0
+                : registration != InjectedCalls.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+                  && process.Syscalls.Invoke(InjectedCalls.Membarrier, command, 0, 0) == 0;
+            if (has) flags |= flag;
+        }
+        return flags;
     }
 
     /// <summary>
@@ -175,7 +207,7 @@ internal sealed class MemoryAdvice : IResourceKind
 
     /// <summary>
     /// The process-wide flags after the areas: mlockall(MCL_FUTURE) (without MCL_CURRENT it only
-    /// sets what later mappings get), KSM for every area, and MDWE last: it forbids every later
+    /// sets what later mappings get), KSM for every area, the membarrier registrations, and MDWE last: it forbids every later
     /// change that gains exec, and nothing of the restore after it does one.
     /// </summary>
     private static void RestoreProcessFlags(RestoringProcess process, ProcessMemoryFlags flags)
@@ -189,6 +221,8 @@ internal sealed class MemoryAdvice : IResourceKind
         }
         if (flags.HasFlag(ProcessMemoryFlags.MergeAll))
             sys.Checked("prctl(PR_SET_MEMORY_MERGE, 1)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_MEMORY_MERGE, 1, 0, 0, 0);
+        foreach (var (_, registration, flag) in MembarrierRegistrations.Where(r => flags.HasFlag(r.Flag)))
+            sys.Checked($"membarrier(register 0x{registration:x})", InjectedCalls.Membarrier, registration, 0, 0);
         if (flags.HasFlag(ProcessMemoryFlags.RefuseExecGain))
         {
             long mdwe = InjectedCalls.PR_MDWE_REFUSE_EXEC_GAIN

@@ -13,6 +13,7 @@ internal static class ResourceKinds
         new PosixTimers(),     // PTMR
         new Scheduling(),      // OOMS (SCHD in THRD via Threads)
         new SysVSharedMemory(),// SHMS
+        new MemfdFiles(),      // MEMF, MDAT
         new Memory(),          // MMST, AREA, PAGE
         new MemoryAdvice(),    // MADV
         new Files(),           // FDES (pipes and FIFOs through Pipes)
@@ -22,6 +23,7 @@ internal static class ResourceKinds
 
     /// <summary>
     /// The order in which a restored process is completed: memory and the mm fields first, the
+    /// memfd seals held back until every mapping exists, the
     /// memory advice once every page is in (mlock faults every page in), then
     /// descriptors and pipe contents, signals, limits and credentials (late: dropping privileges
     /// or lowering limits earlier would block the injected calls that follow), then the interval
@@ -33,7 +35,7 @@ internal static class ResourceKinds
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Scheduling>(),
+        Find<Memory>(), Find<MemfdFiles>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Scheduling>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();
