@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb
+ * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -8,6 +8,8 @@
  * restore and pass. opath (O_PATH descriptors of a directory and a file) failed a checkpoint once
  * (F_GETOWN_EX on them is EBADF) and must pass too. memfd-hugetlb: a memfd_create("cryo-huge",
  * MFD_HUGETLB) descriptor (a file on hugetlbfs, never sized or mapped), checked with F_GETFD.
+ * traced: a child traces the program with PTRACE_SEIZE (as strace -p does) and lets every stop
+ * pass; the check ends the child.
  */
 #include "common.h"
 
@@ -28,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -46,7 +49,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb");
+    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -54,6 +57,7 @@ int main(int argc, char **argv)
     pid_t child = -1;
     char deleted_path[4096] = "";
     timer_t timer = 0;
+    char buf0[1];
     if (strcmp(kind, "socket") == 0) {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) tp_die_errno("socketpair");
         if (write(fds[0], "ping", 4) != 4) tp_die_errno("write to socket");
@@ -116,6 +120,24 @@ int main(int argc, char **argv)
     } else if (strcmp(kind, "memfd-hugetlb") == 0) {
         /* Just the descriptor: no ftruncate or mmap, so no huge page needs to be reserved. */
         if ((fds[0] = memfd_create("cryo-huge", MFD_HUGETLB)) < 0) tp_die_errno("memfd_create(\"cryo-huge\", MFD_HUGETLB)");
+    } else if (strcmp(kind, "traced") == 0) {
+        /* A child traces the program (PTRACE_SEIZE, as strace -p or a debugger does) and passes
+         * on every stop: a second tracer, cryo, cannot have it. */
+        pid_t traced = getpid();
+        if (pipe(fds) < 0) tp_die_errno("pipe");
+        child = fork();
+        if (child < 0) tp_die_errno("fork");
+        if (child == 0) {
+            if (ptrace(PTRACE_SEIZE, traced, 0, 0) < 0) _exit(1);
+            if (write(fds[1], "t", 1) != 1) _exit(1);
+            for (;;) {
+                int status;
+                if (waitpid(traced, &status, __WALL) < 0 || WIFEXITED(status) || WIFSIGNALED(status)) _exit(0);
+                int signal = WIFSTOPPED(status) && (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+                ptrace(PTRACE_CONT, traced, 0, signal);
+            }
+        }
+        if (read(fds[0], buf0, 1) != 1) tp_die("the tracing child did not attach");
     } else {
         tp_die("unknown --kind=%s", kind);
     }
@@ -133,7 +155,7 @@ int main(int argc, char **argv)
     } else if (strcmp(kind, "eventfd") == 0) {
         uint64_t v = 0;
         if (read(fds[0], &v, sizeof v) != sizeof v || v != 7) tp_fail("eventfd value %llu, expected 7", (unsigned long long)v);
-    } else if (strcmp(kind, "child") == 0) {
+    } else if (strcmp(kind, "child") == 0 || strcmp(kind, "traced") == 0) {
         kill(child, SIGKILL);
         int status;
         if (waitpid(child, &status, 0) != child) tp_fail("waitpid(%d): %s", child, strerror(errno));

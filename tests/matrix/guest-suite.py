@@ -499,6 +499,7 @@ def main():
         ("socket in a grandchild", "multiproc", ["--socket-in-child"], ["socket"]),
         ("System V segment partly unmapped", "sysvshm", ["--partial"], ["/SYSV", "its start was unmapped"], r"pid (\d+): memory mapping"),
         ("memfd of huge pages", "unsupported", ["--kind=memfd-hugetlb"], ["fd 3", "MFD_HUGETLB"]),
+        ("traced by another tracer", "unsupported", ["--kind=traced"], ["only one tracer"], r"pid (\d+) is already traced"),
     ]:
         if not only or "refusal" in only:
             guarded("refusal", label, refusal, label, name, args, expect, *names)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Cryo.Interop;
+using Cryo.Proc;
 
 namespace Cryo.Tracing;
 
@@ -12,9 +13,32 @@ internal sealed partial class Tracer
     /// <summary>Attaches to thread <paramref name="tid"/> with PTRACE_SEIZE (the thread keeps running).</summary>
     public void Seize(int tid, PtraceOptions options = PtraceOptions.TraceSysGood) => Run(() =>
     {
-        Ptrace(PtraceRequest.Seize, tid, 0, (nint)options);
+        if (Native.Ptrace(PtraceRequest.Seize, tid, 0, (nint)options) == -1)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            // A thread has one tracer at a time: say who holds it (a debugger, strace) rather than just EPERM.
+            if (errno == ErrnoNames.EPERM && OtherTracer(tid) is { } other)
+                throw new InvalidOperationException($"pid {tid} is already traced by {other}; a process can have only one tracer: detach it (the debugger, strace) and checkpoint again");
+            throw new SysCallException(PtraceRequest.Describe(PtraceRequest.Seize), errno, $"pid {tid}");
+        }
         tracees[tid] = null;
     });
+
+    /// <summary>"pid N (comm)" of the tracer /proc/TID/status names, or null when there is none (or the thread is gone).</summary>
+    private static string? OtherTracer(int tid)
+    {
+        try
+        {
+            int tracer = ProcStatus.Read(tid).TracerPid;
+            if (tracer == 0) return null;
+            string comm = File.Exists($"/proc/{tracer}/comm") ? File.ReadAllText($"/proc/{tracer}/comm").Trim() : "?";
+            return $"pid {tracer} ({comm})";
+        }
+        catch (Exception e) when (e is ProcFormatException or IOException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Replaces the PTRACE_O_* options of a stopped tracee (PTRACE_SETOPTIONS).</summary>
     public void SetOptions(int tid, PtraceOptions options) => Run(() => Ptrace(PtraceRequest.SetOptions, tid, 0, (nint)options));
