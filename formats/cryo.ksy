@@ -11,8 +11,9 @@ doc: |
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, the memfd objects referred to and their contents, memory
   layout, memory areas, their pages and their advice, guard regions, file descriptors with the
-  state of eventfd, signalfd, timerfd and epoll files, threads with their registers and
-  scheduling attributes, pipes and their unread bytes),
+  state of eventfd, signalfd, timerfd and epoll files and of Unix socket pairs with the bytes
+  queued in them, threads with their registers and scheduling attributes, pipes and their unread
+  bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -120,12 +121,13 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL` and `THRD` sections in a
-      `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`, `IOPR` in
-      `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level. The MDAT
-      items of a memfd object follow its MEMF item, the PAGE items of a memory area its AREA
-      item, the EVFD, SGFD, TMFD or EPOL, FOWN and FLCK items of a descriptor its FDES, the FBUF
-      items of a pipe its FINF item.
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT` and `THRD`
+      sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`,
+      `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level.
+      The MDAT items of a memfd object follow its MEMF item, the PAGE items of a memory area its
+      AREA item, the EVFD, SGFD, TMFD, EPOL or USCK, FOWN and FLCK items of a descriptor its FDES,
+      the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
+      FINF item.
     seq:
       - id: tag
         type: str
@@ -173,6 +175,8 @@ types:
             '"SGFD"': signal_queue_file
             '"TMFD"': timer_file
             '"EPOL"': event_poll_file
+            '"USCK"': unix_socket
+            '"UDAT"': unix_socket_data
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
@@ -1071,6 +1075,80 @@ types:
         type: u8
         doc: The caller's epoll_data, returned with every event of the watch.
 
+  unix_socket:
+    doc: |
+      USCK, Unix socket - one end of a connected pair of Unix sockets (socketpair) behind a
+      descriptor: directly after the first FDES (kind socket, path "socket:[INODE]") of its
+      description in each process that holds it. The first USCK of a socket in the file is
+      followed by the socket's UDAT items (its receive queue). Both ends are held by processes of
+      the file, or the peer has been closed (`peer_id` 0). A restore makes the pair again, sets
+      buffer sizes and options, sends each end's queued bytes through the other end, then shuts
+      down the stored directions and sets the peek offset. Its O_NONBLOCK is the FDES's
+      `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: socket_id
+        type: u8
+        valid:
+          min: 1
+        doc: The socket's inode number, not 0; the `inode` of its FDES and the `socket_id` of its UDAT items.
+      - id: peer_id
+        type: u8
+        valid:
+          expr: _ != socket_id
+        doc: The `socket_id` of the other end of the pair, never the socket's own; 0 when the other end has been closed.
+      - id: type
+        type: u1
+        enum: unix_socket_type
+        valid:
+          in-enum: true
+        doc: The socket type (Linux's SOCK_* numbers).
+      - id: shutdown
+        type: u1
+        valid:
+          max: 3
+        doc: |
+          Directions shut down at this end, as unix_diag reports them: 0x1 receiving, 0x2
+          sending; other bits zero.
+      - id: send_buffer
+        type: u4
+        doc: SO_SNDBUF as getsockopt returns it (twice what setsockopt was given).
+      - id: receive_buffer
+        type: u4
+        doc: SO_RCVBUF as getsockopt returns it (twice what setsockopt was given).
+      - id: options
+        type: u4
+        valid:
+          max: 1
+        doc: 0x1 SO_PASSCRED; other bits zero.
+      - id: peek_offset
+        type: s4
+        valid:
+          min: -1
+        doc: SO_PEEK_OFF, -1 when off, else the offset in the queue at which the next MSG_PEEK reads.
+      - id: queued_bytes
+        type: u8
+        doc: Bytes waiting in this end's receive queue, the sum of the data lengths of the socket's UDAT items.
+
+  unix_socket_data:
+    doc: |
+      UDAT, Unix socket data - bytes waiting in the receive queue of the Unix socket `socket_id`,
+      directly after the first USCK of that socket in the file (or the UDAT before it), in queue
+      order: one item per message of a datagram or seqpacket socket, chunks of at most 1 MiB of
+      the byte stream of a stream socket. A restore sends each item with one send through the
+      other end of the pair.
+    seq:
+      - id: socket_id
+        type: u8
+        doc: The socket whose receive queue holds the bytes, that of the USCK it follows.
+      - id: data
+        size-eos: true
+        doc: The bytes, the rest of the payload; may be empty (a message of 0 bytes).
+
   file_owner:
     doc: |
       FOWN, file owner - the signal-driven I/O settings (fcntl F_SETOWN_EX, F_SETSIG) of the
@@ -1568,7 +1646,9 @@ enums:
       doc: Named FIFO.
     6:
       id: socket
-      doc: Socket.
+      doc: |
+        Socket: one end of a connected pair of Unix sockets (socketpair), whose USCK item follows
+        the first FDES of its description in each process; path "socket:[INODE]".
     7:
       id: anon_inode
       doc: Anonymous inode (eventfd, epoll, signalfd, timerfd, ...).
@@ -1580,6 +1660,16 @@ enums:
       doc: |
         A memfd (memfd_create): `device` and `inode` are those of a MEMF item of this or an
         earlier PROC; path "/memfd:NAME (deleted)".
+  unix_socket_type:
+    1:
+      id: stream
+      doc: SOCK_STREAM, a byte stream.
+    2:
+      id: datagram
+      doc: SOCK_DGRAM, datagrams, each read whole.
+    5:
+      id: seqpacket
+      doc: SOCK_SEQPACKET, messages, each read whole, on a connection.
   pipe_kind:
     0:
       id: anonymous

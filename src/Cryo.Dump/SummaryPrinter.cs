@@ -3,8 +3,8 @@ using Cryo.Format;
 namespace Cryo.Dump;
 
 /// <summary>
-/// The --summary form: the process tree, memory per process, descriptors and pipes, gathered in
-/// one pass and printed at the end.
+/// The --summary form: the process tree, memory per process, descriptors, pipes and Unix sockets,
+/// gathered in one pass and printed at the end.
 /// </summary>
 public sealed class SummaryPrinter(TextWriter output)
 {
@@ -18,6 +18,17 @@ public sealed class SummaryPrinter(TextWriter output)
 
     private readonly List<ProcessSummary> _processes = [];
     private readonly List<PipeInfo> _pipes = [];
+
+    /// <summary>A Unix socket as its first USCK in the file describes it, with the UDAT items that follow it.</summary>
+    private sealed class SocketSummary(UnixSocket socket)
+    {
+        public UnixSocket Socket { get; } = socket;
+        public ulong QueuedBytes;
+        public int Messages;
+    }
+
+    private readonly List<SocketSummary> _sockets = [];
+    private readonly Dictionary<ulong, SocketSummary> _socketsById = [];
     private CheckpointHeader? _header;
     private CheckpointStats? _stats;
 
@@ -35,6 +46,16 @@ public sealed class SummaryPrinter(TextWriter output)
             case FileDescriptor f when current is not null: current.Fds.Add(f); break;
             case ThreadInfo when current is not null: current.Threads++; break;
             case PipeInfo p: _pipes.Add(p); break;
+            case UnixSocket u when !_socketsById.ContainsKey(u.SocketId):
+                var socket = new SocketSummary(u);
+                _sockets.Add(socket);
+                _socketsById[u.SocketId] = socket;
+                break;
+            // A socket's queued bytes count with the socket, as a pipe's unread bytes with the pipe, not as stored memory.
+            case UnixSocketData d when _socketsById.TryGetValue(d.SocketId, out var queue):
+                queue.QueuedBytes += (ulong)d.Data.Length;
+                queue.Messages++;
+                break;
             case CheckpointStats s: _stats = s; break;
         }
     }
@@ -53,6 +74,31 @@ public sealed class SummaryPrinter(TextWriter output)
         output.WriteLine($"pipes: {_pipes.Count}");
         foreach (var p in _pipes)
             output.WriteLine($"  pipe {p.PipeId}: {(p.Kind == PipeKind.Named ? "named FIFO" : "anonymous")}{(p.Packetized ? ", packets" : "")}, {p.ByteCount} of {p.Capacity} bytes");
+        if (_sockets.Count == 0) return;
+        output.WriteLine($"sockets: {_sockets.Count}");
+        foreach (var s in _sockets)
+            output.WriteLine($"  socket {s.Socket.SocketId}: {SocketLine(s)}");
+    }
+
+    private static string SocketLine(SocketSummary s)
+    {
+        var u = s.Socket;
+        string type = u.Type switch
+        {
+            UnixSocketType.Stream => "stream",
+            UnixSocketType.Datagram => "datagram",
+            UnixSocketType.SeqPacket => "seqpacket",
+            _ => $"type {(byte)u.Type}",
+        };
+        string shut = u.Shutdown switch
+        {
+            UnixSocket.ReceiveShut => ", shut down for receiving",
+            UnixSocket.SendShut => ", shut down for sending",
+            UnixSocket.ReceiveShut | UnixSocket.SendShut => ", shut down",
+            _ => "",
+        };
+        string messages = u.Type == UnixSocketType.Stream ? "" : $" in {s.Messages} message(s)";
+        return $"{type} pair, {(u.PeerId == 0 ? "peer closed" : $"peer {u.PeerId}")}{shut}, {s.QueuedBytes} bytes queued{messages}";
     }
 
     private void PrintTree(ProcessSummary p, Dictionary<int, ProcessSummary> byPid, int depth)

@@ -51,6 +51,8 @@ public static class ItemKinds
         new(SignalQueueFile.TagValue, "signalfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SignalQueueFile.Decode(ref r)),
         new(TimerFile.TagValue, "timerfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TimerFile.Decode(ref r)),
         new(EventPollFile.TagValue, "epoll", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => EventPollFile.Decode(ref r)),
+        new(UnixSocket.TagValue, "Unix socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixSocket.Decode(ref r)),
+        new(UnixSocketData.TagValue, "Unix socket data", false, InProcess, UnixSocketData.Decode),
         new(ThreadInfo.TagValue, "thread info", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ThreadInfo.Decode(ref r)),
         new(Registers.TagValue, "registers", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => Registers.Decode(ref r)),
         new(ExtendedState.TagValue, "extended state", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ExtendedState.Decode(ref r)),

@@ -133,6 +133,30 @@ public static class ItemGenerators
         from seed in I32
         select (CheckpointItem)new MemfdData(id, Math.Min(page, (ulong)(long.MaxValue / 4096) - (ulong)pages) * 4096, Fill(new byte[pages * 4096], seed));
 
+    /// <summary>
+    /// Valid USCK items: a socket id not 0, a peer that is not the socket itself (0: the peer was
+    /// closed), a defined type, shut-down bits of 0x3, SO_PASSCRED or nothing, a peek offset of -1
+    /// (off) or more.
+    /// </summary>
+    private static Gen<CheckpointItem> UnixSocketItem =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from id in Gen.Frequency((3, Gen.Choose(1, int.MaxValue).Select(n => (ulong)n)), (1, U64.Where(n => n != 0)))
+        from peer in Gen.Frequency((3, U64), (1, Gen.Constant(0UL)))
+        from type in Gen.Elements(Enum.GetValues<UnixSocketType>())
+        from shutdown in Gen.Choose(0, UnixSocket.ReceiveShut | UnixSocket.SendShut)
+        from buffers in U32.ArrayOf(2)
+        from options in Gen.Elements(0u, UnixSocket.PassCredentials)
+        from peek in Gen.Frequency((3, Gen.Constant(-1)), (1, Gen.Choose(0, int.MaxValue)))
+        from queued in U64
+        select (CheckpointItem)new UnixSocket(fd, id, peer == id ? 0 : peer, type, (byte)shutdown, buffers[0], buffers[1], options, peek, queued);
+
+    /// <summary>UDAT items: any socket id, any data, empty included (a message of 0 bytes); mostly small, sometimes several MiB.</summary>
+    private static Gen<CheckpointItem> UnixSocketDataItem =>
+        from id in U64
+        from length in DataLength(1)
+        from seed in I32
+        select (CheckpointItem)new UnixSocketData(id, Fill(new byte[length], seed));
+
     /// <summary>Process flags the decoder accepts: bits of 0x3f, no-inherit only with refuse-exec-gain, on-fault only with lock-future.</summary>
     private static Gen<ProcessMemoryFlags> ProcessFlags =>
         Gen.Choose(0, (int)MemoryAdvice.KnownProcessFlags).Select(f => (ProcessMemoryFlags)f).Where(f => MemoryAdvice.ProcessProblem(f) is null);
@@ -318,7 +342,8 @@ public static class ItemGenerators
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
         from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
-            MemfdObjectItem, MemfdDataItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem, Pages).ListOf()
+            MemfdObjectItem, MemfdDataItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
+            UnixSocketItem, UnixSocketDataItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 
@@ -361,6 +386,16 @@ public static class ItemGenerators
         }
         return stream.ToArray();
     }
+
+    /// <summary>The bytes an item costs in a file, for the size filters: the data of page, memfd, socket and pipe items, 64 for any other.</summary>
+    public static int DataBytes(CheckpointItem item) => item switch
+    {
+        PageData p => p.Data.Length,
+        MemfdData m => m.Data.Length,
+        UnixSocketData u => u.Data.Length,
+        PipeData d => d.Data.Length,
+        _ => 64,
+    };
 
     public static string Describe(IEnumerable<CheckpointItem> items) =>
         new StringBuilder().AppendJoin(' ', items.Select(i => i.Tag.ToString())).ToString();

@@ -86,7 +86,7 @@ public sealed class MappedReaderProperties : IDisposable
     }
 
     private static Gen<byte[]> Files =>
-        ItemGenerators.Body.Where(items => items.Sum(i => i is PageData p ? p.Data.Length : i is MemfdData m ? m.Data.Length : i is PipeData d ? d.Data.Length : 64) < 4 << 20)
+        ItemGenerators.Body.Where(items => items.Sum(ItemGenerators.DataBytes) < 4 << 20)
             .Select(ItemGenerators.Write);
 
     [Property(MaxTest = 40)]

@@ -76,11 +76,12 @@ public sealed class RawCheckpoint
         return items;
     }
 
-    /// <summary>Page, memfd, pipe and unknown items' data live in the reader's buffer until the next item: copy them out.</summary>
+    /// <summary>Page, memfd, socket, pipe and unknown items' data live in the reader's buffer until the next item: copy them out.</summary>
     public static CheckpointItem Detach(CheckpointItem item) => item switch
     {
         PageData p => p with { Data = p.Data.ToArray() },
         MemfdData m => m with { Data = m.Data.ToArray() },
+        UnixSocketData u => u with { Data = u.Data.ToArray() },
         PipeData p => p with { Data = p.Data.ToArray() },
         UnknownItem u => u with { Payload = u.Payload.ToArray() },
         _ => item,

@@ -517,6 +517,150 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Unix_sockets_round_trip_and_bad_fields_are_rejected()
+    {
+        var socket = new UnixSocket(5, 88123, 88124, UnixSocketType.Stream, UnixSocket.SendShut, 212_992, 425_984, UnixSocket.PassCredentials, 12, 5);
+        Assert.True(socket.IsCritical);
+        Assert.Equal(socket, Assert.IsType<UnixSocket>(RawCheckpoint.ReadAll(InProcess("USCK", Encoded(socket)))[2]));
+        // Every type; a closed peer (peer_id 0) with both directions shut down; the peek offset off (-1) and at its largest; the largest ids.
+        foreach (var type in new[] { UnixSocketType.Stream, UnixSocketType.Datagram, UnixSocketType.SeqPacket })
+            Assert.Equal(type, Assert.IsType<UnixSocket>(RawCheckpoint.ReadAll(InProcess("USCK", Encoded(socket with { Type = type })))[2]).Type);
+        var closed = new UnixSocket(0, 1, 0, UnixSocketType.SeqPacket, UnixSocket.ReceiveShut | UnixSocket.SendShut, 0, 0, 0, -1, 0);
+        Assert.Equal(closed, Assert.IsType<UnixSocket>(RawCheckpoint.ReadAll(InProcess("USCK", Encoded(closed)))[2]));
+        var largest = new UnixSocket(int.MaxValue, ulong.MaxValue, ulong.MaxValue - 1, UnixSocketType.Datagram, 3, uint.MaxValue, uint.MaxValue,
+            UnixSocket.PassCredentials, int.MaxValue, ulong.MaxValue);
+        Assert.Equal(largest, Assert.IsType<UnixSocket>(RawCheckpoint.ReadAll(InProcess("USCK", Encoded(largest)))[2]));
+
+        byte[] payload = Encoded(socket);
+        Assert.Equal(46, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("USCK", Patch(payload, offset, bytes));
+        // fd 0, socket_id 4, peer_id 12, type 20, shutdown 21, send_buffer 22, receive_buffer 26, options 30, peek_offset 34, queued_bytes 38.
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'USCK'", "field 'fd' has invalid value -1", "not negative");
+        Rejects(Patched(4, 0, 0, 0, 0, 0, 0, 0, 0), "field 'socket_id' has invalid value 0", "the socket's inode number, never 0");
+        Rejects(InProcess("USCK", Encoded(socket with { PeerId = socket.SocketId })), "field 'peer_id' has invalid value 88123", "not its own peer");
+        Rejects(InProcess("USCK", Encoded(closed with { PeerId = 1 })), "field 'peer_id' has invalid value 1");
+        Rejects(Patched(20, 3), "field 'type' has invalid value 3", "only 1 (stream), 2 (datagram) and 5 (seqpacket)"); // SOCK_RAW
+        Rejects(Patched(20, 0), "field 'type' has invalid value 0");
+        Rejects(Patched(20, 4), "field 'type' has invalid value 4"); // SOCK_RDM
+        Rejects(Patched(20, 0x81), "field 'type' has invalid value 129"); // SOCK_STREAM with SOCK_CLOEXEC's bit: flags are the FDES's
+        Rejects(Patched(21, 4), "field 'shutdown' has invalid value 4", "only bits 1 (receive) and 2 (send)");
+        Rejects(Patched(21, 0xff), "field 'shutdown' has invalid value 255");
+        Rejects(Patched(30, 2), "field 'options' has invalid value 0x2", "only bit 0x1 (SO_PASSCRED)");
+        Rejects(Patched(30, 1, 0, 0, 0x80), "field 'options' has invalid value 0x80000001");
+        Rejects(Patched(34, 0xfe, 0xff, 0xff, 0xff), "field 'peek_offset' has invalid value -2", "-1 (off) or not negative");
+        Rejects(Patched(34, 0, 0, 0, 0x80), "field 'peek_offset' has invalid value -2147483648");
+        Rejects(InProcess("USCK", payload[..45]), "field 'queued_bytes' needs 8 bytes but only 7 remain");
+        Rejects(InProcess("USCK", payload[..20]), "field 'type' needs 1 bytes");
+        Rejects(InProcess("USCK", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("USCK", payload, inThread: true), "'USCK'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(socket).Complete(), "'USCK'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(socket).End("FIFO").Complete(), "'USCK'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Unix_socket_data_round_trips_empty_included_and_misplaced_data_is_rejected()
+    {
+        byte[] bytes = new byte[3000];
+        new Random(9).NextBytes(bytes);
+        var data = new UnixSocketData(88123, bytes);
+        Assert.True(data.IsCritical);
+        var back = Assert.IsType<UnixSocketData>(RawCheckpoint.ReadAll(InProcess("UDAT", Encoded(data)))[2]);
+        Assert.Null(ItemComparer.Difference(data, back));
+        Assert.Equal(bytes, back.Data.ToArray());
+        // An empty datagram is a message: the reader takes an empty UDAT (unlike an empty MDAT or PAGE).
+        var empty = Assert.IsType<UnixSocketData>(RawCheckpoint.ReadAll(InProcess("UDAT", Encoded(data with { Data = Array.Empty<byte>() })))[2]);
+        Assert.Equal((88123UL, 0), (empty.SocketId, empty.Data.Length));
+        // Any socket id, 0 included: whether a USCK of that socket comes before it is the consumer's check (§8.5).
+        Assert.Equal(0UL, Assert.IsType<UnixSocketData>(RawCheckpoint.ReadAll(InProcess("UDAT", Encoded(data with { SocketId = 0 })))[2]).SocketId);
+
+        byte[] payload = Encoded(data);
+        Assert.Equal(8 + 3000, payload.Length);
+        Rejects(InProcess("UDAT", payload[..7]), "'UDAT'", "field 'socket_id' needs 8 bytes but only 7 remain");
+        Rejects(InProcess("UDAT", []), "field 'socket_id' needs 8 bytes but only 0 remain");
+        Rejects(InProcess("UDAT", payload, inThread: true), "'UDAT'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(data).Complete(), "'UDAT'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(data).End("FIFO").Complete(), "'UDAT'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Unix_socket_pairs_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: each FDES of kind 6, its USCK, then (after the socket's first USCK in the file) its UDAT items, then
+        // its FOWN. A second process that holds one end of the pair (after fork) has a USCK for it too, without UDAT.
+        var stream = new UnixSocket(3, 88123, 88124, UnixSocketType.Stream, UnixSocket.SendShut, 212_992, 212_992, 0, -1, 11);
+        var peer = new UnixSocket(4, 88124, 88123, UnixSocketType.Stream, UnixSocket.ReceiveShut, 212_992, 212_992, UnixSocket.PassCredentials, 0, 0);
+        var closed = new UnixSocket(5, 88200, 0, UnixSocketType.SeqPacket, UnixSocket.ReceiveShut | UnixSocket.SendShut, 4608, 4608, 0, -1, 5);
+        FileDescriptor Fd(int fd, ulong inode, ulong description) =>
+            new(fd, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802 /* O_RDWR | O_NONBLOCK */, 0, 0xc1ff, 0x8, inode, 0, description, 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]"));
+        var file = new MemoryStream();
+        using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(Fd(3, 88123, 1));
+            writer.Write(stream);
+            writer.Write(new UnixSocketData(88123, "hello "u8.ToArray()));
+            writer.Write(new UnixSocketData(88123, "world"u8.ToArray()));
+            writer.Write(new FileOwner(3, FileOwnerKind.Process, 7, 0));
+            writer.Write(Fd(4, 88124, 2));
+            writer.Write(peer);
+            writer.Write(Fd(5, 88200, 3));
+            writer.Write(closed); // its peer was closed: what it sent before waits here, then end of file
+            writer.Write(new UnixSocketData(88200, Array.Empty<byte>()));
+            writer.Write(new UnixSocketData(88200, "a"u8.ToArray()));
+            writer.Write(new UnixSocketData(88200, "four"u8.ToArray()));
+            writer.Write(Fd(6, 88200, 3)); // a dup: no USCK after the description's second descriptor
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(Fd(4, 88124, 2));
+            writer.Write(peer);
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(file.ToArray());
+        Assert.Equal(["PROC", "PINF", "FDES", "USCK", "UDAT", "UDAT", "FOWN", "FDES", "USCK", "FDES", "USCK", "UDAT", "UDAT", "UDAT", "FDES", "PROC",
+            "PROC", "PINF", "FDES", "USCK", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Equal(stream, read[3]);
+        Assert.Equal("world"u8.ToArray(), Assert.IsType<UnixSocketData>(read[5]).Data.ToArray());
+        Assert.Equal(0, Assert.IsType<UnixSocketData>(read[11]).Data.Length);
+        Assert.Equal(peer, read[19]);
+
+        var (code, tree, _) = CryoDump.Run(["-"], file.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("USCK @", tree);
+        Assert.Contains("fd=3 socket_id=88123 peer_id=88124 type=1 shutdown=0x2 send_buffer=212992 receive_buffer=212992 options=0x0 peek_offset=-1 queued_bytes=11", tree);
+        Assert.Contains("fd=4 socket_id=88124 peer_id=88123 type=1 shutdown=0x1 send_buffer=212992 receive_buffer=212992 options=0x1 peek_offset=0 queued_bytes=0", tree);
+        Assert.Contains("UDAT @", tree);
+        Assert.Contains("socket_id=88123 data=<5 bytes crc32c:", tree);
+        Assert.Contains("socket_id=88200 data=<0 bytes crc32c:00000000>", tree);
+
+        // The golden form numbers a socket's id, the inode and path of its FDES and the peer_id of the other end alike,
+        // and keeps the queued bytes' checksum (they are data, as a pipe's are).
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], file.ToArray());
+        var ids = System.Text.RegularExpressions.Regex.Match(golden, @"USCK fd=3 socket_id=(I\d+) peer_id=(I\d+) ");
+        Assert.True(ids.Success, golden);
+        string socketId = ids.Groups[1].Value, peerId = ids.Groups[2].Value;
+        Assert.Contains($"inode={socketId} rdev=0 description_id=", golden);
+        Assert.Contains($"path=\"socket:[{socketId}]\"", golden);
+        Assert.Contains($"USCK fd=4 socket_id={peerId} peer_id={socketId} ", golden);
+        Assert.Matches($@"UDAT socket_id={socketId} data=<6 bytes crc32c:[0-9a-f]{{8}}>", golden);
+
+        // The summary lists each socket once, with the bytes queued at it: a socket's data is not memory stored.
+        var (_, summary, _) = CryoDump.Run(["--summary", "-"], file.ToArray());
+        Assert.Contains("0 areas, 0 bytes mapped, 0 bytes stored", summary);
+        Assert.Contains("fd 3: Socket socket:[88123]", summary);
+        Assert.Contains("sockets: 3", summary);
+        Assert.Contains("  socket 88123: stream pair, peer 88124, shut down for sending, 11 bytes queued\n", summary);
+        Assert.Contains("  socket 88124: stream pair, peer 88123, shut down for receiving, 0 bytes queued\n", summary);
+        Assert.Contains("  socket 88200: seqpacket pair, peer closed, shut down, 5 bytes queued in 3 message(s)\n", summary);
+        var (_, withoutSockets, _) = CryoDump.Run(["--summary", "-"], SampleFiles.Build("tree"));
+        Assert.DoesNotContain("sockets:", withoutSockets);
+    }
+
+    [Fact]
     public void Memfd_objects_round_trip_and_bad_fields_are_rejected()
     {
         var memfd = new MemfdObject(4242, 0x1, 10_000, MemfdObject.SealShrink | MemfdObject.SealGrow | MemfdObject.SealFutureWrite, 0x81b6 /* 0100666 */,

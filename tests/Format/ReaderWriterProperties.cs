@@ -47,7 +47,7 @@ public class ReaderWriterProperties
         });
 
     private static Gen<byte[]> SmallFiles =>
-        ItemGenerators.Body.Where(items => items.Sum(i => i is PageData p ? p.Data.Length : i is MemfdData m ? m.Data.Length : i is PipeData d ? d.Data.Length : 64) < 256 << 10)
+        ItemGenerators.Body.Where(items => items.Sum(ItemGenerators.DataBytes) < 256 << 10)
             .Select(ItemGenerators.Write);
 
     [Property(MaxTest = 300)]

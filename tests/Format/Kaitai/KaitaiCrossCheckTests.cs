@@ -277,6 +277,54 @@ public sealed class KaitaiCrossCheckTests : IDisposable
         Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
     }
 
+    /// <summary>
+    /// USCK's checks are all in the .ksy (a descriptor not negative, a socket id not 0, a peer that is
+    /// not the socket itself, compared exactly above 2^53, the three types, the shut-down and option
+    /// bits, a peek offset of -1 or more), and a UDAT too short for its socket id is refused by both:
+    /// what the C# reader refuses, the Kaitai side refuses too. (An empty UDAT is a message, which
+    /// both take: the edge sample has one.)
+    /// </summary>
+    [Theory]
+    [InlineData("USCK", "fd -1", "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("USCK", "socket_id 0", "field 'socket_id' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("USCK", "peer_id = socket_id", "field 'peer_id' has invalid value 88123", "ValidationExprError: not matching the expression, got [88123]")]
+    [InlineData("USCK", "peer_id = socket_id = 2^64 - 1", "field 'peer_id' has invalid value 18446744073709551615",
+        "ValidationExprError: not matching the expression, got [18446744073709551615]")]
+    [InlineData("USCK", "type 0", "field 'type' has invalid value 0", "ValidationNotInEnumError: not in the enum, got [0]")]
+    [InlineData("USCK", "type 3", "field 'type' has invalid value 3", "ValidationNotInEnumError: not in the enum, got [3]")]
+    [InlineData("USCK", "shutdown 4", "field 'shutdown' has invalid value 4", "ValidationGreaterThanError: not in range, max [3], but got [4]")]
+    [InlineData("USCK", "options 2", "field 'options' has invalid value 0x2", "ValidationGreaterThanError: not in range, max [1], but got [2]")]
+    [InlineData("USCK", "peek_offset -2", "field 'peek_offset' has invalid value -2", "ValidationLessThanError: not in range, min [-1], but got [-2]")]
+    [InlineData("UDAT", "7 bytes", "field 'socket_id' needs 8 bytes but only 7 remain", "EOFError: requested 8 bytes, but only 7 bytes available")]
+    public async Task The_ksy_refuses_the_unix_socket_items_the_reader_refuses(string tag, string fault, string csharpError, string kaitaiError)
+    {
+        var socket = new UnixSocket(5, 88123, 88124, UnixSocketType.Stream, UnixSocket.SendShut, 212_992, 212_992, UnixSocket.PassCredentials, -1, 5);
+        byte[] payload = fault switch
+        {
+            "fd -1" => Patch(socket, 0, 0xff, 0xff, 0xff, 0xff),
+            "socket_id 0" => Patch(socket, 4, 0, 0, 0, 0, 0, 0, 0, 0),
+            "peer_id = socket_id" => Patch(socket with { PeerId = socket.SocketId }, 0),
+            "peer_id = socket_id = 2^64 - 1" => Patch(socket with { SocketId = ulong.MaxValue, PeerId = ulong.MaxValue }, 0),
+            "type 0" => Patch(socket, 20, 0),
+            "type 3" => Patch(socket, 20, 3),
+            "shutdown 4" => Patch(socket, 21, 4),
+            "options 2" => Patch(socket, 30, 2),
+            "peek_offset -2" => Patch(socket, 34, 0xfe, 0xff, 0xff, 0xff),
+            "7 bytes" => Patch(new UnixSocketData(88123, "abc"u8.ToArray()), 0)[..7],
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame(tag, ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("usck.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a {tag} the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
     /// <summary>The payload <paramref name="item"/>'s encoder writes, with <paramref name="bytes"/> written at <paramref name="offset"/>.</summary>
     private static byte[] Patch(CheckpointItem item, int offset, params byte[] bytes)
     {

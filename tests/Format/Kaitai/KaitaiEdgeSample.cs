@@ -9,7 +9,7 @@ namespace Cryo.Tests.Format;
 /// with the values where a second implementation of the format most easily goes wrong: 64-bit
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
-/// split over several PAGE items, an empty FBUF, the optional STAT item, unknown optional items
+/// split over several PAGE items, an empty FBUF and an empty UDAT, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -135,6 +135,25 @@ public static class KaitaiEdgeSample
             ]));
             w.Write(new EventPollFile(0, [])); // an epoll instance watching nothing
             w.Write(new EventPollFile(6, [new EpollWatch(0, 0x8000_2019, 0x7fff_ffff_f000), new EpollWatch(int.MaxValue, EventPollFile.OneShot, 1)]));
+            // USCK and UDAT: a stream pair with the largest values (socket id 2^64 - 1, every shut-down bit, SO_PASSCRED, the largest
+            // peek offset and buffers), its queue a 1 MiB chunk and a short one with a quote; its peer with nothing queued and the
+            // peek offset off (-1). A datagram pair whose ids, 2^63 + 1 and 2^63, are one number as doubles (a reader that
+            // compared peer_id with socket_id as doubles would call the socket its own peer), with an empty datagram and one of
+            // every byte value. A seqpacket socket whose peer was closed (peer_id 0), and a later USCK of the stream socket
+            // (another descriptor of it, as in a second process): no UDAT after it.
+            w.Write(new UnixSocket(int.MaxValue, Max, Above53, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut,
+                uint.MaxValue, uint.MaxValue, UnixSocket.PassCredentials, int.MaxValue, (1 << 20) + 6));
+            w.Write(new UnixSocketData(Max, Pattern(1 << 20, 16)));
+            w.Write(new UnixSocketData(Max, B("tail\"\\")));
+            w.Write(new UnixSocket(0, Above53, Max, UnixSocketType.Stream, 0, 4608, 2304, 0, -1, 0));
+            w.Write(new UnixSocket(7, TopBit, TopBit - 1, UnixSocketType.Datagram, UnixSocket.SendShut, 212_992, 212_992, 0, 0, 256));
+            w.Write(new UnixSocketData(TopBit, Array.Empty<byte>()));
+            w.Write(new UnixSocketData(TopBit, Enumerable.Range(0, 256).Select(i => (byte)i).ToArray()));
+            w.Write(new UnixSocket(8, TopBit - 1, TopBit, UnixSocketType.Datagram, UnixSocket.ReceiveShut, 0, 0, 0, 1, 0));
+            w.Write(new UnixSocket(9, 1, 0, UnixSocketType.SeqPacket, UnixSocket.ReceiveShut | UnixSocket.SendShut, 1, 2, 0, -1, 3));
+            w.Write(new UnixSocketData(1, B("eof")));
+            w.Write(new UnixSocket(10, Max, Above53, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut,
+                uint.MaxValue, uint.MaxValue, UnixSocket.PassCredentials, int.MaxValue, (1 << 20) + 6));
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(pid, Max, 0x7f00_0000_0000, 2, 8192, Above53, TopBit, 24, 0x7f00_0000_1000, 32, 0x5305_3053,
                 SyscallRestart.RestartBlock, B("worker #1")));
