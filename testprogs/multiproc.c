@@ -17,7 +17,7 @@
  * sends "go" to its children, collects their verdicts and wait() results (pid and exit status
  * 10 + index), reports its own verdict to its parent and exits with 10 + its index. The root
  * reports PASS only if every process of the tree passed. With --socket-in-child, g3 also holds
- * a socket pair (a resource cryo refuses), for the refusal tests.
+ * a UDP socket bound to 127.0.0.1 (a resource cryo refuses), for the refusal tests.
  */
 #include "common.h"
 
@@ -29,6 +29,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +60,7 @@ static int go_pipe[NODES][2], data_pipe[NODES][2], verdict_pipe[NODES][2], ready
 static pid_t pids[NODES];          /* as known to the parent */
 static pid_t root_pid;
 static uint64_t seed;
-static int socket_in_g3; /* --socket-in-child: g3 holds a socket pair (cryo refuses the tree) */
+static int socket_in_g3; /* --socket-in-child: g3 holds a UDP socket (cryo refuses the tree) */
 
 /* What each process recorded about itself at setup. */
 static pid_t my_pid, my_ppid, my_sid, my_pgid;
@@ -121,8 +123,11 @@ static void child_main(int i)
     }
     record_identity();
     if (socket_in_g3 && i == 5) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) tp_die_errno("socketpair");
+        /* A UDP socket bound to 127.0.0.1 (any free port), kept open: cryo refuses it. */
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        if (s < 0) tp_die_errno("%s: socket(AF_INET, SOCK_DGRAM)", nodes[i].name);
+        if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) tp_die_errno("%s: bind 127.0.0.1:0", nodes[i].name);
     }
     spawn_children();
     if (write(ready_pipe[1], "r", 1) != 1) tp_die_errno("%s: ready", nodes[i].name);

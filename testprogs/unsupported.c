@@ -1,11 +1,13 @@
 /*
- * unsupported --kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
- * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). Kinds cryo
- * has learned since (thread, child, flock, posix-lock, eventfd, posix-timer) stay: they must now
- * restore and pass. opath (O_PATH descriptors of a directory and a file) failed a checkpoint once
+ * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). socket: an
+ * AF_INET TCP socket listening on 127.0.0.1 (port 0: any free port) at fd 3, checked with
+ * SO_ACCEPTCONN. Kinds cryo has learned since (thread, child, flock, posix-lock, eventfd,
+ * posix-timer, socketpair: an AF_UNIX stream pair with "ping" queued, read back) stay: they must
+ * now restore and pass. opath (O_PATH descriptors of a directory and a file) failed a checkpoint once
  * (F_GETOWN_EX on them is EBADF) and must pass too. memfd-hugetlb: a memfd_create("cryo-huge",
  * MFD_HUGETLB) descriptor (a file on hugetlbfs, never sized or mapped), checked with F_GETFD.
  * traced: a child traces the program with PTRACE_SEIZE (as strace -p does) and lets every stop
@@ -34,6 +36,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +53,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -59,6 +63,12 @@ int main(int argc, char **argv)
     timer_t timer = 0;
     char buf0[1];
     if (strcmp(kind, "socket") == 0) {
+        /* The first descriptor opened: fd 3. A TCP listener, which cryo refuses. */
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if ((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0) tp_die_errno("socket(AF_INET, SOCK_STREAM)");
+        if (bind(fds[0], (struct sockaddr *)&addr, sizeof addr) < 0) tp_die_errno("bind 127.0.0.1:0");
+        if (listen(fds[0], 4) < 0) tp_die_errno("listen");
+    } else if (strcmp(kind, "socketpair") == 0) {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) tp_die_errno("socketpair");
         if (write(fds[0], "ping", 4) != 4) tp_die_errno("write to socket");
     } else if (strcmp(kind, "eventfd") == 0) {
@@ -148,6 +158,11 @@ int main(int argc, char **argv)
 
     char buf[8] = {0};
     if (strcmp(kind, "socket") == 0) {
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (getsockopt(fds[0], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) tp_fail("getsockopt(%d, SO_ACCEPTCONN): %s", fds[0], strerror(errno));
+        else if (listening != 1) tp_fail("the TCP socket (fd %d) is no longer listening: SO_ACCEPTCONN %d, expected 1", fds[0], listening);
+    } else if (strcmp(kind, "socketpair") == 0) {
         if (read(fds[1], buf, 4) != 4 || memcmp(buf, "ping", 4) != 0) tp_fail("socket lost its data");
     } else if (strcmp(kind, "epoll-closed") == 0) {
         struct epoll_event ready;

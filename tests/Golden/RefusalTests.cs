@@ -36,7 +36,7 @@ public class RefusalTests
 
     /// <summary>
     /// Threads and child processes were refused until issue 5, file locks until the fifth session
-    /// of issue 3, eventfds and POSIX timers until its sixth; now they are checkpointed and restored. The child of `unsupported --kind=child`
+    /// of issue 3, eventfds and POSIX timers until its sixth, socket pairs until its eighth; now they are checkpointed and restored. The child of `unsupported --kind=child`
     /// was forked before the program became a session leader, so it is in a session outside the
     /// image: restored in the root's session, with a warning. The locked file's program checks
     /// from a second open file description that its lock is still held.
@@ -49,6 +49,7 @@ public class RefusalTests
     [InlineData("eventfd")]
     [InlineData("posix-timer")]
     [InlineData("opath")]
+    [InlineData("socketpair")]
     public void Formerly_refused_threads_and_children_now_restore_and_pass(string kind)
     {
         using var dir = new TestDirectory($"formerly-{kind}");

@@ -50,8 +50,8 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             phases.End("freeze");
             log.Info($"froze {frozen.Count} process(es), {seized.Count} thread(s)" + (zombies.Count > 0 ? $", {zombies.Count} zombie(s)" : ""));
 
-            var session = new DumpSession(options);
             var byPid = frozen.ToDictionary(p => p.Pid);
+            var session = new DumpSession(options) { TreePids = byPid.Keys };
             var plan = new List<(int Pid, List<IDumpedResource> Resources, int Threads)>();
             foreach (int pid in order)
             {

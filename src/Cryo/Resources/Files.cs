@@ -37,7 +37,8 @@ internal sealed class Files : IResourceKind
 
     public string Name => "Files";
 
-    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile;
+    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile
+        or UnixSocket or UnixSocketData;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
     private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
@@ -111,6 +112,8 @@ internal sealed class Files : IResourceKind
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
             // An eventfd's, signalfd's or timerfd's state is its description's: written once.
             if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file));
+            // A socket's state likewise (its queue only the first time the checkpoint meets it).
+            if (file.Kind == FileKind.Socket && anonymousDescriptions.Add(description)) items.AddRange(UnixSockets.Dump(pid, file, session));
             // An O_PATH descriptor has no owner: fcntl answers EBADF to F_GETOWN_EX on it.
             if ((file.OpenFlags & Native.O_PATH) == 0 && ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
             // fdinfo shows a description's locks on every descriptor of it: they are taken again once.
@@ -199,7 +202,6 @@ internal sealed class Files : IResourceKind
 
         UnsupportedResourceException Refuse(string kind, string why) => new(pid, $"fd {fd} ({kind} {text})", why);
 
-        if (text.StartsWith("socket:[", StringComparison.Ordinal)) throw Refuse("socket", "sockets are not supported yet");
         if (text.StartsWith("anon_inode:", StringComparison.Ordinal) && !SavedAnonymousFiles.Contains(text))
         {
             string name = text["anon_inode:".Length..].Trim('[', ']');
@@ -215,6 +217,7 @@ internal sealed class Files : IResourceKind
         if (text.StartsWith("pipe:[", StringComparison.Ordinal)) kind = FileKind.Pipe;
         else if (MemfdFiles.IsMemfd(text) && status.Type == FileStatus.S_IFREG) kind = FileKind.Memfd; // its object: MemfdFiles
         else if (SavedAnonymousFiles.Contains(text)) kind = FileKind.AnonInode;
+        else if (text.StartsWith("socket:[", StringComparison.Ordinal) && status.Type == FileStatus.S_IFSOCK) kind = FileKind.Socket; // which ones: UnixSockets
         else if (!text.StartsWith('/')) throw Refuse("file", "not a path cryo can reopen");
         else kind = status.Type switch
         {
@@ -223,7 +226,7 @@ internal sealed class Files : IResourceKind
             FileStatus.S_IFIFO => FileKind.Fifo,
             FileStatus.S_IFCHR => CheckCharDevice(status, Refuse),
             FileStatus.S_IFBLK => throw Refuse("block device", "block devices are not supported yet"),
-            FileStatus.S_IFSOCK => throw Refuse("socket", "sockets are not supported yet"),
+            FileStatus.S_IFSOCK => FileKind.Socket, // which sockets: UnixSockets
             _ => throw Refuse("file", $"unsupported file type (mode 0{Convert.ToString(status.Mode, 8)})"),
         };
         return new OpenFile(fd, kind, link, status, info.Flags & ~FdinfoCloexec,
@@ -359,17 +362,30 @@ internal sealed class Files : IResourceKind
         if (process is null) throw new InvalidOperationException($"{item.Tag} outside a PROC section");
         var own = process.State<ProcessFiles>();
         var table = session.State<FileTable>();
+        if (item is UnixSocketData data)
+        {
+            UnixSockets.Read(data, process.Pid, session);
+            return;
+        }
         if (item is not FileDescriptor)
         {
             int of = item switch
             {
                 FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd,
+                UnixSocket u => u.Fd,
                 _ => throw new InvalidOperationException($"{item.Tag} is not a Files item"),
             };
             if (own.Items.LastOrDefault() is not { } last || last.Fd != of)
                 throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} does not follow that descriptor's FDES");
             if (item is FileOwner owner) own.Owners.Add(of, owner);
             else if (item is FileLock held) (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add(held);
+            else if (item is UnixSocket socket)
+            {
+                if (last.Kind != FileKind.Socket || last.Inode != socket.SocketId)
+                    throw new InvalidDataException($"image of pid {process.Pid}: the USCK of fd {of} follows an FDES of {last.Kind} {Encoding.UTF8.GetString(last.Path)}, not of socket {socket.SocketId}");
+                UnixSockets.Read(socket, process.Pid, session);
+                table.Descriptions[last.DescriptionId].State ??= socket;
+            }
             else
             {
                 string expected = AnonymousLinkOf(item);
@@ -384,7 +400,7 @@ internal sealed class Files : IResourceKind
         }
         var fd = (FileDescriptor)item;
         if (own.Items.Any(i => i.Fd == fd.Fd)) throw new InvalidOperationException($"pid {process.Pid}: fd {fd.Fd} has two FDES items");
-        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode or FileKind.Memfd))
+        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode or FileKind.Memfd or FileKind.Socket))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: cryo cannot restore a descriptor of kind {fd.Kind}");
         if ((fd.Kind is FileKind.Pipe or FileKind.Fifo) != (fd.PipeId != 0))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: kind {fd.Kind} with pipe id {fd.PipeId}");
@@ -429,6 +445,7 @@ internal sealed class Files : IResourceKind
                 FileKind.Pipe or FileKind.Fifo => Pipes.OpenDescription(d.First, d.FirstPid, session),
                 FileKind.AnonInode => OpenAnonymous(d, table),
                 FileKind.Memfd => OpenMemfdDescription(d.First, d.FirstPid, session, table),
+                FileKind.Socket => OpenSocket(d, session, table),
                 _ => OpenFileDescription(d.First, d.FirstPid, table),
             };
         Pipes.Seal(session);
@@ -521,6 +538,29 @@ internal sealed class Files : IResourceKind
         }
     }
 
+    /// <summary>cryo's end of a Unix socket pair made again (<see cref="UnixSockets"/>), with the recorded status flags.</summary>
+    private static int OpenSocket(Description d, RestoreSession session, FileTable table)
+    {
+        string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
+        if (d.State is not UnixSocket socket)
+            throw new InvalidDataException($"image: {what} has no USCK item after its FDES, so there is nothing to make it from");
+        int local = UnixSockets.Open(socket, d.FirstPid, session);
+        try
+        {
+            int status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
+            if (status != (int)d.First.OpenFlags) Native.FcntlOrThrow(local, Native.F_SETFL, (int)d.First.OpenFlags, what);
+            status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
+            if (status != (int)d.First.OpenFlags)
+                table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(d.First.OpenFlags, 8)}");
+            return local;
+        }
+        catch
+        {
+            Native.Close(local);
+            throw;
+        }
+    }
+
     /// <summary>
     /// A new open file description of a memfd object made by <see cref="MemfdFiles"/>: opened
     /// through cryo's descriptor of it in /proc/self/fd (as a program reopens a memfd), with the
@@ -583,7 +623,7 @@ internal sealed class Files : IResourceKind
                 {
                     if (description.Fd < 0) throw new InvalidOperationException($"pid {pid} {what}: its description was not prepared");
                     // An anonymous inode cannot be opened through /proc: only the description itself will do.
-                    int temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened, reopenable: item.Kind != FileKind.AnonInode);
+                    int temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened, reopenable: item.Kind is not (FileKind.AnonInode or FileKind.Socket));
                     if (reopened is not null) WarnReopened(table, session, item, reopened);
                     if (temporary == item.Fd)
                         sys.Checked($"fcntl(F_SETFD) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFD, cloexec ? Native.FD_CLOEXEC : 0);
