@@ -9,8 +9,8 @@ meta:
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
-  shared memory segments attached, the memfd objects referred to and their contents, memory
-  layout, memory areas, their pages and their advice, guard regions, file descriptors with the
+  shared memory segments attached, the memfd objects and deleted files referred to and their
+  contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
   state of eventfd, signalfd, timerfd and epoll files and of Unix socket pairs with the bytes
   queued in them, threads with their registers and scheduling attributes, pipes and their unread
   bytes),
@@ -120,11 +120,12 @@ types:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
-      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `MMST`, `AREA`, `PAGE`, `GARD`,
+      `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
       `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT` and `THRD`
       sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`,
       `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level.
-      The MDAT items of a memfd object follow its MEMF item, the PAGE items of a memory area its
+      The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
+      items of a memory area its
       AREA item, the EVFD, SGFD, TMFD, EPOL or USCK, FOWN and FLCK items of a descriptor its FDES,
       the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
       FINF item.
@@ -163,6 +164,7 @@ types:
             '"SHMS"': sysv_segment
             '"MEMF"': memfd_object
             '"MDAT"': memfd_data
+            '"DELF"': deleted_file
             '"MMST"': memory_layout
             '"AREA"': memory_area
             '"PAGE"': page_data
@@ -648,15 +650,15 @@ types:
 
   memfd_data:
     doc: |
-      MDAT, memfd data - contents of the memfd object `object_id` from `offset`, directly after
-      its MEMF item (or the MDAT before it), in ascending offset order without overlap, within
-      the object's size rounded up to whole pages; pages in no MDAT are holes (zeros). A restore
-      writes the bytes only up to the object's size. Writers split the contents into items of
-      at most 1 MiB.
+      MDAT, memfd data - contents of the memfd object or deleted file `object_id` from `offset`,
+      directly after its MEMF or DELF item (or the MDAT before it), in ascending offset order
+      without overlap, within the object's size rounded up to whole pages; pages in no MDAT are
+      holes (zeros). A restore writes the bytes only up to the object's size. Writers split the
+      contents into items of at most 1 MiB.
     seq:
       - id: object_id
         type: u8
-        doc: The object the bytes belong to, that of the MEMF it follows.
+        doc: The object the bytes belong to, the `object_id` of the MEMF or DELF it follows.
       - id: offset
         type: u8
         doc: |
@@ -670,6 +672,55 @@ types:
         doc: |
           The contents, the rest of the payload, not empty: a whole number of pages (header
           `page_size`), which consumers check, not readers.
+
+  deleted_file:
+    doc: |
+      DELF, one regular file that was deleted (unlinked, st_nlink 0) while the process held it
+      through a descriptor (FDES kind regular, path "PATH (deleted)") or a mapping (AREA kind
+      file_private or file_shared, path "PATH (deleted)"): no path reaches it, so its contents are
+      saved with it. One item per file in the file, in the first PROC whose process refers to it
+      (later ones reach it by `device` and `object_id` alone), after the MEMF items and their MDAT
+      and before MMST, in ascending order of `object_id`. Its contents follow directly as MDAT
+      items. A restore makes the file again in the directory of `path` (at `path` if nothing is
+      there, else at a new name beside it; mode, owner, contents, size), keeps it open, deletes it
+      again, and gives every FDES and AREA with its `device` and `object_id` as device and inode
+      and a path ending in " (deleted)", in any process, that one file.
+    seq:
+      - id: object_id
+        type: u8
+        valid:
+          min: 1
+        doc: The file's inode number (st_ino), not 0; the `inode` of the FDES and AREA items that refer to it.
+      - id: device
+        type: u8
+        doc: st_dev of the file; the `device` of the FDES and AREA items that refer to it.
+      - id: size
+        type: u8
+        doc: The file's size in bytes (st_size), below 2^63 (a reader checks that; not expressed here).
+      - id: mode
+        type: u4
+        valid:
+          expr: (_ & 0xf000) == 0x8000
+        doc: st_mode; its type bits are 0x8000, a regular file.
+      - id: uid
+        type: u4
+        doc: Owner's user id (st_uid).
+      - id: gid
+        type: u4
+        doc: Owner's group id (st_gid).
+      - id: len_path
+        type: u2
+        valid:
+          min: 2
+          max: 4096
+        doc: Length in bytes of `path`, at least 2.
+      - id: path
+        size: len_path
+        valid:
+          expr: _.first == 0x2f and _.last != 0x2f and _.min != 0
+        doc: |
+          The path the file had when it was deleted, bytes, as /proc shows it without the
+          " (deleted)" suffix: absolute (first byte '/'), not ending in '/', no NUL.
 
   memory_layout:
     doc: MMST, memory layout - the mm fields the kernel keeps per process (what prctl PR_SET_MM_MAP takes back) and the auxiliary vector.
@@ -732,8 +783,8 @@ types:
     doc: |
       AREA, memory area - one memory mapping (a line of /proc/PID/maps). The pages listed in
       `runs` follow it, in order, as PAGE items; pages not listed are not stored (never touched,
-      identical to the backing file, guard pages: GARD, or the pages of a shared memfd mapping,
-      which are the object's: MDAT).
+      identical to the backing file, guard pages: GARD, or the pages of a shared memfd mapping
+      or of a shared mapping of a deleted file, which are the object's: MDAT).
     seq:
       - id: start
         type: u8
@@ -769,7 +820,9 @@ types:
         doc: |
           Inode number of the backing file (0 if none); for sysv_shared the segment's id, that of
           an SHMS item of the PROC; for memfd the object's inode, the `object_id` of a MEMF item
-          of this or an earlier PROC (with `device` its device).
+          of this or an earlier PROC (with `device` its device); for a file_private or file_shared
+          area whose path ends in " (deleted)" the deleted file's inode, the `object_id` of a DELF
+          item of this or an earlier PROC (with `device` its device).
       - id: len_path
         type: u2
         valid:
@@ -1591,10 +1644,16 @@ enums:
       doc: Shared anonymous memory.
     2:
       id: file_private
-      doc: Private mapping of a file.
+      doc: |
+        Private mapping of a file. Path "PATH (deleted)": a file deleted while mapped, whose
+        device and inode are those of a DELF item of this or an earlier PROC; its copy-on-write
+        pages in runs.
     3:
       id: file_shared
-      doc: Shared mapping of a file.
+      doc: |
+        Shared mapping of a file. Path "PATH (deleted)": a file deleted while mapped, whose
+        device and inode are those of a DELF item of this or an earlier PROC; no runs (the pages
+        are the file's, in MDAT items).
     4:
       id: heap
       doc: The heap ([heap]).
@@ -1628,7 +1687,9 @@ enums:
   file_kind:
     0:
       id: regular
-      doc: Regular file.
+      doc: |
+        Regular file. Path "PATH (deleted)": a file deleted while open, whose device and inode
+        are those of a DELF item of this or an earlier PROC.
     1:
       id: directory
       doc: Directory.

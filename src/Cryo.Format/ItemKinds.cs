@@ -38,6 +38,7 @@ public static class ItemKinds
         new(OomScoreAdjustment.TagValue, "OOM score adjustment", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => OomScoreAdjustment.Decode(ref r)),
         new(SysVSegment.TagValue, "System V shared memory segment", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SysVSegment.Decode(ref r)),
         new(MemfdObject.TagValue, "memfd object", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemfdObject.Decode(ref r)),
+        new(DeletedFile.TagValue, "deleted file", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => DeletedFile.Decode(ref r)),
         new(MemfdData.TagValue, "memfd data", false, InProcess, MemfdData.Decode),
         new(MemoryLayout.TagValue, "memory layout", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryLayout.Decode(ref r)),
         new(MemoryArea.TagValue, "memory area", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => MemoryArea.Decode(ref r)),

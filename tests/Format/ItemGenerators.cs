@@ -125,6 +125,21 @@ public static class ItemGenerators
         select (CheckpointItem)new MemfdObject(id, device, size, (uint)seals, 0x8000 | (uint)permissions, owners[0], owners[1],
             [.. name.Select(b => b is 0 or (byte)'/' ? (byte)'-' : b)]);
 
+    /// <summary>
+    /// Valid DELF items: an object id not 0, a size below 2^63, a regular file's mode, a path of 2
+    /// to 4096 bytes that starts with '/', does not end in '/' and holds no NUL.
+    /// </summary>
+    private static Gen<CheckpointItem> DeletedFileItem =>
+        from id in Gen.Frequency((3, Gen.Choose(1, int.MaxValue).Select(n => (ulong)n)), (1, U64.Where(n => n != 0)))
+        from device in U64
+        from size in Gen.Frequency((3, Gen.Choose(0, 1 << 24).Select(n => (ulong)n)), (1, U64.Select(n => n >> 1)))
+        from permissions in Gen.Choose(0, 0xfff)
+        from owners in U32.ArrayOf(2)
+        from rest in Gen.Frequency((8, Bytes(64)), (1, Bytes(FormatLimits.MaxBytesString - 2)))
+        from last in Gen.Choose(1, 255).Where(b => b != '/')
+        select (CheckpointItem)new DeletedFile(id, device, size, 0x8000 | (uint)permissions, owners[0], owners[1],
+            [(byte)'/', .. rest.Select(b => b == 0 ? (byte)'-' : b), (byte)last]);
+
     /// <summary>Valid MDAT items: whole pages (mostly a few, at most 1 MiB) at a page-aligned offset, ending below 2^63.</summary>
     private static Gen<CheckpointItem> MemfdDataItem =>
         from id in U64
@@ -342,7 +357,7 @@ public static class ItemGenerators
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
         from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
-            MemfdObjectItem, MemfdDataItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
+            MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
             UnixSocketItem, UnixSocketDataItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);

@@ -733,6 +733,137 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Deleted_files_round_trip_and_bad_fields_are_rejected()
+    {
+        var deleted = new DeletedFile(4211, 0x801, 10_000, 0x8180 /* 0100600 */, 1000, 100, "/tmp/#4211"u8.ToArray());
+        Assert.True(deleted.IsCritical);
+        Assert.Null(ItemComparer.Difference(deleted, Assert.IsType<DeletedFile>(RawCheckpoint.ReadAll(InProcess("DELF", Encoded(deleted)))[2])));
+        // The extremes: the shortest path ("/a") and size 0; size 2^63 - 1, every mode bit of a regular file, and the longest
+        // path, of every byte but NUL, '/' again inside it, its last byte not '/'.
+        var shortest = new DeletedFile(1, 0, 0, 0x8000, 0, 0, "/a"u8.ToArray());
+        Assert.Null(ItemComparer.Difference(shortest, Assert.IsType<DeletedFile>(RawCheckpoint.ReadAll(InProcess("DELF", Encoded(shortest)))[2])));
+        byte[] longest = [(byte)'/', .. Enumerable.Range(0, FormatLimits.MaxBytesString - 2).Select(i => (byte)(1 + i % 255)), (byte)'x'];
+        var largest = new DeletedFile(ulong.MaxValue, ulong.MaxValue, long.MaxValue, 0x8fff, uint.MaxValue, uint.MaxValue, longest);
+        var back = Assert.IsType<DeletedFile>(RawCheckpoint.ReadAll(InProcess("DELF", Encoded(largest)))[2]);
+        Assert.Null(ItemComparer.Difference(largest, back));
+        Assert.Equal(longest, back.Path);
+        // " (deleted)" belongs to the links, not to the path; a path that holds it anyway is still a path.
+        var named = deleted with { Path = "/var/log/a (deleted)"u8.ToArray() };
+        Assert.Null(ItemComparer.Difference(named, RawCheckpoint.ReadAll(InProcess("DELF", Encoded(named)))[2]));
+
+        byte[] payload = Encoded(deleted);
+        Assert.Equal(38 + 10, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("DELF", Patch(payload, offset, bytes));
+        byte[] WithPath(string path) => InProcess("DELF", Encoded(deleted with { Path = Encoding.UTF8.GetBytes(path) }));
+        // object_id 0, device 8, size 16, mode 24, uid 28, gid 32, path 36 (length) and 38 (bytes).
+        Rejects(Patched(0, 0, 0, 0, 0), "'DELF'", "field 'object_id' has invalid value 0", "the file's inode number, never 0");
+        Rejects(Patched(16, 0, 0, 0, 0, 0, 0, 0, 0x80), "field 'size' has invalid value 9223372036854775808", "a file size fits in a signed 64-bit number");
+        Rejects(Patched(16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), "field 'size' has invalid value 18446744073709551615");
+        Rejects(Patched(24, 0xed, 0x41), "field 'mode' has invalid value 0x41ed", "a deleted file saved with its contents is a regular file (type bits 0x8000)"); // a directory
+        Rejects(Patched(24, 0xb6, 0x01), "field 'mode' has invalid value 0x1b6"); // no type bits
+        Rejects(Patched(24, 0xff, 0xa1), "field 'mode' has invalid value 0xa1ff"); // a symbolic link: 0x8000 set, but not the regular type
+        Rejects(Patched(24, 0xb6, 0x11), "field 'mode' has invalid value 0x11b6"); // a FIFO
+        const string PathRule = "the path a deleted file had is absolute, names a file (not ending in '/') and holds no NUL";
+        Rejects(WithPath(""), "'DELF'", "field 'path' has invalid value", PathRule);
+        Rejects(WithPath("/"), "field 'path'", PathRule);
+        Rejects(WithPath("a"), "field 'path'", PathRule);
+        Rejects(WithPath("tmp/x"), "field 'path'", PathRule); // relative
+        Rejects(WithPath("/tmp/"), "field 'path'", PathRule);
+        Rejects(WithPath("//"), "field 'path'", PathRule);
+        Rejects(WithPath("/tmp/a\0b"), "field 'path'", PathRule);
+        Rejects(WithPath("/tmp/x\0"), "field 'path'", PathRule);
+        Rejects(Patched(38, 0), "field 'path'", PathRule); // a NUL first
+        Rejects(Patched(36, 0x01, 0x10), "field 'path' is 4097 bytes long, over the limit of 4096"); // checked before the bytes are read
+        Rejects(InProcess("DELF", payload[..^1]), "field 'path' needs 10 bytes but only 9 remain");
+        Rejects(InProcess("DELF", payload[..37]), "field 'path.length' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("DELF", payload[..26]), "field 'mode' needs 4 bytes");
+        Rejects(InProcess("DELF", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("DELF", payload, inThread: true), "'DELF'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(deleted).Complete(), "'DELF'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(deleted).End("FIFO").Complete(), "'DELF'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Deleted_files_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: SHMS, each MEMF with its MDAT items, then each DELF with its MDAT items, MMST, the areas, the
+        // descriptors. The descriptors and areas of a deleted file are kinds 0, 2 and 3 with its device and inode and a path
+        // ending in " (deleted)". A second process that maps the file has no DELF of its own.
+        var memfd = new MemfdObject(4242, 0x1, 4096, MemfdObject.SealSeal, 0x81b6, 1000, 100, "ring"u8.ToArray());
+        var semaphore = new DeletedFile(77, 0x1a, 32, 0x81b6, 1000, 100, "/dev/shm/sem.Xy12ab"u8.ToArray());
+        var log = new DeletedFile(4211, 0x801, 3 * 4096 - 100, 0x8180, 1000, 100, "/tmp/#4211"u8.ToArray());
+        var empty = new DeletedFile(5000, 0x801, 0, 0x81a4, 1000, 100, "/srv/job/out.log"u8.ToArray());
+        var layout = new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []);
+        var shared = new MemoryArea(0x7f00_0000_0000, 0x7f00_0000_1000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
+            MemoryAreaKind.FileShared, 0x1a, 77, "/dev/shm/sem.Xy12ab (deleted)"u8.ToArray(), []);
+        var copied = new MemoryArea(0x7f00_0001_0000, 0x7f00_0001_2000, 4096, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapPrivate,
+            MemoryAreaKind.FilePrivate, 0x801, 4211, "/tmp/#4211 (deleted)"u8.ToArray(), [new PageRun(0, 1)]);
+        var fd = new FileDescriptor(3, FileKind.Regular, 0, 0x8402, 12_188, 0x8180, 0x801, 4211, 0, 1, 0, "/tmp/#4211 (deleted)"u8.ToArray());
+        var emptyFd = new FileDescriptor(4, FileKind.Regular, FileDescriptor.CloseOnExec, 0x8001, 0, 0x81a4, 0x801, 5000, 0, 2, 0,
+            "/srv/job/out.log (deleted)"u8.ToArray());
+        var stream = new MemoryStream();
+        using (var writer = new CheckpointWriter(stream, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(memfd);
+            writer.Write(new MemfdData(4242, 0, new byte[4096]));
+            writer.Write(semaphore);
+            writer.Write(new MemfdData(77, 0, new byte[4096]));
+            writer.Write(log);
+            writer.Write(new MemfdData(4211, 0, new byte[4096]));
+            writer.Write(new MemfdData(4211, 2 * 4096, new byte[4096])); // page 1 is a hole
+            writer.Write(empty);
+            writer.Write(layout);
+            writer.Write(shared);
+            writer.Write(copied);
+            writer.WritePages(0x7f00_0001_0000, new byte[4096]);
+            writer.Write(fd);
+            writer.Write(emptyFd);
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(layout);
+            writer.Write(shared);
+            writer.Write(fd with { Fd = 5 });
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(stream.ToArray());
+        Assert.Equal(["PROC", "PINF", "MEMF", "MDAT", "DELF", "MDAT", "DELF", "MDAT", "MDAT", "DELF", "MMST", "AREA", "AREA", "PAGE", "FDES", "FDES", "PROC",
+            "PROC", "PINF", "MMST", "AREA", "FDES", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Null(ItemComparer.Difference(semaphore, read[4]));
+        Assert.Null(ItemComparer.Difference(log, read[6]));
+        var second = Assert.IsType<MemfdData>(read[8]);
+        Assert.Equal((4211UL, 8192UL, 4096), (second.ObjectId, second.Offset, second.Data.Length));
+        Assert.Null(ItemComparer.Difference(empty, read[9]));
+
+        var (code, tree, _) = CryoDump.Run(["-"], stream.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("DELF @", tree);
+        Assert.Contains("object_id=4211 device=2049 size=12188 mode=0x8180 uid=1000 gid=100 path=\"/tmp/#4211\"", tree);
+        Assert.Contains("object_id=4211 offset=8192 data=<4096 bytes crc32c:", tree);
+        Assert.Contains("kind=3 device=26 inode=77 path=\"/dev/shm/sem.Xy12ab (deleted)\" runs=[]", tree);
+        Assert.Contains("fd=3 kind=0", tree);
+
+        // The golden form numbers a deleted file's object id and the inode of the areas and descriptors that refer to it alike.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], stream.ToArray());
+        var ids = System.Text.RegularExpressions.Regex.Match(golden, @"DELF object_id=(I\d+) device=(D\d+) size=12188 ");
+        Assert.True(ids.Success, golden);
+        string objectId = ids.Groups[1].Value, device = ids.Groups[2].Value;
+        Assert.Contains($"MDAT object_id={objectId} offset=8192 data=<4096 bytes>", golden);
+        Assert.Contains($"kind=2 device={device} inode={objectId} path=\"/tmp/#4211 (deleted)\"", golden);
+        Assert.Contains($"fd=5 kind=0 fd_flags=0x0 open_flags=0x8402 offset=12188 mode=0x8180 device={device} inode={objectId}", golden);
+
+        // The summary counts a deleted file's data as stored in the process whose section holds its DELF, as a memfd's.
+        var (_, summary, _) = CryoDump.Run(["--summary", "-"], stream.ToArray());
+        Assert.Contains("2 areas, 12.0 KiB mapped, 20.0 KiB stored", summary);
+        Assert.Contains("1 areas, 4.0 KiB mapped, 0 bytes stored", summary);
+        Assert.Contains("fd 3: Regular /tmp/#4211 (deleted)", summary);
+    }
+
+    [Fact]
     public void Memfd_descriptors_are_kind_9_and_mappings_kind_11_and_higher_kinds_are_rejected()
     {
         var fd = new FileDescriptor(5, FileKind.Memfd, FileDescriptor.CloseOnExec, 0x8002, 4096, 0x81b6, 0x1, 4242, 0, 3, 0, "/memfd:ring (deleted)"u8.ToArray());

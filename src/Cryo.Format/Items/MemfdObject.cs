@@ -54,9 +54,10 @@ public sealed record MemfdObject(ulong ObjectId, ulong Device, ulong Size, uint 
 }
 
 /// <summary>
-/// <c>MDAT</c>: contents of a memfd object from <see cref="Offset"/> (a whole number of pages, at
-/// a page-aligned offset), following its <c>MEMF</c>; pages not in any <c>MDAT</c> are holes
-/// (zero). <see cref="Data"/> is valid until the reader's next GetNextItem call.
+/// <c>MDAT</c>: contents of a memfd object or a deleted file from <see cref="Offset"/> (a whole
+/// number of pages, at a page-aligned offset), following its <c>MEMF</c> or <c>DELF</c>; pages not
+/// in any <c>MDAT</c> are holes (zero). <see cref="Data"/> is valid until the reader's next
+/// GetNextItem call.
 /// </summary>
 public sealed record MemfdData(ulong ObjectId, ulong Offset, ReadOnlyMemory<byte> Data) : CheckpointItem
 {
@@ -77,4 +78,47 @@ public sealed record MemfdData(ulong ObjectId, ulong Offset, ReadOnlyMemory<byte
 
     public override IReadOnlyList<ItemField> Describe() =>
         [ItemField.Ino("object_id", ObjectId), ItemField.Num("offset", Offset), ItemField.Blob("data", Data)];
+}
+
+/// <summary>
+/// <c>DELF</c>: a regular file that was deleted while the process held it (open, or mapped): a
+/// file that no path reaches any more, like a memfd. Written like <c>MEMF</c>, in the first
+/// <c>PROC</c> of the file that refers to it, before <c>MMST</c>, and its contents follow as
+/// <c>MDAT</c> items. The <c>FDES</c> and <c>AREA</c> items that refer to it have its device
+/// and inode and a path ending in " (deleted)". A restore makes the file again in its
+/// directory, writes the contents, opens it and deletes it again.
+/// </summary>
+public sealed record DeletedFile(ulong ObjectId, ulong Device, ulong Size, uint Mode, uint Uid, uint Gid, byte[] Path) : CheckpointItem
+{
+    private const uint TypeBits = 0xf000, RegularFile = 0x8000;
+
+    public static readonly ItemTag TagValue = ItemTag.Parse("DELF");
+    public override ItemTag Tag => TagValue;
+
+    public override void Encode(PayloadWriter w)
+    {
+        w.U64(ObjectId); w.U64(Device); w.U64(Size); w.U32(Mode); w.U32(Uid); w.U32(Gid); w.Bytes16(Path);
+    }
+
+    public static DeletedFile Decode(ref PayloadReader r)
+    {
+        ulong id = r.U64("object_id");
+        if (id == 0) throw r.Invalid("object_id", id, "an object id is the file's inode number, never 0");
+        ulong device = r.U64("device");
+        ulong size = r.U64("size");
+        if (size > long.MaxValue) throw r.Invalid("size", size, "a file size fits in a signed 64-bit number");
+        uint mode = r.U32("mode");
+        if ((mode & TypeBits) != RegularFile) throw r.Invalid("mode", $"0x{mode:x}", "a deleted file saved with its contents is a regular file (type bits 0x8000)");
+        uint uid = r.U32("uid"), gid = r.U32("gid");
+        byte[] path = r.Bytes16("path");
+        if (path.Length < 2 || path[0] != (byte)'/' || path[^1] == (byte)'/' || Array.IndexOf(path, (byte)0) >= 0)
+            throw r.Invalid("path", "…", "the path a deleted file had is absolute, names a file (not ending in '/') and holds no NUL");
+        return new DeletedFile(id, device, size, mode, uid, gid, path);
+    }
+
+    public override IReadOnlyList<ItemField> Describe() =>
+    [
+        ItemField.Ino("object_id", ObjectId), ItemField.Ino("device", Device), ItemField.Num("size", Size),
+        ItemField.Hex("mode", Mode), ItemField.Num("uid", (ulong)Uid), ItemField.Num("gid", (ulong)Gid), ItemField.Text("path", Path),
+    ];
 }

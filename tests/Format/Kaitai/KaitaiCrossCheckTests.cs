@@ -278,6 +278,56 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     }
 
     /// <summary>
+    /// DELF's checks are in the .ksy (an object id not 0, a regular file's type bits, and the path's: at
+    /// least 2 bytes, the first '/', the last not '/', no NUL): what the C# reader refuses, the Kaitai
+    /// side refuses too. (A size of 2^63 and more is the C# reader's alone: the .ksy says so.)
+    /// </summary>
+    [Theory]
+    [InlineData("object_id 0", "field 'object_id' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("mode 0x41ed", "field 'mode' has invalid value 0x41ed", "ValidationExprError: not matching the expression, got [16877]")] // a directory
+    [InlineData("mode 0x1b6", "field 'mode' has invalid value 0x1b6", "ValidationExprError: not matching the expression, got [438]")] // no type bits
+    [InlineData("mode 0xa1ff", "field 'mode' has invalid value 0xa1ff", "ValidationExprError: not matching the expression, got [41471]")] // a symbolic link
+    [InlineData("path empty", "field 'path' has invalid value", "ValidationLessThanError: not in range, min [2], but got [0]")]
+    [InlineData("path /", "field 'path' has invalid value", "ValidationLessThanError: not in range, min [2], but got [1]")]
+    [InlineData("path relative", "field 'path' has invalid value", "ValidationExprError: not matching the expression")]
+    [InlineData("path ending in /", "field 'path' has invalid value", "ValidationExprError: not matching the expression")]
+    [InlineData("path //", "field 'path' has invalid value", "ValidationExprError: not matching the expression")]
+    [InlineData("path with NUL", "field 'path' has invalid value", "ValidationExprError: not matching the expression")]
+    [InlineData("path ending in NUL", "field 'path' has invalid value", "ValidationExprError: not matching the expression")]
+    [InlineData("path of 4097 bytes", "field 'path' is 4097 bytes long, over the limit of 4096", "ValidationGreaterThanError: not in range, max [4096], but got [4097]")]
+    public async Task The_ksy_refuses_the_deleted_files_the_reader_refuses(string fault, string csharpError, string kaitaiError)
+    {
+        var deleted = new DeletedFile(4211, 0x801, 10_000, 0x8180, 1000, 100, "/tmp/#4211"u8.ToArray());
+        byte[] WithPath(string path) => Patch(deleted with { Path = System.Text.Encoding.UTF8.GetBytes(path) }, 0);
+        byte[] payload = fault switch
+        {
+            "object_id 0" => Patch(deleted, 0, 0, 0),
+            "mode 0x41ed" => Patch(deleted, 24, 0xed, 0x41),
+            "mode 0x1b6" => Patch(deleted, 24, 0xb6, 0x01),
+            "mode 0xa1ff" => Patch(deleted, 24, 0xff, 0xa1),
+            "path empty" => WithPath(""),
+            "path /" => WithPath("/"),
+            "path relative" => WithPath("tmp/x"),
+            "path ending in /" => WithPath("/tmp/"),
+            "path //" => WithPath("//"),
+            "path with NUL" => WithPath("/tmp/a\0b"),
+            "path ending in NUL" => WithPath("/tmp/x\0"),
+            "path of 4097 bytes" => Patch(deleted, 36, 0x01, 0x10), // the length alone: the reader stops before the bytes
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("DELF", ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("delf.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a DELF the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'DELF'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
     /// USCK's checks are all in the .ksy (a descriptor not negative, a socket id not 0, a peer that is
     /// not the socket itself, compared exactly above 2^53, the three types, the shut-down and option
     /// bits, a peek offset of -1 or more), and a UDAT too short for its socket id is refused by both:

@@ -68,6 +68,14 @@ public static class KaitaiEdgeSample
             w.Write(new MemfdData(Above53, long.MaxValue - 4096, Pattern(4096, 13)));
             w.Write(new MemfdObject(Max, TopBit, 3 * 4096 - 1, MemfdObject.SealSeal | MemfdObject.SealWrite, 0x8124 /* 0100444 */, 1000, 100, B("ring \"a\\b\" \u00e9")));
             w.Write(new MemfdData(Max, 8192, Pattern(4096, 14)));
+            // DELF and its MDAT: the shortest path ("/a") and size 0; the largest values (size 2^63 - 1, every mode bit of a regular
+            // file, a path of 4096 bytes with every byte but NUL), its data ending at 2^63 - 1; a small file with quotes, a
+            // backslash and UTF-8 in its path, one page of data reaching past its size.
+            w.Write(new DeletedFile(1, 0, 0, 0x8000, 0, 0, B("/a")));
+            w.Write(new DeletedFile(TopBit, Max, long.MaxValue, 0x8fff, uint.MaxValue, uint.MaxValue, DeletedPath()));
+            w.Write(new MemfdData(TopBit, long.MaxValue - 4096, Pattern(4096, 17)));
+            w.Write(new DeletedFile(Above53, Above53, 32, 0x81b6 /* 0100666 */, 1000, 100, B("/dev/shm/sem \"a\\b\" \u00e9")));
+            w.Write(new MemfdData(Above53, 0, Pattern(4096, 18)));
             w.Write(new MemoryLayout(0x400000, 0x401000, 0x403000, 0x404000, 0x1000000, 0x1021000, 0x7ffd_0000_0000,
                 0x7ffd_0000_1000, 0x7ffd_0000_1020, 0x7ffd_0000_1020, Max, [new AuxEntry(6, 4096), new AuxEntry(25, Above53), new AuxEntry(Max, TopBit)]));
             w.Write(new MemoryLayout(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, []));
@@ -87,6 +95,12 @@ public static class KaitaiEdgeSample
             w.Write(new MemoryArea(0x7f12_3459_0000, 0x7f12_3459_2000, 4096, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapPrivate,
                 MemoryAreaKind.Memfd, TopBit, Max, B("/memfd:ring \"a\\b\" \u00e9 (deleted)"), [new PageRun(1, 1)]));
             w.WritePages(0x7f12_3459_1000, Pattern(4096, 15));
+            // A shared mapping of the small deleted file above (no runs: its pages are the file's), and a private one with a copied page.
+            w.Write(new MemoryArea(0x7f12_345a_0000, 0x7f12_345a_1000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapShared,
+                MemoryAreaKind.FileShared, Above53, Above53, B("/dev/shm/sem \"a\\b\" \u00e9 (deleted)"), []));
+            w.Write(new MemoryArea(0x7f12_345b_0000, 0x7f12_345b_2000, 0, MemoryArea.ProtRead | MemoryArea.ProtWrite, MemoryArea.MapPrivate,
+                MemoryAreaKind.FilePrivate, Above53, Above53, B("/dev/shm/sem \"a\\b\" \u00e9 (deleted)"), [new PageRun(0, 1)]));
+            w.WritePages(0x7f12_345b_0000, Pattern(4096, 19));
             for (byte kind = 0; kind <= (byte)MemoryAreaKind.Memfd; kind++)
                 w.Write(new MemoryArea(0xffff_ffff_ff60_0000 - (ulong)kind * 0x1000, 0xffff_ffff_ff60_1000 - (ulong)kind * 0x1000, Above53 + kind,
                     MemoryArea.ProtExec, MemoryArea.MapShared | MemoryArea.MapGrowsDown, (MemoryAreaKind)kind, Max, TopBit, Bytes(0xc3, 0xa9, kind), []));
@@ -109,6 +123,8 @@ public static class KaitaiEdgeSample
             w.Write(new FileDescriptor(int.MaxValue, FileKind.Pipe, 0, 1, 0, 0x1180 /* 010600 */, 12, 34, 0, 8, 77, B("pipe:[34]")));
             w.Write(new FileDescriptor(10, FileKind.Memfd, FileDescriptor.CloseOnExec, 0x8002 /* O_RDWR | O_LARGEFILE */, 4096, 0x8124, TopBit, Max, 0, 9, 0,
                 B("/memfd:ring \"a\\b\" \u00e9 (deleted)")));
+            w.Write(new FileDescriptor(11, FileKind.Regular, 0, 0x8402 /* O_RDWR | O_APPEND | O_LARGEFILE */, 32, 0x81b6, Above53, Above53, 0, 10, 0,
+                B("/dev/shm/sem \"a\\b\" \u00e9 (deleted)")));
             w.Write(new FileOwner(int.MaxValue, FileOwnerKind.ProcessGroup, int.MaxValue, FileOwner.MaxSignal));
             w.Write(new FileOwner(0, FileOwnerKind.Thread, 0, 1));
             w.Write(new FileOwner(5, FileOwnerKind.Process, 1, 0));
@@ -252,6 +268,10 @@ public static class KaitaiEdgeSample
 
     /// <summary>The longest memfd name, 249 bytes: the byte values from 1 up, '/' left out.</summary>
     private static byte[] MemfdName() => [.. Enumerable.Range(1, 255).Where(b => b != '/').Take(MemfdObject.MaxName).Select(b => (byte)b)];
+
+    /// <summary>The longest path of a deleted file, 4096 bytes: '/', then the byte values from 1 up, again and again, NUL left out, and an 'x' last.</summary>
+    private static byte[] DeletedPath() =>
+        [(byte)'/', .. Enumerable.Range(0, FormatLimits.MaxBytesString - 2).Select(i => (byte)(1 + i % 255)), (byte)'x'];
 
     private static byte[] Bytes(params byte[] b) => b;
 
