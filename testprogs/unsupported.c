@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -11,7 +11,11 @@
  * (F_GETOWN_EX on them is EBADF) and must pass too. memfd-hugetlb: a memfd_create("cryo-huge",
  * MFD_HUGETLB) descriptor (a file on hugetlbfs, never sized or mapped), checked with F_GETFD.
  * traced: a child traces the program with PTRACE_SEIZE (as strace -p does) and lets every stop
- * pass; the check ends the child.
+ * pass; the check ends the child. deleted: a deleted file ("kept", beside the outfile) held at
+ * fds[0], checked with pread. deleted-big: a deleted file holding more data than cryo saves of
+ * one (64 MiB): /dev/shm/cryo-deleted-big.PID, 80 MiB actually written (not sparse), unlinked,
+ * held at fds[0]; checked with fstat (size) and a pread of its last byte. Being deleted, its
+ * memory is freed when the program exits.
  */
 #include "common.h"
 
@@ -41,6 +45,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define BIG_MIB 80 /* deleted-big: more than the 64 MiB cryo saves of a deleted file */
+
 static volatile int thread_ran;
 
 static void *sleeper(void *arg)
@@ -53,7 +59,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -96,6 +102,26 @@ int main(int argc, char **argv)
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
         if (write(fds[0], "kept", 4) != 4) tp_die_errno("write");
         if (unlink(deleted_path) < 0) tp_die_errno("unlink");
+    } else if (strcmp(kind, "deleted-big") == 0) {
+        /* 80 MiB of data really written (no holes) into a file on tmpfs, then deleted: more than cryo saves of one. */
+        snprintf(deleted_path, sizeof deleted_path, "/dev/shm/cryo-deleted-big.%d", (int)getpid());
+        if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0) tp_die_errno("open %s", deleted_path);
+        if (unlink(deleted_path) < 0) tp_die_errno("unlink %s", deleted_path); /* first: a failed write leaves nothing behind */
+        size_t chunk = 1 << 20;
+        unsigned char *block = malloc(chunk);
+        if (!block) tp_die("malloc(%zu)", chunk);
+        for (size_t i = 0; i < chunk; i++) block[i] = (unsigned char)(i * 7 + 1);
+        for (int m = 0; m < BIG_MIB; m++) {
+            block[chunk - 1] = (unsigned char)m;
+            size_t done = 0;
+            while (done < chunk) {
+                ssize_t w = write(fds[0], block + done, chunk - done);
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) tp_die_errno("write %s (MiB %d of %d)", deleted_path, m, BIG_MIB);
+                done += (size_t)w;
+            }
+        }
+        free(block);
     } else if (strcmp(kind, "flock") == 0 || strcmp(kind, "posix-lock") == 0) {
         snprintf(deleted_path, sizeof deleted_path, "%s.locked", tp_outfile);
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
@@ -201,6 +227,14 @@ int main(int argc, char **argv)
         if (fcntl(fds[0], F_GETFD) < 0) tp_fail("the MFD_HUGETLB memfd (fd %d) is no longer open: %s", fds[0], strerror(errno));
     } else if (strcmp(kind, "deleted") == 0) {
         if (pread(fds[0], buf, 4, 0) != 4 || memcmp(buf, "kept", 4) != 0) tp_fail("deleted file lost its data");
+    } else if (strcmp(kind, "deleted-big") == 0) {
+        const off_t size = (off_t)BIG_MIB << 20;
+        struct stat st;
+        if (fstat(fds[0], &st) < 0) tp_fail("fstat of the deleted file (fd %d): %s", fds[0], strerror(errno));
+        else if (st.st_size != size) tp_fail("the deleted file (fd %d) has size %lld, expected %lld", fds[0], (long long)st.st_size, (long long)size);
+        ssize_t r = pread(fds[0], buf, 1, size - 1);
+        if (r != 1) tp_fail("pread of the deleted file's last byte (fd %d): %s", fds[0], r < 0 ? strerror(errno) : "no data");
+        else if ((unsigned char)buf[0] != BIG_MIB - 1) tp_fail("the deleted file's last byte is 0x%02x, expected 0x%02x", (unsigned char)buf[0], BIG_MIB - 1);
     }
     tp_finish();
 }

@@ -251,7 +251,6 @@ public sealed class PipesTests(ResourcePrograms programs) : IClassFixture<Resour
     [Theory]
     [InlineData("socket", "socket")]
     [InlineData("inotify", "inotify")]
-    [InlineData("deleted", "deleted file")]
     public void Unsupported_Descriptors_AreRefused_NamingPidFdAndKind(string what, string kind)
     {
         using var run = FrozenRun.StartProgram(programs.Program("unsupported"), $"--kind={what}");

@@ -59,7 +59,7 @@ public class MemfdTests
         string image = dir.File("image.cryo");
         var result = CryoTool.Run("checkpoint", program.Pid.ToString(), "-o", image);
         Assert.True(result.ExitCode == 1, $"cryo exited {result.ExitCode}: {result.StandardError}");
-        Assert.Contains($"pid {program.Pid}: fd 3 (/memfd:cryo-huge (deleted))", result.StandardError);
+        Assert.Contains($"pid {program.Pid}: fd 3 (memfd /memfd:cryo-huge (deleted))", result.StandardError);
         Assert.Contains("MFD_HUGETLB", result.StandardError);
         Assert.False(File.Exists(image), "a refused checkpoint left a file");
         Assert.Equal("PASS", program.Terminate());

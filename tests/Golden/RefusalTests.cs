@@ -13,7 +13,7 @@ public class RefusalTests
     [InlineData("socket", "fd 3", "socket")]
     [InlineData("inotify", "fd 3", "inotify")]
     [InlineData("epoll-closed", "fd 4 (epoll)", "it watches a file as fd 5, but that number is closed")]
-    [InlineData("deleted", "fd 3", "deleted")]
+    [InlineData("deleted-big", "fd 3 (deleted file /dev/shm/cryo-deleted-big.", "more than cryo saves of a deleted file (64 MiB)")]
     [InlineData("seccomp", "seccomp mode 2 (filter)", "seccomp filters are not saved yet")]
     [InlineData("thread-cpu-timer", "POSIX timer 0 (timer_create)", "a thread's or another process's CPU-time clock, which is not saved")]
     [InlineData("deadline", "scheduling policy SCHED_DEADLINE", "its runtime, deadline and period are not saved yet")]
@@ -36,7 +36,7 @@ public class RefusalTests
 
     /// <summary>
     /// Threads and child processes were refused until issue 5, file locks until the fifth session
-    /// of issue 3, eventfds and POSIX timers until its sixth, socket pairs until its eighth; now they are checkpointed and restored. The child of `unsupported --kind=child`
+    /// of issue 3, eventfds and POSIX timers until its sixth, socket pairs and deleted files until its eighth; now they are checkpointed and restored. The child of `unsupported --kind=child`
     /// was forked before the program became a session leader, so it is in a session outside the
     /// image: restored in the root's session, with a warning. The locked file's program checks
     /// from a second open file description that its lock is still held.
@@ -50,6 +50,7 @@ public class RefusalTests
     [InlineData("posix-timer")]
     [InlineData("opath")]
     [InlineData("socketpair")]
+    [InlineData("deleted")]
     public void Formerly_refused_threads_and_children_now_restore_and_pass(string kind)
     {
         using var dir = new TestDirectory($"formerly-{kind}");

@@ -495,7 +495,7 @@ def main():
         ("socket", "unsupported", ["--kind=socket"], ["fd 3", "socket"]),
         ("inotify", "unsupported", ["--kind=inotify"], ["fd 3", "inotify"]),
         ("epoll watching a closed number", "unsupported", ["--kind=epoll-closed"], ["fd 4 (epoll)", "fd 5"]),
-        ("deleted", "unsupported", ["--kind=deleted"], ["fd 3", "deleted"]),
+        ("deleted file of 80 MiB", "unsupported", ["--kind=deleted-big"], ["fd 3", "deleted file", "64 MiB"]),
         ("seccomp", "unsupported", ["--kind=seccomp"], ["not saved"], r"pid (\d+): seccomp mode 2"),
         ("thread-cpu-timer", "unsupported", ["--kind=thread-cpu-timer"], ["not saved"], r"pid (\d+): POSIX timer 0"),
         ("deadline", "unsupported", ["--kind=deadline"], ["SCHED_DEADLINE", "not saved"], r"pid (\d+): tid \d+: scheduling policy"),

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Cryo.Interop;
 
 /// <summary>The fields of struct stat the engine compares and records.</summary>
-internal readonly record struct FileStatus(ulong Device, ulong Inode, uint Mode, uint Uid, uint Gid, ulong RawDevice, long Size)
+internal readonly record struct FileStatus(ulong Device, ulong Inode, uint Mode, uint Uid, uint Gid, ulong RawDevice, long Size, ulong Links = 1)
 {
     public const uint S_IFMT = 0xF000, S_IFSOCK = 0xC000, S_IFLNK = 0xA000, S_IFREG = 0x8000, S_IFBLK = 0x6000,
         S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
@@ -64,7 +64,7 @@ internal static unsafe partial class Native
 
     private static FileStatus Decode(byte* b) => new(
         Device: *(ulong*)(b + 0), Inode: *(ulong*)(b + 8), Mode: *(uint*)(b + 24),
-        Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32), RawDevice: *(ulong*)(b + 40), Size: *(long*)(b + 48));
+        Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32), RawDevice: *(ulong*)(b + 40), Size: *(long*)(b + 48), Links: *(ulong*)(b + 16));
 
     /// <summary>stat() (follows links), or null with <paramref name="errno"/> set.</summary>
     public static FileStatus? TryStat(ReadOnlySpan<byte> path, out int errno)

@@ -207,15 +207,17 @@ internal sealed class Files : IResourceKind
             string name = text["anon_inode:".Length..].Trim('[', ']');
             throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd and timerfd are; epoll, inotify, pidfd, ... are not)");
         }
-        if (text.EndsWith(" (deleted)", StringComparison.Ordinal) && !MemfdFiles.IsMemfd(text))
-            throw Refuse("deleted file", "the file was deleted after it was opened; its contents cannot be reopened by path");
         var locks = info.Lines.Where(l => l.Key == "lock").Select(l => ParseLock(fd, l.Value, Refuse)).ToList();
 
         var status = Native.TryStat(Encoding.UTF8.GetBytes(proc), out int errno)
             ?? throw Refuse("file", $"stat failed: {ErrnoNames.Name(errno)}");
+        // A deleted regular file is saved with its contents (PathlessFiles); anything else deleted cannot be reopened.
+        if (text.EndsWith(" (deleted)", StringComparison.Ordinal) && !PathlessFiles.IsMemfd(text)
+            && !(PathlessFiles.IsDeletedFile(text) && status.Type == FileStatus.S_IFREG))
+            throw Refuse("deleted file", "it was deleted after it was opened and is not a regular file, so it cannot be made again");
         FileKind kind;
         if (text.StartsWith("pipe:[", StringComparison.Ordinal)) kind = FileKind.Pipe;
-        else if (MemfdFiles.IsMemfd(text) && status.Type == FileStatus.S_IFREG) kind = FileKind.Memfd; // its object: MemfdFiles
+        else if (PathlessFiles.IsMemfd(text) && status.Type == FileStatus.S_IFREG) kind = FileKind.Memfd; // its object: PathlessFiles
         else if (SavedAnonymousFiles.Contains(text)) kind = FileKind.AnonInode;
         else if (text.StartsWith("socket:[", StringComparison.Ordinal) && status.Type == FileStatus.S_IFSOCK) kind = FileKind.Socket; // which ones: UnixSockets
         else if (!text.StartsWith('/')) throw Refuse("file", "not a path cryo can reopen");
@@ -444,7 +446,8 @@ internal sealed class Files : IResourceKind
             {
                 FileKind.Pipe or FileKind.Fifo => Pipes.OpenDescription(d.First, d.FirstPid, session),
                 FileKind.AnonInode => OpenAnonymous(d, table),
-                FileKind.Memfd => OpenMemfdDescription(d.First, d.FirstPid, session, table),
+                FileKind.Memfd => OpenPathlessDescription(d.First, d.FirstPid, session, table),
+                FileKind.Regular when PathlessFiles.IsDeletedFile(Encoding.UTF8.GetString(d.First.Path)) => OpenPathlessDescription(d.First, d.FirstPid, session, table),
                 FileKind.Socket => OpenSocket(d, session, table),
                 _ => OpenFileDescription(d.First, d.FirstPid, table),
             };
@@ -562,14 +565,14 @@ internal sealed class Files : IResourceKind
     }
 
     /// <summary>
-    /// A new open file description of a memfd object made by <see cref="MemfdFiles"/>: opened
-    /// through cryo's descriptor of it in /proc/self/fd (as a program reopens a memfd), with the
-    /// recorded status flags, at the recorded offset.
+    /// A new open file description of a memfd or deleted file made by <see cref="PathlessFiles"/>:
+    /// opened through cryo's descriptor of it in /proc/self/fd (as a program reopens a memfd),
+    /// with the recorded status flags, at the recorded offset.
     /// </summary>
-    private static int OpenMemfdDescription(FileDescriptor fd, int pid, RestoreSession session, FileTable table)
+    private static int OpenPathlessDescription(FileDescriptor fd, int pid, RestoreSession session, FileTable table)
     {
         string what = $"pid {pid} fd {fd.Fd} ({Encoding.UTF8.GetString(fd.Path)})";
-        int local = MemfdFiles.LocalFd(session, fd.Device, fd.Inode, readOnly: false, what);
+        int local = PathlessFiles.LocalFd(session, fd.Device, fd.Inode, readOnly: false, what);
         int flags = ((int)fd.OpenFlags & ~(Native.O_CREAT | Native.O_TRUNC | Native.O_EXCL | Native.O_NOCTTY)) | Native.O_CLOEXEC;
         int result = Native.OpenOrThrow($"/proc/self/fd/{local}", flags);
         try

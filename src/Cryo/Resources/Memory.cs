@@ -94,10 +94,17 @@ internal sealed class Memory : IResourceKind
             throw Refuse("hugetlb memory is not supported");
         // System V shm: the segment is attached again (SysVSharedMemory).
         if (SysVSharedMemory.IsSegment(m)) return MemoryAreaKind.SysVShared;
-        // memfd: the object is saved by MemfdFiles (which refuses huge pages), mapped again from it.
-        if (MemfdFiles.IsMemfd(path)) return MemoryAreaKind.Memfd;
+        // memfd: the object is saved by PathlessFiles (which refuses huge pages), mapped again from it.
+        if (PathlessFiles.IsMemfd(path)) return MemoryAreaKind.Memfd;
         // MAP_SHARED|MAP_ANONYMOUS: restored as shared anonymous memory with every page stored.
         if (m.Shared && path == "/dev/zero" + deleted) return MemoryAreaKind.AnonymousShared;
+        if (PathlessFiles.IsDeletedFile(path))
+        {
+            // A deleted regular file is saved with its contents (PathlessFiles), and mapped from it again.
+            if (Native.TryStat(Encoding.UTF8.GetBytes($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}"), out _) is { Type: FileStatus.S_IFREG })
+                return m.Shared ? MemoryAreaKind.FileShared : MemoryAreaKind.FilePrivate;
+            throw Refuse("the mapped file has been deleted and is not a regular file, so a restore could not make it again");
+        }
         if (path.EndsWith(deleted, StringComparison.Ordinal))
             throw Refuse("the mapped file has been deleted, so a restore could not map it again");
         if (!path.StartsWith('/')) throw Refuse("the backing file has no usable path");
@@ -263,7 +270,7 @@ internal sealed class Memory : IResourceKind
         bool file = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared or MemoryAreaKind.SysVShared or MemoryAreaKind.Memfd
             || kind == MemoryAreaKind.AnonymousShared && m.Inode != 0;
         // A file's identity as a restore will see it through its path (not the maps line: overlayfs);
-        // a memfd's as fstat shows it, which is how MemfdFiles names the object.
+        // a memfd's as fstat shows it, which is how PathlessFiles names the object.
         var (device, inode) = kind is MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared or MemoryAreaKind.Memfd
             ? MappedFileIdentity(pid, m) : (MakeDevice(m.DeviceMajor, m.DeviceMinor), m.Inode);
         return new MemoryArea(m.Start, m.End, file ? m.Offset : 0, prot, flags, kind,
@@ -698,13 +705,13 @@ internal sealed class Memory : IResourceKind
             case MemoryAreaKind.FilePrivate or MemoryAreaKind.FileShared:
                 bool shared = area.Kind == MemoryAreaKind.FileShared;
                 if (!shared) prot = WritableWhileFilling(state, area, prot);
-                int fd = TargetFd(process, state, area, path, shared);
+                int fd = PathlessFiles.IsDeletedFile(path) ? PathlessTargetFd(process, state, area, session, shared) : TargetFd(process, state, area, path, shared);
                 Map(process, area, prot, (shared ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | NoReserve(area) | fixedNoReplace, fd, (long)area.FileOffset);
                 return;
             case MemoryAreaKind.Memfd:
                 bool sharedMemfd = (area.MapFlags & MemoryArea.MapShared) != 0;
                 if (!sharedMemfd) prot = WritableWhileFilling(state, area, prot);
-                int memfd = MemfdTargetFd(process, state, area, session, sharedMemfd);
+                int memfd = PathlessTargetFd(process, state, area, session, sharedMemfd);
                 Map(process, area, prot, (sharedMemfd ? RemoteSyscall.MAP_SHARED : RemoteSyscall.MAP_PRIVATE) | fixedNoReplace, memfd, (long)area.FileOffset);
                 return;
             default:
@@ -843,17 +850,17 @@ internal sealed class Memory : IResourceKind
     }
 
     /// <summary>
-    /// The target's descriptor of the memfd object an area maps (made by <see cref="MemfdFiles"/>
-    /// from an earlier MEMF), cached per object like a file's. A private mapping or a shared one
+    /// The target's descriptor of the memfd or deleted file an area maps (made by
+    /// <see cref="PathlessFiles"/> from an earlier MEMF or DELF), cached per object like a file's. A private mapping or a shared one
     /// of a write-sealed object gets a read-only descriptor, as the kernel wants for the latter.
     /// </summary>
-    private static int MemfdTargetFd(RestoringProcess process, RestoreState state, MemoryArea area, RestoreSession session, bool shared)
+    private static int PathlessTargetFd(RestoringProcess process, RestoreState state, MemoryArea area, RestoreSession session, bool shared)
     {
-        bool readOnly = !shared || MemfdFiles.WriteSealed(session, area.Device, area.Inode);
-        var key = ($"{MemfdFiles.Prefix}{area.Device:x}:{area.Inode}", !readOnly);
+        bool readOnly = !shared || PathlessFiles.WriteSealed(session, area.Device, area.Inode);
+        var key = ($"{PathlessFiles.Prefix}{area.Device:x}:{area.Inode}", !readOnly);
         if (state.TargetFds.TryGetValue(key, out int cached)) return cached;
         string what = $"pid {process.Pid} area {area.Start:x}-{area.End:x} ({Encoding.UTF8.GetString(area.Path)})";
-        int local = MemfdFiles.LocalFd(session, area.Device, area.Inode, readOnly, what);
+        int local = PathlessFiles.LocalFd(session, area.Device, area.Inode, readOnly, what);
         return Install(process, state, local, key, what);
     }
 

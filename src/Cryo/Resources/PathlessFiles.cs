@@ -10,17 +10,21 @@ using Microsoft.Win32.SafeHandles;
 namespace Cryo.Resources;
 
 /// <summary>
-/// memfd objects (MEMF, MDAT): files without a path, made with memfd_create, that a process
-/// reaches through descriptors (FDES kind 9, with <see cref="Files"/>) and mappings (AREA kind
-/// 11, with <see cref="Memory"/>). The object is saved once per checkpoint, in the first process
-/// that refers to it: name, size, mode, owner, seals and the pages that hold data (SEEK_DATA and
-/// SEEK_HOLE: a sparse memfd of many GiB costs only its data). A restore makes it again in cryo
-/// with memfd_create, writes the data with pwrite, and every descriptor and mapping of the image
-/// with its device and inode gets that one object, so what one writes the others see. .NET
-/// keeps such a descriptor for its double-mapped code ("doublemapper"); before this kind, every
-/// process holding one was refused.
+/// Files no path reaches (MEMF, DELF, MDAT): memfd objects (memfd_create) and regular files
+/// deleted while the process held them (tmpfile(), a log deleted while written, the semaphores of
+/// Python's multiprocessing: files in /dev/shm mapped and deleted at once). A process reaches
+/// them through descriptors (FDES kind 9, or kind 0 with a path ending in " (deleted)", with
+/// <see cref="Files"/>) and mappings (AREA kind 11, or 2 and 3 with such a path, with
+/// <see cref="Memory"/>). Each is saved once per checkpoint, in the first process that refers to
+/// it: its name or path, size, mode, owner, seals and the pages that hold data (SEEK_DATA and
+/// SEEK_HOLE: a sparse memfd of many GiB costs only its data). A restore makes it again (a memfd
+/// in cryo with memfd_create; a deleted file in its directory, deleted again at once), writes the
+/// data with pwrite, and every descriptor and mapping of the image with its device and inode gets
+/// that one file, so what one writes the others see. .NET keeps a memfd for its double-mapped
+/// code ("doublemapper"); before this kind, every .NET process and every process holding a
+/// deleted file was refused.
 /// </summary>
-internal sealed class MemfdFiles : IResourceKind
+internal sealed class PathlessFiles : IResourceKind
 {
     /// <summary>How /proc/PID/fd and /proc/PID/maps name a memfd: "/memfd:NAME (deleted)".</summary>
     internal const string Prefix = "/memfd:";
@@ -30,16 +34,27 @@ internal sealed class MemfdFiles : IResourceKind
     // The objects already written in one checkpoint: each goes into the first process that has it.
     private readonly ConditionalWeakTable<DumpSession, HashSet<(ulong Device, ulong Inode)>> written = new();
 
-    public string Name => "MemfdFiles";
+    public string Name => "PathlessFiles";
 
-    public bool Handles(CheckpointItem item) => item is MemfdObject or MemfdData;
+    /// <summary>The most data cryo saves of one deleted file: it keeps deleted logs of many GiB out of images.</summary>
+    internal const long MostDeletedFileData = 64L << 20;
+
+    public bool Handles(CheckpointItem item) => item is MemfdObject or DeletedFile or MemfdData;
 
     internal static bool IsMemfd(string pathOrLink) => pathOrLink.StartsWith(Prefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// A path as /proc shows a file deleted since it was opened or mapped ("/dir/name (deleted)"):
+    /// not a memfd, not shared anonymous memory ("/dev/zero (deleted)") nor a System V segment.
+    /// </summary>
+    internal static bool IsDeletedFile(string pathOrLink) =>
+        pathOrLink.StartsWith('/') && pathOrLink.EndsWith(Deleted, StringComparison.Ordinal) && !IsMemfd(pathOrLink)
+        && pathOrLink != "/dev/zero" + Deleted && !pathOrLink.StartsWith("/SYSV", StringComparison.Ordinal);
 
     // ---------------------------------------------------------------- dump
 
     /// <summary>One object as the dump found it: its item, an open handle, and the byte ranges that hold data.</summary>
-    private sealed record FoundObject(MemfdObject Item, SafeFileHandle Handle, List<(long Offset, long Length)> Data, string What)
+    private sealed record FoundObject(CheckpointItem Item, ulong ObjectId, SafeFileHandle Handle, List<(long Offset, long Length)> Data, string What)
     {
         /// <summary>The data, read while the process is frozen (for a checkpoint that lets it run on before writing).</summary>
         public List<MemfdData>? Copied { get; set; }
@@ -52,13 +67,17 @@ internal sealed class MemfdFiles : IResourceKind
         var found = new SortedDictionary<ulong, FoundObject>();
         try
         {
-            foreach (var (source, where) in Sources(process))
+            foreach (var (source, where, memfd) in Sources(process))
             {
+                // Only regular files are opened: a deleted FIFO's open would wait for a writer (Files refuses those).
+                if (Native.TryStat(Encoding.UTF8.GetBytes(source), out _) is not { Type: FileStatus.S_IFREG } seenThere
+                    || seen.Contains((seenThere.Device, seenThere.Inode))) continue;
                 var handle = OpenReadOnly(source);
                 try
                 {
                     var status = Native.Fstat((int)handle.DangerousGetHandle(), source);
-                    if (seen.Add((status.Device, status.Inode))) found[status.Inode] = Read(pid, handle, status, where);
+                    if (seen.Add((status.Device, status.Inode)))
+                        found[status.Inode] = memfd ? ReadMemfd(pid, handle, status, where) : ReadDeleted(pid, handle, status, where);
                     else handle.Dispose();
                 }
                 catch
@@ -87,8 +106,11 @@ internal sealed class MemfdFiles : IResourceKind
     private static SafeFileHandle OpenReadOnly(string path) =>
         new(Native.OpenOrThrow(path, Native.O_RDONLY | Native.O_CLOEXEC), ownsHandle: true);
 
-    /// <summary>Where each memfd of the process can be opened (its descriptors, then its mappings), and what to call it in a message.</summary>
-    private static IEnumerable<(string Source, string What)> Sources(FrozenProcess process)
+    /// <summary>
+    /// Where each pathless file of the process can be opened (its descriptors, then its
+    /// mappings), what to call it in a message, and whether it is a memfd (else a deleted file).
+    /// </summary>
+    private static IEnumerable<(string Source, string What, bool Memfd)> Sources(FrozenProcess process)
     {
         int pid = process.Pid;
         foreach (string entry in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
@@ -97,13 +119,38 @@ internal sealed class MemfdFiles : IResourceKind
             try { link = Native.ReadLink(entry); }
             catch (SysCallException) { continue; } // closed meanwhile: Files reads the table again and decides
             string text = Encoding.UTF8.GetString(link);
-            if (IsMemfd(text)) yield return (entry, $"fd {Path.GetFileName(entry)} ({text})");
+            if (IsMemfd(text) || IsDeletedFile(text))
+                yield return (entry, $"fd {Path.GetFileName(entry)} ({(IsMemfd(text) ? "memfd" : "deleted file")} {text})", IsMemfd(text));
         }
-        foreach (var m in process.Mappings.Where(m => IsMemfd(m.Path)))
-            yield return ($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}", $"memory mapping {m}");
+        foreach (var m in process.Mappings.Where(m => IsMemfd(m.Path) || IsDeletedFile(m.Path)))
+            yield return ($"/proc/{pid}/map_files/{m.Start:x}-{m.End:x}", $"memory mapping {m}", IsMemfd(m.Path));
     }
 
-    private static FoundObject Read(int pid, SafeFileHandle handle, FileStatus status, string where)
+    /// <summary>
+    /// A deleted regular file: its path as /proc shows it without " (deleted)", its data (at most
+    /// <see cref="MostDeletedFileData"/>). One that still has a link (renamed away, or another
+    /// hard link) is refused: the path it is known by is unknown, and it is not lost either.
+    /// </summary>
+    private static FoundObject ReadDeleted(int pid, SafeFileHandle handle, FileStatus status, string where)
+    {
+        int fd = (int)handle.DangerousGetHandle();
+        string what = $"pid {pid} {where}";
+        if (status.Links != 0)
+            throw new UnsupportedResourceException(pid, where, $"the file has {status.Links} link(s) left under another name, which /proc does not show, so a restore could not find it");
+        byte[] link = Native.ReadLink($"/proc/self/fd/{fd}");
+        byte[] deleted = Encoding.ASCII.GetBytes(Deleted);
+        if (!link.AsSpan().EndsWith(deleted) || link.Length <= deleted.Length + 1)
+            throw new UnsupportedResourceException(pid, where, $"its link '{Encoding.UTF8.GetString(link)}' is not the form /PATH (deleted)");
+        var data = DataRanges(fd, status.Size, what);
+        long bytes = data.Sum(r => r.Length);
+        if (bytes > MostDeletedFileData)
+            throw new UnsupportedResourceException(pid, where,
+                $"the deleted file holds {bytes >> 20} MiB of data, more than cryo saves of a deleted file ({MostDeletedFileData >> 20} MiB)");
+        var item = new DeletedFile(status.Inode, status.Device, (ulong)status.Size, status.Mode, status.Uid, status.Gid, link[..^deleted.Length]);
+        return new FoundObject(item, status.Inode, handle, data, what);
+    }
+
+    private static FoundObject ReadMemfd(int pid, SafeFileHandle handle, FileStatus status, string where)
     {
         int fd = (int)handle.DangerousGetHandle();
         string what = $"pid {pid} {where}";
@@ -113,7 +160,7 @@ internal sealed class MemfdFiles : IResourceKind
         if (seals < 0) throw new SysCallException("fcntl(F_GET_SEALS)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), what);
         byte[] link = Native.ReadLink($"/proc/self/fd/{fd}");
         var item = new MemfdObject(status.Inode, status.Device, (ulong)status.Size, (uint)seals, status.Mode, status.Uid, status.Gid, NameOf(link, pid, where));
-        return new FoundObject(item, handle, DataRanges(fd, status.Size, what), what);
+        return new FoundObject(item, status.Inode, handle, DataRanges(fd, status.Size, what), what);
     }
 
     /// <summary>The name memfd_create was given: the link is "/memfd:NAME (deleted)".</summary>
@@ -147,7 +194,7 @@ internal sealed class MemfdFiles : IResourceKind
                     if (n == 0) break;
                     read += n;
                 }
-                yield return new MemfdData(o.Item.ObjectId, (ulong)(offset + done), chunk);
+                yield return new MemfdData(o.ObjectId, (ulong)(offset + done), chunk);
                 done += chunk.Length;
             }
     }
@@ -168,12 +215,12 @@ internal sealed class MemfdFiles : IResourceKind
 
     // ---------------------------------------------------------------- restore
 
-    /// <summary>The memfd objects of one restore (shared by its processes), by the device and inode of the image.</summary>
+    /// <summary>The pathless files of one restore (shared by its processes), by the device and inode of the image.</summary>
     internal sealed class Objects : IDisposable
     {
         public Dictionary<(ulong Device, ulong Inode), MadeObject> ById { get; } = [];
 
-        /// <summary>The object whose MDAT items may follow (the last MEMF read).</summary>
+        /// <summary>The file whose MDAT items may follow (the last MEMF or DELF read).</summary>
         public MadeObject? Filling { get; set; }
 
         public void Dispose()
@@ -182,17 +229,19 @@ internal sealed class MemfdFiles : IResourceKind
         }
     }
 
-    /// <summary>A memfd made again in cryo; cryo's descriptors of it close with the restore.</summary>
-    internal sealed class MadeObject(MemfdObject item, SafeFileHandle handle) : IDisposable
+    /// <summary>A pathless file made again by cryo; cryo's descriptors of it close with the restore.</summary>
+    internal sealed class MadeObject(ulong objectId, ulong size, uint seals, string what, SafeFileHandle handle) : IDisposable
     {
-        public MemfdObject Item { get; } = item;
+        public ulong ObjectId { get; } = objectId;
+        public ulong Size { get; } = size;
+        /// <summary>The memfd seals to add (0 for a deleted file).</summary>
+        public uint Seals { get; } = seals;
+        public string What { get; } = what;
         public SafeFileHandle Handle { get; } = handle;
         public SafeFileHandle? ReadOnly { get; set; }
         public ulong NextOffset { get; set; }
         public bool EarlySealed { get; set; }
         public bool LateSealed { get; set; }
-
-        public string What => $"memfd object {Item.ObjectId} ({Encoding.UTF8.GetString(Item.Name)})";
 
         public void Dispose()
         {
@@ -205,38 +254,74 @@ internal sealed class MemfdFiles : IResourceKind
     {
         if (process is null) throw new InvalidDataException($"image: {item.Tag} outside a PROC section");
         var objects = session.State<Objects>();
-        switch (item)
+        if (item is MemfdData data)
         {
-            case MemfdObject o:
-                if (objects.ById.ContainsKey((o.Device, o.ObjectId)))
-                    throw new InvalidDataException($"image of pid {process.Pid}: memfd object {o.ObjectId} has a second MEMF item");
-                var made = Make(o, $"pid {process.Pid}: memfd object {o.ObjectId} ({Encoding.UTF8.GetString(o.Name)})");
-                objects.ById[(o.Device, o.ObjectId)] = made;
-                objects.Filling = made;
-                break;
-            case MemfdData data:
-                Write(process.Pid, objects.Filling, data);
-                break;
+            Write(process.Pid, objects.Filling, data);
+            return;
         }
+        var (device, id) = item switch
+        {
+            MemfdObject o => (o.Device, o.ObjectId),
+            DeletedFile f => (f.Device, f.ObjectId),
+            _ => throw new InvalidOperationException($"{item.Tag} is not a PathlessFiles item"),
+        };
+        if (objects.ById.ContainsKey((device, id)))
+            throw new InvalidDataException($"image of pid {process.Pid}: file object {id} has a second {item.Tag} item");
+        var made = item is MemfdObject memfd ? Make(memfd, process.Pid) : Make((DeletedFile)item, process.Pid);
+        objects.ById[(device, id)] = made;
+        objects.Filling = made;
     }
 
     /// <summary>memfd_create with the name, then mode, owner and size; the seals wait until the contents are in.</summary>
-    private static MadeObject Make(MemfdObject o, string what)
+    private static MadeObject Make(MemfdObject o, int pid)
     {
+        string what = $"pid {pid}: memfd object {o.ObjectId} ({Encoding.UTF8.GetString(o.Name)})";
         // Sealing is always allowed here: an object made without it shows F_SEAL_SEAL, which is added last.
         var handle = new SafeFileHandle(Native.MemfdCreate(o.Name, Native.MFD_CLOEXEC | Native.MFD_ALLOW_SEALING, what), ownsHandle: true);
+        return Prepare(new MadeObject(o.ObjectId, o.Size, o.Seals, what, handle), o.Mode, o.Uid, o.Gid);
+    }
+
+    /// <summary>
+    /// A deleted file made again in its directory (at its path if that is free, else beside it)
+    /// and deleted again at once: from then on, as before the checkpoint, no path reaches it, and a
+    /// failed restore leaves nothing behind.
+    /// </summary>
+    private static MadeObject Make(DeletedFile f, int pid)
+    {
+        string path = Encoding.UTF8.GetString(f.Path);
+        string what = $"pid {pid}: deleted file {path} (inode {f.ObjectId})";
+        const int flags = Native.O_RDWR | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC;
+        string made = path;
+        int fd = Native.Open(made, flags, 0600);
+        for (int attempt = 1; fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ErrnoNames.EEXIST && attempt < 100; attempt++)
+            fd = Native.Open(made = $"{path}.cryo-{f.ObjectId}-{attempt}", flags, 0600);
+        if (fd < 0)
+            throw new SysCallException("open", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what}: making it again as {made}");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (Native.Unlink(made) != 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw new SysCallException("unlink", errno, $"{what}: deleting {made} again");
+        }
+        return Prepare(new MadeObject(f.ObjectId, f.Size, 0, what, handle), f.Mode, f.Uid, f.Gid);
+    }
+
+    /// <summary>Mode, owner and size of a file just made; it is closed if one of them fails.</summary>
+    private static MadeObject Prepare(MadeObject made, uint mode, uint uid, uint gid)
+    {
         try
         {
-            int fd = (int)handle.DangerousGetHandle();
-            Native.Fchmod(fd, o.Mode & 0xfff, what);
-            Native.Fchown(fd, o.Uid, o.Gid, what);
-            if (Native.Ftruncate(fd, (long)o.Size) != 0)
-                throw new SysCallException("ftruncate", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to {o.Size} bytes");
-            return new MadeObject(o, handle);
+            int fd = (int)made.Handle.DangerousGetHandle();
+            Native.Fchmod(fd, mode & 0xfff, made.What);
+            Native.Fchown(fd, uid, gid, made.What);
+            if (Native.Ftruncate(fd, (long)made.Size) != 0)
+                throw new SysCallException("ftruncate", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{made.What} to {made.Size} bytes");
+            return made;
         }
         catch
         {
-            handle.Dispose();
+            made.Dispose();
             throw;
         }
     }
@@ -244,14 +329,14 @@ internal sealed class MemfdFiles : IResourceKind
     /// <summary>One MDAT: checked against its MEMF (§10) and written with pwrite, up to the object's size.</summary>
     private static void Write(int pid, MadeObject? target, MemfdData data)
     {
-        if (target is null || target.Item.ObjectId != data.ObjectId || target.EarlySealed)
-            throw new InvalidDataException($"image of pid {pid}: MDAT of memfd object {data.ObjectId} does not follow that object's MEMF");
-        ulong end = (target.Item.Size + PageSize - 1) / PageSize * PageSize, length = (ulong)data.Data.Length;
+        if (target is null || target.ObjectId != data.ObjectId || target.EarlySealed)
+            throw new InvalidDataException($"image of pid {pid}: MDAT of file object {data.ObjectId} does not follow that object's MEMF or DELF");
+        ulong end = (target.Size + PageSize - 1) / PageSize * PageSize, length = (ulong)data.Data.Length;
         if (data.Offset % PageSize != 0 || length % PageSize != 0 || data.Offset < target.NextOffset || data.Offset > end || length > end - data.Offset)
             throw new InvalidDataException(
-                $"image of pid {pid}: MDAT of {target.What} at offset {data.Offset} ({length} bytes) is not whole pages, out of order, or past its size {target.Item.Size}");
+                $"image of pid {pid}: MDAT of {target.What} at offset {data.Offset} ({length} bytes) is not whole pages, out of order, or past its size {target.Size}");
         target.NextOffset = data.Offset + length;
-        int count = (int)Math.Min(length, target.Item.Size - data.Offset);
+        int count = (int)Math.Min(length, target.Size - data.Offset);
         RandomAccess.Write(target.Handle, data.Data.Span[..count], (long)data.Offset);
     }
 
@@ -266,11 +351,11 @@ internal sealed class MemfdFiles : IResourceKind
     {
         var objects = session.State<Objects>();
         if (!objects.ById.TryGetValue((device, inode), out var o))
-            throw new InvalidDataException($"image: {what} refers to memfd object {inode} (device 0x{device:x}), which no MEMF item before it describes");
+            throw new InvalidDataException($"image: {what} refers to file object {inode} (device 0x{device:x}), which no MEMF or DELF item before it describes");
         objects.Filling = null;
         if (!o.EarlySealed)
         {
-            AddSeals(o, EarlySeals(o.Item.Seals));
+            AddSeals(o, EarlySeals(o.Seals));
             o.EarlySealed = true;
         }
         if (!readOnly) return (int)o.Handle.DangerousGetHandle();
@@ -284,7 +369,7 @@ internal sealed class MemfdFiles : IResourceKind
     /// mapping made before it stays writable, so those get a read-write one).
     /// </summary>
     internal static bool WriteSealed(RestoreSession session, ulong device, ulong inode) =>
-        session.State<Objects>().ById.TryGetValue((device, inode), out var o) && (o.Item.Seals & MemfdObject.SealWrite) != 0;
+        session.State<Objects>().ById.TryGetValue((device, inode), out var o) && (o.Seals & MemfdObject.SealWrite) != 0;
 
     /// <summary>
     /// The seals applied once the contents are in: all but F_SEAL_FUTURE_WRITE, which refuses new
@@ -308,11 +393,11 @@ internal sealed class MemfdFiles : IResourceKind
         {
             if (!o.EarlySealed)
             {
-                AddSeals(o, EarlySeals(o.Item.Seals));
+                AddSeals(o, EarlySeals(o.Seals));
                 o.EarlySealed = true;
             }
             if (o.LateSealed) continue;
-            AddSeals(o, o.Item.Seals & ~EarlySeals(o.Item.Seals));
+            AddSeals(o, o.Seals & ~EarlySeals(o.Seals));
             o.LateSealed = true;
         }
     }

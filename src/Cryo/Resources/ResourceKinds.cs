@@ -13,7 +13,7 @@ internal static class ResourceKinds
         new PosixTimers(),     // PTMR
         new Scheduling(),      // OOMS (SCHD in THRD via Threads)
         new SysVSharedMemory(),// SHMS
-        new MemfdFiles(),      // MEMF, MDAT
+        new PathlessFiles(),      // MEMF, MDAT
         new Memory(),          // MMST, AREA, PAGE
         new MemoryAdvice(),    // MADV
         new Files(),           // FDES (pipes and FIFOs through Pipes)
@@ -35,7 +35,7 @@ internal static class ResourceKinds
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<MemfdFiles>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Scheduling>(),
+        Find<Memory>(), Find<PathlessFiles>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Scheduling>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();

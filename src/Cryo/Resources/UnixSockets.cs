@@ -243,6 +243,8 @@ internal static class UnixSockets
             try
             {
                 Configure(end, a, what);
+                // The closed peer's buffer size is unknown: large enough for what it had sent.
+                Native.SetSocketOption(b, Native.SO_SNDBUFFORCE, (int)Math.Min(int.MaxValue / 4, (long)item.QueuedBytes + (1 << 16)), what);
                 Send(end, b, what);
             }
             finally

@@ -1,0 +1,40 @@
+using System.Text;
+using Cryo.Format;
+using Cryo.Tests.Golden.Support;
+using Xunit;
+
+namespace Cryo.Tests.Golden;
+
+/// <summary>
+/// Files deleted while the program holds them (DELF, MDAT) through real checkpoints and restores,
+/// with testprogs/deleted --child: a tmpfile-like file with two descriptors sharing an offset, a
+/// file in /dev/shm only mapped shared (what Python's multiprocessing does with its semaphores), a
+/// privately mapped one with a copy-on-write page, a log open for appending; a child writing
+/// through the shared one. The program checks contents, offsets, flags, links and mappings; the
+/// tests check the image and that a restore leaves no file behind, the files being deleted again.
+/// </summary>
+public class DeletedFileTests
+{
+    [Fact]
+    public void Deleted_files_come_back_deleted_with_their_contents()
+    {
+        using var dir = new TestDirectory("deleted");
+        var (image, pid) = Checkpoints.Kill(dir, "deleted", "--child");
+        var files = ImageItems.Of<DeletedFile>(image).ToDictionary(f => Encoding.UTF8.GetString(f.Path));
+        string t = Path.Combine(Path.GetFullPath(dir.Path), $"deleted-t.{pid}"), s = $"/dev/shm/cryo-deleted-s.{pid}";
+        Assert.Equal((10000UL, 0x8180u), (files[t].Size, files[t].Mode));
+        Assert.Equal(8192UL, files[s].Size);
+        Assert.Equal(4, files.Count);
+        // Each file once, with its data: T's 10000 bytes are three pages (the last one partly).
+        Assert.Equal(12288, ImageItems.Of<MemfdData>(image).Where(d => d.ObjectId == files[t].ObjectId).Sum(d => d.Data.Length));
+        Assert.Contains(ImageItems.Of<FileDescriptor>(image), f => f.Fd == 30 && Encoding.UTF8.GetString(f.Path) == $"{t} (deleted)");
+
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+        Assert.Empty(Directory.GetFiles(dir.Path, "deleted-*"));
+        Assert.Empty(Directory.GetFiles("/dev/shm", $"cryo-deleted-s.{pid}*"));
+    }
+
+    [Fact]
+    public void Leave_running_copies_the_files_while_frozen_and_both_pass() =>
+        Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("deleted-leave", "deleted", "--child"));
+}
