@@ -41,6 +41,8 @@ ip link set lo up || echo "cryo-matrix: no loopback interface"
 mount -t proc proc /root/proc
 mount -t sysfs sys /root/sys
 mount -t devtmpfs dev /root/dev
+# /dev/shm, as every Debian system has it (POSIX shared memory, Python's multiprocessing).
+mkdir -p /root/dev/shm && mount -t tmpfs -o size=256m shm /root/dev/shm
 # /mnt exists (empty) on every Debian root: the results share goes there.
 mount -o bind /out /root/mnt
 HOME=/root chroot /root /usr/bin/python3 /mnt/run.py /mnt

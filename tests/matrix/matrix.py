@@ -25,7 +25,8 @@ KERNELS = [
 ]
 SUITES = sorted({k[1] for k in KERNELS} | {"bookworm"})
 # what the initramfs loads (with their dependencies); missing ones are built in
-MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "virtiofs"]
+# unix_diag: a Debian system loads it on the first request (Unix socket pairs need it); an initramfs must load it itself.
+MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "virtiofs", "unix_diag"]
 
 
 def log(message):

@@ -79,7 +79,9 @@ internal static class UnixSockets
             if (domain != Native.AF_UNIX)
                 throw Refuse($"sockets of address family {domain} are not supported yet (only pairs of Unix sockets, socketpair, are)");
             var diag = Native.DiagnoseUnixSocket((uint)file.Status.Inode, what)
-                ?? throw Refuse("the kernel's unix_diag does not know this socket");
+                ?? throw Refuse(UnixDiagWorks()
+                    ? "the kernel's unix_diag does not know this socket"
+                    : "this kernel answers no unix_diag request (CONFIG_UNIX_DIAG; as a module: modprobe unix_diag), and only unix_diag tells which socket is whose peer");
             if (diag.Name is { Length: > 0 } name && !IsAutobound(name))
                 throw Refuse($"a Unix socket bound to a name ('{Encoding.UTF8.GetString(name).TrimEnd('\0')}') is not supported yet: only unnamed pairs (socketpair) are");
             if (diag.State == TcpListen) throw Refuse("a listening Unix socket is not supported yet: only pairs (socketpair) are");
@@ -101,6 +103,22 @@ internal static class UnixSockets
         finally
         {
             Native.Close(copy);
+        }
+    }
+
+    /// <summary>Whether unix_diag answers at all: asked about one end of a pair of cryo's own (it says ENOENT both for an unknown socket and when it is missing).</summary>
+    private static bool UnixDiagWorks()
+    {
+        var (a, b) = Native.SocketPair((int)UnixSocketType.Stream, "a probe of unix_diag");
+        try
+        {
+            var status = Native.Fstat(a, "a probe of unix_diag");
+            return Native.DiagnoseUnixSocket((uint)status.Inode, "a probe of unix_diag") is not null;
+        }
+        finally
+        {
+            Native.Close(a);
+            Native.Close(b);
         }
     }
 
