@@ -61,6 +61,8 @@ public sealed class CheckTests(CheckResults check, ITestOutputHelper output) : I
     [InlineData("pagemap-scan.guard")]   // 6.14+
     [InlineData("uffd-wp-async")]        // 6.7+
     [InlineData("memfd_create")]
+    [InlineData("unix_diag")]
+    [InlineData("membarrier-registrations")] // 6.3+
     public void Check_ProbeIsOkOn618(string name)
     {
         var r = check[name];

@@ -3,7 +3,7 @@ using Cryo.Interop;
 
 namespace Cryo.Check;
 
-/// <summary>Probes of the descriptor calls: pidfd_open, pidfd_getfd, kcmp.</summary>
+/// <summary>Probes of the descriptor calls: pidfd_open, pidfd_getfd, kcmp, and unix_diag (Unix socket pairs).</summary>
 internal static class FdProbes
 {
     // What restore does without pidfd_getfd (pidfd_open serves only it): Resources/FdTransfer.cs.
@@ -35,6 +35,25 @@ internal static class FdProbes
         return link == "/dev/null"
             ? ProbeOutcome.Ok("copied the helper's fd 1 (/dev/null)")
             : ProbeOutcome.Missing($"the copy of the helper's fd 1 links to '{link}', not /dev/null");
+    }
+
+    /// <summary>
+    /// unix_diag (NETLINK_SOCK_DIAG, CONFIG_UNIX_DIAG) about one end of a socket pair of cryo's own:
+    /// it must name the other end as the peer. Without it Unix socket pairs are refused.
+    /// </summary>
+    public static ProbeOutcome UnixDiag()
+    {
+        var (a, b) = Native.SocketPair(1 /* SOCK_STREAM */, "the unix_diag probe");
+        using var one = new FdHolder(a);
+        using var two = new FdHolder(b);
+        var first = Native.Fstat(a, "the unix_diag probe");
+        var second = Native.Fstat(b, "the unix_diag probe");
+        var diag = Native.DiagnoseUnixSocket((uint)first.Inode, "the unix_diag probe");
+        if (diag is null)
+            return ProbeOutcome.Missing("unix_diag answers ENOENT for a socket of cryo's own: CONFIG_UNIX_DIAG is off or its module is not loaded (modprobe unix_diag)");
+        return diag.Peer == (uint)second.Inode
+            ? ProbeOutcome.Ok($"a socket pair: socket:[{first.Inode}] has peer socket:[{diag.Peer}]")
+            : ProbeOutcome.Missing($"unix_diag names socket:[{diag.Peer}] as the peer of socket:[{first.Inode}], not socket:[{second.Inode}]");
     }
 
     /// <summary>kcmp(KCMP_FILE): the same description compares equal, two opens of one file do not.</summary>

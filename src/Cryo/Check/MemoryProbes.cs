@@ -184,6 +184,19 @@ internal static class MemoryProbes
         string.Join(", ", maps.Where(m => m.Path is "[vvar]" or "[vvar_vclock]" or "[vdso]").OrderBy(m => m.Start).Select(m => $"{m.Path} 0x{m.Length:x}"));
 
     /// <summary>memfd_create: the descriptor links to "/memfd:NAME (deleted)" and holds what was written.</summary>
+    /// <summary>
+    /// MEMBARRIER_CMD_GET_REGISTRATIONS (6.3+), asked in cryo itself: the checkpoint reads a
+    /// process's membarrier registrations with it; before 6.3 it tries each private expedited
+    /// command instead, and a global expedited registration is not seen.
+    /// </summary>
+    public static ProbeOutcome MembarrierRegistrations()
+    {
+        long registered = Native.Syscall(Interop.InjectedCalls.Membarrier, Interop.InjectedCalls.MEMBARRIER_CMD_GET_REGISTRATIONS, 0);
+        return registered >= 0
+            ? ProbeOutcome.Ok($"MEMBARRIER_CMD_GET_REGISTRATIONS answers 0x{registered:x} for cryo")
+            : ProbeOutcome.Degraded($"MEMBARRIER_CMD_GET_REGISTRATIONS: {CheckNative.LastError()} (before 6.3); the private expedited registrations are found by trying their commands, a global expedited one is not saved");
+    }
+
     public static unsafe ProbeOutcome MemfdCreate()
     {
         var name = "cryo-check\0"u8;
