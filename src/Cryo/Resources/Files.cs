@@ -494,9 +494,7 @@ internal sealed class Files : IResourceKind
         var kind = AnonymousKindOf(d.State)
             ?? throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD or EPOL item after its FDES, so there is nothing to make it from");
         int local = kind.Open(d.State!, d.First, what);
-        int status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
-        if (status != (int)d.First.OpenFlags)
-            table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(d.First.OpenFlags, 8)}");
+        WarnIfFlagsDiffer(local, d.First.OpenFlags, what, table);
         return local;
     }
 
@@ -529,9 +527,7 @@ internal sealed class Files : IResourceKind
             if (fd.Offset != 0 && fd.Kind is FileKind.Regular or FileKind.Directory && ((int)fd.OpenFlags & Native.O_PATH) == 0
                 && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
                 throw new SysCallException("lseek", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to offset {fd.Offset}");
-            int status = Native.FcntlOrThrow(result, Native.F_GETFL, 0, what);
-            if (status != (int)fd.OpenFlags)
-                table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(fd.OpenFlags, 8)}");
+            WarnIfFlagsDiffer(result, fd.OpenFlags, what, table);
             return result;
         }
         catch
@@ -539,6 +535,14 @@ internal sealed class Files : IResourceKind
             Native.Close(result);
             throw;
         }
+    }
+
+    /// <summary>Warns when a description made again has other status flags than the image's (what a reopen or a new pair cannot give).</summary>
+    private static void WarnIfFlagsDiffer(int local, uint wanted, string what, FileTable table)
+    {
+        int status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
+        if (status != (int)wanted)
+            table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(wanted, 8)}");
     }
 
     /// <summary>cryo's end of a Unix socket pair made again (<see cref="UnixSockets"/>), with the recorded status flags.</summary>
@@ -550,11 +554,9 @@ internal sealed class Files : IResourceKind
         int local = UnixSockets.Open(socket, d.FirstPid, session);
         try
         {
-            int status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
-            if (status != (int)d.First.OpenFlags) Native.FcntlOrThrow(local, Native.F_SETFL, (int)d.First.OpenFlags, what);
-            status = Native.FcntlOrThrow(local, Native.F_GETFL, 0, what);
-            if (status != (int)d.First.OpenFlags)
-                table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(d.First.OpenFlags, 8)}");
+            if (Native.FcntlOrThrow(local, Native.F_GETFL, 0, what) != (int)d.First.OpenFlags)
+                Native.FcntlOrThrow(local, Native.F_SETFL, (int)d.First.OpenFlags, what);
+            WarnIfFlagsDiffer(local, d.First.OpenFlags, what, table);
             return local;
         }
         catch
@@ -579,9 +581,7 @@ internal sealed class Files : IResourceKind
         {
             if (fd.Offset != 0 && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
                 throw new SysCallException("lseek", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to offset {fd.Offset}");
-            int status = Native.FcntlOrThrow(result, Native.F_GETFL, 0, what);
-            if (status != (int)fd.OpenFlags)
-                table.Warn($"{what}: status flags are 0{Convert.ToString(status, 8)}, were 0{Convert.ToString(fd.OpenFlags, 8)}");
+            WarnIfFlagsDiffer(result, fd.OpenFlags, what, table);
             return result;
         }
         catch
