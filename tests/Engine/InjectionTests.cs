@@ -15,8 +15,11 @@ public sealed class InjectionTests(TargetProgram program, ITestOutputHelper outp
     /// <summary>A seized, interrupted target with a tracer and an injector; disposes in the right order.</summary>
     private sealed class Frozen : IDisposable
     {
+        private readonly string mode;
+
         public Frozen(TargetProgram program, string mode, long waitForSyscall = -1)
         {
+            this.mode = mode;
             Target = Target.Start(program, mode);
             try
             {
@@ -43,6 +46,9 @@ public sealed class InjectionTests(TargetProgram program, ITestOutputHelper outp
         public string DetachAndExpectPass()
         {
             Tracer.Detach(Target.Pid);
+            // The target's loop tests its flag, then blocks: a SIGTERM that lands between the two
+            // (the detached target has yet to re-enter its wait) would be taken and the wait never end.
+            if (mode is "pause" or "read") Target.WaitUntilInSyscall(mode == "pause" ? SyscallNumbers.Pause : SyscallNumbers.Read);
             var (exitCode, text) = Target.Terminate();
             Assert.True(exitCode == 0 && text.StartsWith("PASS"), $"exit {exitCode}: {text}; {Target.Describe()}");
             return text;
