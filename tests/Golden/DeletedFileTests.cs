@@ -34,6 +34,21 @@ public class DeletedFileTests
         Assert.Empty(Directory.GetFiles("/dev/shm", $"cryo-deleted-s.{pid}*"));
     }
 
+    /// <summary>A deleted file over the default limit (64 MiB) is saved when --deleted-file-limit allows it, and comes back whole.</summary>
+    [Fact]
+    public void A_larger_limit_saves_a_large_deleted_file()
+    {
+        using var dir = new TestDirectory("deleted-big");
+        string image = dir.File("image.cryo");
+        using (var program = RunningProgram.Start("unsupported", dir, "--kind=deleted-big"))
+        {
+            CryoTool.Must(dir, "checkpoint", program.Pid.ToString(), "-o", image, "--deleted-file-limit", "100");
+            program.WaitForExit("checkpointed");
+        }
+        Assert.Equal(80UL << 20, Assert.Single(ImageItems.Of<DeletedFile>(image)).Size);
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
     [Fact]
     public void Leave_running_copies_the_files_while_frozen_and_both_pass() =>
         Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("deleted-leave", "deleted", "--child"));

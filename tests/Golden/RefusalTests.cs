@@ -13,7 +13,7 @@ public class RefusalTests
     [InlineData("socket", "fd 3", "socket")]
     [InlineData("inotify", "fd 3", "inotify")]
     [InlineData("epoll-closed", "fd 4 (epoll)", "it watches a file as fd 5, but that number is closed")]
-    [InlineData("deleted-big", "fd 3 (deleted file /dev/shm/cryo-deleted-big.", "more than cryo saves of a deleted file (64 MiB)")]
+    [InlineData("deleted-big", "fd 3 (deleted file /dev/shm/cryo-deleted-big.", "more than cryo saves of a deleted file (64 MiB; --deleted-file-limit raises it)")]
     [InlineData("seccomp", "seccomp mode 2 (filter)", "seccomp filters are not saved yet")]
     [InlineData("thread-cpu-timer", "POSIX timer 0 (timer_create)", "a thread's or another process's CPU-time clock, which is not saved")]
     [InlineData("deadline", "scheduling policy SCHED_DEADLINE", "its runtime, deadline and period are not saved yet")]

@@ -15,7 +15,8 @@ public enum PipeDumpStrategy
 /// let the tree run on once a copy-on-write fork of each process exists (<see cref="ForkSnapshot"/>)
 /// rather than keep it frozen until every page is written.
 /// </summary>
-internal sealed record CheckpointOptions(bool LeaveRunning, PipeDumpStrategy PipeStrategy, bool Snapshot = true);
+/// <param name="DeletedFileLimit">The most data saved of one deleted file, in bytes (--deleted-file-limit).</param>
+internal sealed record CheckpointOptions(bool LeaveRunning, PipeDumpStrategy PipeStrategy, bool Snapshot = true, long DeletedFileLimit = 64L << 20);
 
 /// <summary>
 /// What spans the processes of one checkpoint: the pipes seen so far (one FIFO entry per pipe,

@@ -23,9 +23,16 @@ internal static class CheckpointCommand
             Description = "how pipe contents are read: tee (default, never touches the pipe) or drain (read, then write back and verify)",
             DefaultValueFactory = _ => PipeDumpStrategy.Tee,
         };
-        var command = new Command("checkpoint", "write the state of a running process to a checkpoint file") { pid, output, leaveRunning, noSnapshot, pipeDump };
+        var deletedFileLimit = new Option<int>("--deleted-file-limit")
+        {
+            Description = "the most data, in MiB, saved of one file deleted while the process holds it (default 64); a larger one is refused",
+            DefaultValueFactory = _ => 64,
+        };
+        var command = new Command("checkpoint", "write the state of a running process to a checkpoint file") { pid, output, leaveRunning, noSnapshot, pipeDump, deletedFileLimit };
         command.Validators.Add(result =>
         {
+            if (result.GetValue(deletedFileLimit) < 0)
+                result.AddError("--deleted-file-limit is a number of MiB, 0 or more");
             if (result.GetValue(noSnapshot) && !result.GetValue(leaveRunning))
                 result.AddError("--no-snapshot only applies with --leave-running (a checkpoint that kills the process never lets it run on)");
         });
@@ -39,7 +46,8 @@ internal static class CheckpointCommand
             return Errors.Guard(log, $"checkpoint of pid {target}", () =>
             {
                 using var tracer = new Tracer();
-                var options = new CheckpointOptions(parsed.GetValue(leaveRunning), parsed.GetValue(pipeDump), !parsed.GetValue(noSnapshot));
+                var options = new CheckpointOptions(parsed.GetValue(leaveRunning), parsed.GetValue(pipeDump), !parsed.GetValue(noSnapshot),
+                    (long)parsed.GetValue(deletedFileLimit) << 20);
                 var report = new Checkpointer(tracer, options, log).Run(target, file, cancel.Token);
                 Console.Error.WriteLine(
                     $"cryo: checkpointed pid {target} to {(file == "-" ? "stdout" : file)}: {report.Processes} process(es), {report.Threads} thread(s), " +

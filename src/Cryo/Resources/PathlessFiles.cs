@@ -36,9 +36,6 @@ internal sealed class PathlessFiles : IResourceKind
 
     public string Name => "PathlessFiles";
 
-    /// <summary>The most data cryo saves of one deleted file: it keeps deleted logs of many GiB out of images.</summary>
-    internal const long MostDeletedFileData = 64L << 20;
-
     public bool Handles(CheckpointItem item) => item is MemfdObject or DeletedFile or MemfdData;
 
     internal static bool IsMemfd(string pathOrLink) => pathOrLink.StartsWith(Prefix, StringComparison.Ordinal);
@@ -77,7 +74,7 @@ internal sealed class PathlessFiles : IResourceKind
                 {
                     var status = Native.Fstat((int)handle.DangerousGetHandle(), source);
                     if (seen.Add((status.Device, status.Inode)))
-                        found[status.Inode] = memfd ? ReadMemfd(pid, handle, status, where) : ReadDeleted(pid, handle, status, where);
+                        found[status.Inode] = memfd ? ReadMemfd(pid, handle, status, where) : ReadDeleted(pid, handle, status, where, session.Options.DeletedFileLimit);
                     else handle.Dispose();
                 }
                 catch
@@ -128,10 +125,11 @@ internal sealed class PathlessFiles : IResourceKind
 
     /// <summary>
     /// A deleted regular file: its path as /proc shows it without " (deleted)", its data (at most
-    /// <see cref="MostDeletedFileData"/>). One that still has a link (renamed away, or another
+    /// <paramref name="limit"/> bytes, --deleted-file-limit: it keeps deleted logs of many GiB out
+    /// of images unless the user asks for them). One that still has a link (renamed away, or another
     /// hard link) is refused: the path it is known by is unknown, and it is not lost either.
     /// </summary>
-    private static FoundObject ReadDeleted(int pid, SafeFileHandle handle, FileStatus status, string where)
+    private static FoundObject ReadDeleted(int pid, SafeFileHandle handle, FileStatus status, string where, long limit)
     {
         int fd = (int)handle.DangerousGetHandle();
         string what = $"pid {pid} {where}";
@@ -143,9 +141,9 @@ internal sealed class PathlessFiles : IResourceKind
             throw new UnsupportedResourceException(pid, where, $"its link '{Encoding.UTF8.GetString(link)}' is not the form /PATH (deleted)");
         var data = DataRanges(fd, status.Size, what);
         long bytes = data.Sum(r => r.Length);
-        if (bytes > MostDeletedFileData)
+        if (bytes > limit)
             throw new UnsupportedResourceException(pid, where,
-                $"the deleted file holds {bytes >> 20} MiB of data, more than cryo saves of a deleted file ({MostDeletedFileData >> 20} MiB)");
+                $"the deleted file holds {bytes >> 20} MiB of data, more than cryo saves of a deleted file ({limit >> 20} MiB; --deleted-file-limit raises it)");
         var item = new DeletedFile(status.Inode, status.Device, (ulong)status.Size, status.Mode, status.Uid, status.Gid, link[..^deleted.Length]);
         return new FoundObject(item, status.Inode, handle, data, what);
     }
