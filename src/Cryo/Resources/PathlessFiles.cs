@@ -61,7 +61,8 @@ internal sealed class PathlessFiles : IResourceKind
     {
         int pid = process.Pid;
         var seen = written.GetValue(session, _ => []);
-        var found = new SortedDictionary<ulong, FoundObject>();
+        // By device and inode: a deleted file on a disk and a memfd may share an inode number.
+        var found = new Dictionary<(ulong Device, ulong Inode), FoundObject>();
         try
         {
             foreach (var (source, where, memfd) in Sources(process))
@@ -74,7 +75,7 @@ internal sealed class PathlessFiles : IResourceKind
                 {
                     var status = Native.Fstat((int)handle.DangerousGetHandle(), source);
                     if (seen.Add((status.Device, status.Inode)))
-                        found[status.Inode] = memfd ? ReadMemfd(pid, handle, status, where) : ReadDeleted(pid, handle, status, where, session.Options.DeletedFileLimit);
+                        found[(status.Device, status.Inode)] = memfd ? ReadMemfd(pid, handle, status, where) : ReadDeleted(pid, handle, status, where, session.Options.DeletedFileLimit);
                     else handle.Dispose();
                 }
                 catch
@@ -87,7 +88,8 @@ internal sealed class PathlessFiles : IResourceKind
             // copies the data now: the object is shared with the running process, not copied by fork.
             if (session.Options.LeaveRunning && session.Options.Snapshot)
                 foreach (var o in found.Values) o.Copied = [.. Chunks(o)];
-            return new DumpedMemfds([.. found.Values]);
+            // The writer order of §11.2: the MEMF items, then the DELF items, each ascending object id.
+            return new DumpedPathlessFiles([.. found.OrderBy(o => o.Value.Item is DeletedFile).ThenBy(o => o.Key.Inode).ThenBy(o => o.Key.Device).Select(o => o.Value)]);
         }
         catch
         {
@@ -197,8 +199,8 @@ internal sealed class PathlessFiles : IResourceKind
             }
     }
 
-    /// <summary>The MEMF and MDAT items of one process's new objects: written in object order, the handles closed after.</summary>
-    private sealed record DumpedMemfds(IReadOnlyList<FoundObject> Objects) : IDumpedResource
+    /// <summary>The MEMF, DELF and MDAT items of one process's new files: written in the order given, the handles closed after.</summary>
+    private sealed record DumpedPathlessFiles(IReadOnlyList<FoundObject> Objects) : IDumpedResource
     {
         public void WriteTo(CheckpointWriter writer)
         {
