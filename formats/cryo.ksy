@@ -11,9 +11,9 @@ doc: |
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
-  state of eventfd, signalfd, timerfd and epoll files and of Unix socket pairs with the bytes
-  queued in them, threads with their registers and scheduling attributes, pipes and their unread
-  bytes),
+  state of eventfd, signalfd, timerfd and epoll files, of Unix socket pairs with the bytes
+  queued in them and of the terminals the processes run on, threads with their registers and
+  scheduling attributes, pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -121,12 +121,12 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT` and `THRD`
-      sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`,
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT`, `TTYS` and
+      `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`,
       `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level.
       The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
       items of a memory area its
-      AREA item, the EVFD, SGFD, TMFD, EPOL or USCK, FOWN and FLCK items of a descriptor its FDES,
+      AREA item, the EVFD, SGFD, TMFD, EPOL, USCK or TTYS, FOWN and FLCK items of a descriptor its FDES,
       the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
       FINF item.
     seq:
@@ -179,6 +179,7 @@ types:
             '"EPOL"': event_poll_file
             '"USCK"': unix_socket
             '"UDAT"': unix_socket_data
+            '"TTYS"': terminal_state
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
@@ -1202,6 +1203,67 @@ types:
         size-eos: true
         doc: The bytes, the rest of the payload; may be empty (a message of 0 bytes).
 
+  terminal_state:
+    doc: |
+      TTYS, terminal - the terminal behind a descriptor of kind terminal: its line settings
+      (struct termios2, as ioctl TCGETS2 returns it, field by field without the struct's
+      padding), its window size (struct winsize, ioctl TIOCGWINSZ) and how the process stood to
+      it. Directly after the first FDES of kind terminal of each terminal (by `rdev`) in each
+      process, once per terminal rather than per open file description. A restore puts the
+      terminal it is given in place of every terminal of the file and sets the first TTYS's line
+      settings on it; it does not set the window size, but sends SIGWINCH to a process whose
+      stored size differs from the terminal's.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: flags
+        type: u4
+        valid:
+          expr: _ == 0 or _ == 1 or _ == 3
+        doc: |
+          0x1 the terminal is the controlling terminal of the process's session (stat tty_nr is
+          the FDES's `rdev`; for /dev/tty, tty_nr is not 0), 0x2 the process's group was the
+          terminal's foreground group (stat tpgid is its pgid), only with 0x1; other bits zero.
+      - id: iflag
+        type: u4
+        doc: c_iflag, the input modes.
+      - id: oflag
+        type: u4
+        doc: c_oflag, the output modes.
+      - id: cflag
+        type: u4
+        doc: c_cflag, the control modes (BOTHER 0x1000 in CBAUD when the speeds are `ispeed` and `ospeed`).
+      - id: lflag
+        type: u4
+        doc: c_lflag, the local modes.
+      - id: line
+        type: u1
+        doc: c_line, the line discipline (0 N_TTY).
+      - id: cc
+        size: 19
+        doc: c_cc, the 19 control characters (NCCS), by Linux's indices (0 VINTR ... 16 VEOL2; 17 and 18 unused).
+      - id: ispeed
+        type: u4
+        doc: c_ispeed, the input speed in bits per second.
+      - id: ospeed
+        type: u4
+        doc: c_ospeed, the output speed in bits per second.
+      - id: rows
+        type: u2
+        doc: ws_row, the height in characters (0 when nobody set it).
+      - id: columns
+        type: u2
+        doc: ws_col, the width in characters (0 when nobody set it).
+      - id: xpixel
+        type: u2
+        doc: ws_xpixel, the width in pixels.
+      - id: ypixel
+        type: u2
+        doc: ws_ypixel, the height in pixels.
+
   file_owner:
     doc: |
       FOWN, file owner - the signal-driven I/O settings (fcntl F_SETOWN_EX, F_SETSIG) of the
@@ -1721,6 +1783,14 @@ enums:
       doc: |
         A memfd (memfd_create): `device` and `inode` are those of a MEMF item of this or an
         earlier PROC; path "/memfd:NAME (deleted)".
+    10:
+      id: terminal
+      doc: |
+        A terminal a program runs on, by `rdev`: a pseudo-terminal's slave end (majors 136-143),
+        a virtual console or serial line (major 4), /dev/tty (5:0) or /dev/console (5:1); path
+        the terminal the process had (e.g. "/dev/pts/3"). The first FDES of each terminal in a
+        process is followed by its TTYS item. Pseudo-terminal masters (/dev/ptmx, 5:2) are never
+        written.
   unix_socket_type:
     1:
       id: stream

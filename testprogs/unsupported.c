@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -15,7 +15,8 @@
  * fds[0], checked with pread. deleted-big: a deleted file holding more data than cryo saves of
  * one (64 MiB): /dev/shm/cryo-deleted-big.PID, 80 MiB actually written (not sparse), unlinked,
  * held at fds[0]; checked with fstat (size) and a pread of its last byte. Being deleted, its
- * memory is freed when the program exits.
+ * memory is freed when the program exits. ptmx: the master end of a new pseudo-terminal
+ * (posix_openpt), as a terminal emulator or tmux holds one, checked with ptsname.
  */
 #include "common.h"
 
@@ -59,7 +60,7 @@ static void *sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -153,6 +154,9 @@ int main(int argc, char **argv)
         if (slash) *slash = 0; else strcpy(deleted_path, ".");
         if ((fds[0] = open(deleted_path, O_PATH | O_DIRECTORY)) < 0) tp_die_errno("open %s O_PATH", deleted_path);
         if ((fds[1] = open("/etc/hostname", O_PATH)) < 0) tp_die_errno("open /etc/hostname O_PATH");
+    } else if (strcmp(kind, "ptmx") == 0) {
+        /* The master end of a new pseudo-terminal, as a terminal emulator or tmux holds one. */
+        if ((fds[0] = posix_openpt(O_RDWR | O_NOCTTY)) < 0) tp_die_errno("posix_openpt");
     } else if (strcmp(kind, "memfd-hugetlb") == 0) {
         /* Just the descriptor: no ftruncate or mmap, so no huge page needs to be reserved. */
         if ((fds[0] = memfd_create("cryo-huge", MFD_HUGETLB)) < 0) tp_die_errno("memfd_create(\"cryo-huge\", MFD_HUGETLB)");
@@ -223,6 +227,8 @@ int main(int argc, char **argv)
         if (probe < 0) tp_fail("openat through the O_PATH directory: %s", strerror(errno));
         else { close(probe); unlinkat(fds[0], "opath-probe", 0); }
         if (fstat(fds[1], &st) < 0 || !S_ISREG(st.st_mode)) tp_fail("fstat of the O_PATH file: %s", strerror(errno));
+    } else if (strcmp(kind, "ptmx") == 0) {
+        if (ptsname(fds[0]) == NULL) tp_fail("fd %d is no longer a pseudo-terminal master: %s", fds[0], strerror(errno));
     } else if (strcmp(kind, "memfd-hugetlb") == 0) {
         if (fcntl(fds[0], F_GETFD) < 0) tp_fail("the MFD_HUGETLB memfd (fd %d) is no longer open: %s", fds[0], strerror(errno));
     } else if (strcmp(kind, "deleted") == 0) {

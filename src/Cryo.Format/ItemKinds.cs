@@ -53,6 +53,7 @@ public static class ItemKinds
         new(TimerFile.TagValue, "timerfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TimerFile.Decode(ref r)),
         new(EventPollFile.TagValue, "epoll", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => EventPollFile.Decode(ref r)),
         new(UnixSocket.TagValue, "Unix socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixSocket.Decode(ref r)),
+        new(TerminalState.TagValue, "terminal", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TerminalState.Decode(ref r)),
         new(UnixSocketData.TagValue, "Unix socket data", false, InProcess, UnixSocketData.Decode),
         new(ThreadInfo.TagValue, "thread info", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => ThreadInfo.Decode(ref r)),
         new(Registers.TagValue, "registers", false, InThread, (ref PayloadReader r, ReadOnlyMemory<byte> _) => Registers.Decode(ref r)),

@@ -172,6 +172,22 @@ public static class ItemGenerators
         from seed in I32
         select (CheckpointItem)new UnixSocketData(id, Fill(new byte[length], seed));
 
+    /// <summary>
+    /// Valid TTYS items: a descriptor not negative, flags 0, 1 (controlling) or 3 (controlling and
+    /// foreground: never 2 alone), any modes, line discipline and speeds, 19 control characters, any
+    /// window size.
+    /// </summary>
+    private static Gen<CheckpointItem> TerminalStateItem =>
+        from fd in Gen.Choose(0, int.MaxValue)
+        from flags in Gen.Elements(0u, TerminalState.Controlling, TerminalState.Controlling | TerminalState.Foreground)
+        from modes in U32.ArrayOf(4)
+        from line in U8
+        from cc in U8.ArrayOf(TerminalState.ControlCharCount)
+        from speeds in U32.ArrayOf(2)
+        from window in Gen.Choose(0, ushort.MaxValue).Select(n => (ushort)n).ArrayOf(4)
+        select (CheckpointItem)new TerminalState(fd, flags, modes[0], modes[1], modes[2], modes[3], line, cc, speeds[0], speeds[1],
+            window[0], window[1], window[2], window[3]);
+
     /// <summary>Process flags the decoder accepts: bits of 0x3f, no-inherit only with refuse-exec-gain, on-fault only with lock-future.</summary>
     private static Gen<ProcessMemoryFlags> ProcessFlags =>
         Gen.Choose(0, (int)MemoryAdvice.KnownProcessFlags).Select(f => (ProcessMemoryFlags)f).Where(f => MemoryAdvice.ProcessProblem(f) is null);
@@ -308,7 +324,7 @@ public static class ItemGenerators
 
     private static Gen<CheckpointItem> Fd =>
         from fd in Gen.Choose(0, 1 << 20)
-        from kind in Gen.Choose(0, (int)FileKind.Memfd)
+        from kind in Gen.Choose(0, (int)FileKind.Terminal)
         from n in U32.ArrayOf(3)
         from offset in ArbMap.Default.GeneratorFor<long>()
         from ids in U64.ArrayOf(5)
@@ -358,7 +374,7 @@ public static class ItemGenerators
         from head in ProcessInfo
         from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
             MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
-            UnixSocketItem, UnixSocketDataItem, Pages).ListOf()
+            UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).ListOf()
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
 

@@ -660,6 +660,143 @@ public class ReaderRejectionTests
         Assert.DoesNotContain("sockets:", withoutSockets);
     }
 
+    /// <summary>The control characters of a terminal as `stty sane` leaves them: ^C ^\ DEL ^U ^D, VMIN 1, ^Q ^S ^Z ^R ^O ^W ^V.</summary>
+    private static readonly byte[] SaneControlChars = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
+
+    /// <summary>A shell's job in the foreground of its terminal: ICRNL | IXON | IUTF8, OPOST | ONLCR, B38400 | CS8 | CREAD, ISIG | ICANON | ECHO …, 132x50.</summary>
+    private static TerminalState ForegroundTerminal(int fd = 0) =>
+        new(fd, TerminalState.Controlling | TerminalState.Foreground, 0x4500, 0x5, 0xbf, 0x8a3b, 0, SaneControlChars, 38400, 38400, 50, 132, 0, 0);
+
+    [Fact]
+    public void Terminal_states_round_trip_and_bad_fields_are_rejected()
+    {
+        var terminal = ForegroundTerminal();
+        Assert.True(terminal.IsCritical);
+        Assert.True(terminal.IsControlling && terminal.IsForeground);
+        var back = Assert.IsType<TerminalState>(RawCheckpoint.ReadAll(InProcess("TTYS", Encoded(terminal)))[2]);
+        Assert.Null(ItemComparer.Difference(terminal, back));
+        Assert.Equal(SaneControlChars, back.ControlChars);
+        // Flags 0 (a terminal that is not the session's) and 1 (the session's, its group in the background); the largest values.
+        foreach (uint flags in new[] { 0u, TerminalState.Controlling })
+        {
+            var read = Assert.IsType<TerminalState>(RawCheckpoint.ReadAll(InProcess("TTYS", Encoded(terminal with { Flags = flags })))[2]);
+            Assert.Equal((flags, flags != 0, false), (read.Flags, read.IsControlling, read.IsForeground));
+        }
+        var largest = new TerminalState(int.MaxValue, TerminalState.Controlling | TerminalState.Foreground, uint.MaxValue, uint.MaxValue, uint.MaxValue,
+            uint.MaxValue, byte.MaxValue, [.. Enumerable.Repeat((byte)0xff, TerminalState.ControlCharCount)], uint.MaxValue, uint.MaxValue,
+            ushort.MaxValue, ushort.MaxValue, ushort.MaxValue, ushort.MaxValue);
+        Assert.Null(ItemComparer.Difference(largest, RawCheckpoint.ReadAll(InProcess("TTYS", Encoded(largest)))[2]));
+
+        byte[] payload = Encoded(terminal);
+        Assert.Equal(60, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("TTYS", Patch(payload, offset, bytes));
+        // fd 0, flags 4, iflag 8, oflag 12, cflag 16, lflag 20, line 24, cc 25, ispeed 44, ospeed 48, rows 52, columns 54, xpixel 56, ypixel 58.
+        Assert.Equal(SaneControlChars, payload[25..44]);
+        Assert.Equal(BitConverter.GetBytes(38400u), payload[44..48]);
+        Assert.Equal(BitConverter.GetBytes((ushort)132), payload[54..56]);
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'TTYS'", "field 'fd' has invalid value -1", "not negative");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'fd' has invalid value -2147483648");
+        Rejects(Patched(4, 4), "field 'flags' has invalid value 0x4", "only bits 0x1 (controlling terminal) and 0x2 (foreground group)");
+        Rejects(Patched(4, 7), "field 'flags' has invalid value 0x7", "only bits 0x1");
+        Rejects(Patched(4, 3, 0, 0, 0x80), "field 'flags' has invalid value 0x80000003", "only bits 0x1");
+        Rejects(Patched(4, 2), "field 'flags' has invalid value 0x2", "bit 0x2 needs bit 0x1"); // the foreground of a terminal it does not control
+        Rejects(InProcess("TTYS", payload[..59]), "field 'ypixel' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("TTYS", payload[..52]), "field 'rows' needs 2 bytes but only 0 remain");
+        Rejects(InProcess("TTYS", payload[..43]), "field 'cc' needs 19 bytes but only 18 remain");
+        Rejects(InProcess("TTYS", payload[..24]), "field 'line' needs 1 bytes but only 0 remain");
+        Rejects(InProcess("TTYS", payload[..3]), "field 'fd' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("TTYS", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("TTYS", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("TTYS", payload, inThread: true), "'TTYS'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(terminal).Complete(), "'TTYS'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(terminal).End("FIFO").Complete(), "'TTYS'", "may not stand in section 'FIFO'");
+        // The writer's side of the fixed size: struct termios2 has 19 control characters, no fewer and no more.
+        Assert.Throws<ArgumentException>(() => Encoded(terminal with { ControlChars = new byte[TerminalState.ControlCharCount - 1] }));
+        Assert.Throws<ArgumentException>(() => Encoded(terminal with { ControlChars = new byte[TerminalState.ControlCharCount + 1] }));
+    }
+
+    [Fact]
+    public void Terminal_descriptors_are_kind_10_and_kind_11_is_rejected()
+    {
+        var fd = new FileDescriptor(0, FileKind.Terminal, 0, 0x8002, 0, 0x2190 /* crw--w---- */, 0x18, 6, 0x8803 /* 136:3 */, 1, 0, "/dev/pts/3"u8.ToArray());
+        var back = Assert.IsType<FileDescriptor>(RawCheckpoint.ReadAll(InProcess("FDES", Encoded(fd)))[2]);
+        Assert.Null(ItemComparer.Difference(fd, back));
+        Assert.Equal(10, (int)back.Kind);
+        Assert.Equal(FileKind.Terminal, back.Kind);
+        // fd 0, kind 4.
+        Rejects(InProcess("FDES", Patch(Encoded(fd), 4, 11)), "'FDES'", "field 'kind' has invalid value 11", "unknown file kind");
+    }
+
+    [Fact]
+    public void Terminals_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of kind 10 of each terminal (by rdev) in a process, its TTYS, then its FOWN. The
+        // other descriptors of that terminal, of the same description (a dup) or of another (opened again), have none;
+        // /dev/tty (5:0) is a terminal of its own. A second process on the terminal, in the background, has a TTYS of its own.
+        const ulong Pts3 = 0x8803, DevTty = 0x500;
+        FileDescriptor Fd(int fd, ulong rdev, ulong description) =>
+            new(fd, FileKind.Terminal, 0, 0x8002 /* O_RDWR | O_LARGEFILE */, 0, 0x2190, rdev == DevTty ? 0x5UL : 0x18UL, rdev == DevTty ? 12UL : 6UL, rdev,
+                description, 0, rdev == DevTty ? "/dev/tty"u8.ToArray() : "/dev/pts/3"u8.ToArray());
+        var foreground = ForegroundTerminal();
+        var throughDevTty = ForegroundTerminal(fd: 3);
+        var background = ForegroundTerminal() with { Flags = TerminalState.Controlling, Rows = 24, Columns = 80 };
+        var file = new MemoryStream();
+        using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(Fd(0, Pts3, 1));
+            writer.Write(foreground);
+            writer.Write(new FileOwner(0, FileOwnerKind.Process, 7, 0));
+            writer.Write(Fd(1, Pts3, 1)); // a dup of 0
+            writer.Write(Fd(2, Pts3, 2)); // the terminal opened again: another description, the same terminal
+            writer.Write(Fd(3, DevTty, 3));
+            writer.Write(throughDevTty);
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8) with { SessionId = 7 }); // a job of the session pid 7 leads
+            writer.Write(Fd(0, Pts3, 1));
+            writer.Write(background);
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(file.ToArray());
+        Assert.Equal(["PROC", "PINF", "FDES", "TTYS", "FOWN", "FDES", "FDES", "FDES", "TTYS", "PROC", "PROC", "PINF", "FDES", "TTYS", "PROC"],
+            read.Select(i => i.Tag.ToString()));
+        Assert.Null(ItemComparer.Difference(foreground, read[3]));
+        Assert.Null(ItemComparer.Difference(throughDevTty, read[8]));
+        var second = Assert.IsType<TerminalState>(read[13]);
+        Assert.Equal((true, false, (ushort)24, (ushort)80), (second.IsControlling, second.IsForeground, second.Rows, second.Columns));
+
+        var (code, tree, _) = CryoDump.Run(["-"], file.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("TTYS @", tree);
+        Assert.Contains("fd=0 kind=10 fd_flags=0x0 open_flags=0x8002 offset=0 mode=0x2190 device=24 inode=6 rdev=34819 description_id=1 pipe_id=0 path=\"/dev/pts/3\"", tree);
+        Assert.Contains("fd=0 flags=0x3 iflag=0x4500 oflag=0x5 cflag=0xbf lflag=0x8a3b line=0 cc=<19 bytes crc32c:", tree);
+        Assert.Contains("> ispeed=38400 ospeed=38400 rows=50 columns=132 xpixel=0 ypixel=0\n", tree);
+        Assert.Contains("fd=0 flags=0x1 iflag=0x4500 ", tree);
+
+        // The golden form numbers the terminal's rdev as a device, alike in both processes, and keeps the control
+        // characters' checksum (they are settings a test checks, as a pipe's bytes are).
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], file.ToArray());
+        var rdev = System.Text.RegularExpressions.Regex.Match(golden, @"FDES fd=0 kind=10 .* rdev=(D\d+) description_id=(F\d+) pipe_id=0 path=""/dev/pts/3""");
+        Assert.True(rdev.Success, golden);
+        string pts = rdev.Groups[1].Value, description = rdev.Groups[2].Value;
+        // /dev/pts/3: fd 0, 1 (a dup) and 2 (opened again) of the first process and fd 0 of the second; /dev/tty is another device.
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(golden, $@"kind=10 [^\n]* rdev={pts} ").Count);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(golden, $@"kind=10 [^\n]* rdev={pts} description_id={description} ").Count);
+        Assert.Matches($@"FDES fd=3 kind=10 [^\n]* rdev=(?!{pts} )D\d+ [^\n]* path=""/dev/tty""", golden);
+        Assert.Matches(@"TTYS fd=0 flags=0x3 iflag=0x4500 oflag=0x5 cflag=0xbf lflag=0x8a3b line=0 cc=<19 bytes crc32c:[0-9a-f]{8}> ispeed=38400 ospeed=38400 rows=50 columns=132 xpixel=0 ypixel=0", golden);
+        Assert.Matches(@"TTYS fd=3 flags=0x3 ", golden);
+
+        // The summary lists the terminal descriptors by kind and path, the one they had at the checkpoint.
+        var (_, summary, _) = CryoDump.Run(["--summary", "-"], file.ToArray());
+        Assert.Contains("fd 0: Terminal /dev/pts/3", summary);
+        Assert.Contains("fd 2: Terminal /dev/pts/3", summary);
+        Assert.Contains("fd 3: Terminal /dev/tty", summary);
+    }
+
     [Fact]
     public void Memfd_objects_round_trip_and_bad_fields_are_rejected()
     {
@@ -878,8 +1015,8 @@ public class ReaderRejectionTests
         var copied = shared with { MapFlags = MemoryArea.MapPrivate, Runs = [new PageRun(1, 1)] };
         Assert.Null(ItemComparer.Difference(copied, RawCheckpoint.ReadAll(InProcess("AREA", Encoded(copied)))[2]));
 
-        // FDES: fd 0, kind 4; AREA: start 0, end 8, file_offset 16, prot 24, map_flags 28, kind 32.
-        Rejects(InProcess("FDES", Patch(Encoded(fd), 4, 10)), "'FDES'", "field 'kind' has invalid value 10", "unknown file kind");
+        // FDES: fd 0, kind 4; AREA: start 0, end 8, file_offset 16, prot 24, map_flags 28, kind 32. (FDES kind 10 is a terminal.)
+        Rejects(InProcess("FDES", Patch(Encoded(fd), 4, 11)), "'FDES'", "field 'kind' has invalid value 11", "unknown file kind");
         Rejects(InProcess("FDES", Patch(Encoded(fd), 4, 0xff)), "field 'kind' has invalid value 255");
         Rejects(InProcess("AREA", Patch(Encoded(shared), 32, 12)), "'AREA'", "field 'kind' has invalid value 12", "unknown memory area kind");
     }

@@ -18,6 +18,7 @@ public class RefusalTests
     [InlineData("thread-cpu-timer", "POSIX timer 0 (timer_create)", "a thread's or another process's CPU-time clock, which is not saved")]
     [InlineData("deadline", "scheduling policy SCHED_DEADLINE", "its runtime, deadline and period are not saved yet")]
     [InlineData("traced", "is already traced by pid", "a process can have only one tracer")]
+    [InlineData("ptmx", "fd 3 (pseudo-terminal master /dev/ptmx)", "it is a terminal emulator or multiplexer")]
     public void Unsupported_resources_are_refused_and_the_target_runs_on(string kind, string where, string what)
     {
         using var dir = new TestDirectory($"refuse-{kind}");

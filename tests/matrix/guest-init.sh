@@ -43,6 +43,8 @@ mount -t sysfs sys /root/sys
 mount -t devtmpfs dev /root/dev
 # /dev/shm, as every Debian system has it (POSIX shared memory, Python's multiprocessing).
 mkdir -p /root/dev/shm && mount -t tmpfs -o size=256m shm /root/dev/shm
+# /dev/pts, as every Debian system has it: pseudo-terminals for the terminal rows.
+mkdir -p /root/dev/pts && mount -t devpts -o ptmxmode=0666 devpts /root/dev/pts
 # /mnt exists (empty) on every Debian root: the results share goes there.
 mount -o bind /out /root/mnt
 HOME=/root chroot /root /usr/bin/python3 /mnt/run.py /mnt

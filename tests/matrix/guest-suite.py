@@ -244,15 +244,32 @@ def started(group, label, name, args, prefix):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def cycle(label, name, args, golden=None, pipe_dump=None, leave=False):
+def cycle(label, name, args, golden=None, pipe_dump=None, leave=False, restore_args=()):
     """Checkpoint (kills, or with `leave` lets run on: then the original must pass its check and
     keep no snapshot child), golden comparison, restore, SIGTERM, verdict: one row in 'cr', one in 'golden'."""
     with started("cr", label, name, args, f"cryo-{name}-") as ready:
         if ready:
-            cycle_started(label, name, golden, pipe_dump, leave, *ready)
+            cycle_started(label, name, golden, pipe_dump, leave, *ready, restore_args=restore_args)
 
 
-def cycle_started(label, name, golden, pipe_dump, leave, directory, program, began):
+def terminal_cycle(label, args):
+    """testprogs/terminal on one pseudo-terminal ({tty} in args), restored with --tty onto a second
+    one of another size (so the program must get a SIGWINCH); this process holds both masters."""
+    import fcntl, struct, termios
+    first, first_slave = os.openpty()
+    second, second_slave = os.openpty()
+    try:
+        fcntl.ioctl(second, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        paths = os.ttyname(first_slave), os.ttyname(second_slave)
+        os.close(first_slave)
+        os.close(second_slave)
+        cycle(label, "terminal", [a.replace("{tty}", paths[0]) for a in args], restore_args=("--tty", paths[1]))
+    finally:
+        os.close(first)
+        os.close(second)
+
+
+def cycle_started(label, name, golden, pipe_dump, leave, directory, program, began, restore_args=()):
     restore = None
     try:
         image = os.path.join(directory, "image.cryo")
@@ -279,7 +296,7 @@ def cycle_started(label, name, golden, pipe_dump, leave, directory, program, beg
         restored_pidfile = os.path.join(directory, "restored.pid")
         stderr = open(os.path.join(directory, "cryo-restore.err"), "w")
         restore = subprocess.Popen([CRYO, "restore", image, "--pidfile", restored_pidfile, "--log-file",
-                                    os.path.join(directory, "cryo-restore.log"), "-v"],
+                                    os.path.join(directory, "cryo-restore.log"), "-v", *restore_args],
                                    stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
         stderr.close()
         if not wait_until(lambda: os.path.exists(restored_pidfile) or restore.poll() is not None, CRYO_TIMEOUT) \
@@ -494,6 +511,12 @@ def main():
     ]:
         if not only or label in only or name in only:
             guarded("cr", label, cycle, label, name, args, golden, dump, bool(leave))
+    for label, args in [
+        ("terminal", ["--tty={tty}"]),
+        ("terminal (--ctty --raw)", ["--tty={tty}", "--ctty", "--raw", "--expect-winch"]),
+    ]:
+        if not only or label in only or "terminal" in only:
+            guarded("cr", label, terminal_cycle, label, args)
     for label, name, args, expect, *names in [
         ("socket", "unsupported", ["--kind=socket"], ["fd 3", "socket"]),
         ("inotify", "unsupported", ["--kind=inotify"], ["fd 3", "inotify"]),
@@ -506,6 +529,7 @@ def main():
         ("System V segment partly unmapped", "sysvshm", ["--partial"], ["/SYSV", "its start was unmapped"], r"pid (\d+): memory mapping"),
         ("memfd of huge pages", "unsupported", ["--kind=memfd-hugetlb"], ["fd 3", "MFD_HUGETLB"]),
         ("traced by another tracer", "unsupported", ["--kind=traced"], ["only one tracer"], r"pid (\d+) is already traced"),
+        ("pseudo-terminal master", "unsupported", ["--kind=ptmx"], ["fd 3", "pseudo-terminal master"]),
     ]:
         if not only or "refusal" in only:
             guarded("refusal", label, refusal, label, name, args, expect, *names)

@@ -13,6 +13,8 @@ public enum FileKind : byte
     Other = 8,
     /// <summary>A memfd (memfd_create): its object is the <c>MEMF</c> item with this descriptor's device and inode.</summary>
     Memfd = 9,
+    /// <summary>A terminal (a pseudo-terminal's slave end, a virtual console, a serial line, /dev/tty): its state is the <c>TTYS</c> item after it.</summary>
+    Terminal = 10,
 }
 
 /// <summary>
@@ -42,7 +44,7 @@ public sealed record FileDescriptor(
         int fd = r.I32("fd");
         if (fd < 0) throw r.Invalid("fd", fd, "descriptors are not negative");
         byte kind = r.U8("kind");
-        if (kind > (byte)FileKind.Memfd) throw r.Invalid("kind", kind, "unknown file kind");
+        if (kind > (byte)FileKind.Terminal) throw r.Invalid("kind", kind, "unknown file kind");
         return new FileDescriptor(fd, (FileKind)kind, r.U32("fd_flags"), r.U32("open_flags"), r.I64("offset"), r.U32("mode"),
             r.U64("device"), r.U64("inode"), r.U64("rdev"), r.U64("description_id"), r.U64("pipe_id"), r.Bytes16("path"));
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Cryo.Check;
 using Cryo.Interop;
+using Cryo.Resources;
 using Cryo.Restore;
 using Cryo.Tracing;
 
@@ -24,7 +25,11 @@ internal static class RestoreCommand
                           "outside the tree) cryo's own fd FD instead of a new one; repeatable",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("restore", "recreate the processes of a checkpoint file and let them run") { input, detach, pidFile, inheritFd };
+        var tty = new Option<string?>("--tty")
+        {
+            Description = "PATH: the terminal put in place of the terminals the processes ran on (default: cryo's own); its settings become the image's",
+        };
+        var command = new Command("restore", "recreate the processes of a checkpoint file and let them run") { input, detach, pidFile, inheritFd, tty };
         command.Validators.Add(result =>
         {
             foreach (string spec in result.GetValue(inheritFd) ?? [])
@@ -37,19 +42,24 @@ internal static class RestoreCommand
             if (KernelFeatures.AssumptionNote() is { } note) log.Warn(note);
             string file = parsed.GetValue(input)!;
             int rootPid = 0;
+            TerminalHandover? terminal = null;
             int status = Errors.Guard(log, $"restore of {file}", () =>
             {
                 using var tracer = new Tracer();
                 var inherited = (parsed.GetValue(inheritFd) ?? []).Select(InheritedFd).ToDictionary(i => i.Link, i => i.Fd);
-                var report = new Restorer(tracer, new RestoreOptions(parsed.GetValue(detach), inherited), log).Run(file, cancel.Token);
+                var report = new Restorer(tracer, new RestoreOptions(parsed.GetValue(detach), inherited, parsed.GetValue(tty)), log).Run(file, cancel.Token);
                 rootPid = report.RootPid;
+                terminal = report.Terminal;
                 Console.Error.WriteLine($"cryo: restored pid {report.RootPid} from {(file == "-" ? "stdin" : file)}: {report.Processes} process(es), " +
                     $"{CheckpointCommand.Size(report.Bytes)}; {report.Phases}");
                 return 0;
             });
             if (status != 0) return status;
-            if (parsed.GetValue(pidFile) is { } path) WriteAtomically(path, $"{rootPid}\n");
-            return parsed.GetValue(detach) ? 0 : WaitForExit(rootPid, log);
+            using (terminal)
+            {
+                if (parsed.GetValue(pidFile) is { } path) WriteAtomically(path, $"{rootPid}\n");
+                return parsed.GetValue(detach) ? 0 : WaitForExit(rootPid, terminal, log);
+            }
         });
         return command;
     }
@@ -68,16 +78,28 @@ internal static class RestoreCommand
         return (link, fd, null);
     }
 
-    /// <summary>Waits for the restored root (our child) and turns its end into cryo's exit code.</summary>
-    private static int WaitForExit(int pid, Log log)
+    /// <summary>
+    /// Waits for the restored root (our child) and turns its end into cryo's exit code. A job
+    /// given cryo's terminal is watched for stops too: cryo then stops with it and continues it
+    /// when continued itself (<see cref="TerminalHandover"/>), so that the shell's job control works.
+    /// </summary>
+    private static int WaitForExit(int pid, TerminalHandover? terminal, Log log)
     {
+        const int WUNTRACED = 2;
+        bool watchStops = terminal is { JobGroup: not 0 };
         while (true)
         {
-            int r = Native.WaitPid(pid, out int raw, 0);
+            int r = Native.WaitPid(pid, out int raw, watchStops ? WUNTRACED : 0);
             if (r == pid)
             {
                 var status = new WaitStatus(pid, raw);
                 log.Info(status.ToString());
+                if (status.Stopped)
+                {
+                    terminal!.JobStopped();
+                    Native.Kill(-terminal.JobGroup, Interop.Signals.SIGCONT);
+                    continue;
+                }
                 return status.Exited ? status.ExitCode : 128 + status.TermSignal;
             }
             int errno = Marshal.GetLastPInvokeError();

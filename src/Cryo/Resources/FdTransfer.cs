@@ -145,7 +145,8 @@ internal sealed class FdTransfer
                 process.Memory.Write(temporaryPage, Encoding.ASCII.GetBytes(path + "\0"));
                 address = temporaryPage;
             }
-            fd = (int)sys.Checked($"openat({path}) for {what}", InjectedCalls.Openat, AtFdcwd, (long)address, flags | Native.O_CLOEXEC, 0);
+            // O_NOCTTY: a terminal reopened by a session leader must not become its controlling terminal by the way.
+            fd = (int)sys.Checked($"openat({path}) for {what}", InjectedCalls.Openat, AtFdcwd, (long)address, flags | Native.O_CLOEXEC | Native.O_NOCTTY, 0);
         }
         finally
         {

@@ -38,7 +38,7 @@ internal sealed class Files : IResourceKind
     public string Name => "Files";
 
     public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile
-        or UnixSocket or UnixSocketData;
+        or UnixSocket or UnixSocketData or TerminalState;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
     private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
@@ -103,6 +103,7 @@ internal sealed class Files : IResourceKind
         var items = new List<CheckpointItem>(files.Count);
         var lockedDescriptions = new HashSet<ulong>();
         var anonymousDescriptions = new HashSet<ulong>();
+        var terminals = new HashSet<ulong>();
         foreach (var file in files)
         {
             ulong description = registry.DescriptionOf(pid, file.Fd, file.Status);
@@ -114,6 +115,8 @@ internal sealed class Files : IResourceKind
             if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file));
             // A socket's state likewise (its queue only the first time the checkpoint meets it).
             if (file.Kind == FileKind.Socket && anonymousDescriptions.Add(description)) items.AddRange(UnixSockets.Dump(pid, file, session));
+            // A terminal's settings and the process's standing to it: once per terminal in each process.
+            if (file.Kind == FileKind.Terminal && terminals.Add(file.Status.RawDevice)) items.Add(Terminals.Dump(process, file));
             // An O_PATH descriptor has no owner: fcntl answers EBADF to F_GETOWN_EX on it.
             if ((file.OpenFlags & Native.O_PATH) == 0 && ReadOwner(process, file.Fd) is { } owner) items.Add(owner);
             // fdinfo shows a description's locks on every descriptor of it: they are taken again once.
@@ -267,15 +270,14 @@ internal sealed class Files : IResourceKind
 
     /// <summary>
     /// Memory devices (major 1: /dev/null, zero, full, random, urandom, ...) have no state beyond
-    /// the open flags, so reopening the path recreates them. Terminals and other devices have
-    /// state cryo does not save.
+    /// the open flags, so reopening the path recreates them; terminals are put in place at restore
+    /// (<see cref="Terminals"/>). Other devices have state cryo does not save.
     /// </summary>
     private static FileKind CheckCharDevice(FileStatus status, Func<string, string, UnsupportedResourceException> refuse)
     {
         uint major = FileStatus.Major(status.RawDevice), minor = FileStatus.Minor(status.RawDevice);
         if (major == 1) return FileKind.CharDevice;
-        if (major is 4 or 5 or (>= 136 and <= 143))
-            throw refuse("terminal", $"terminals (device {major}:{minor}) are not supported yet: start the program with its input and output redirected");
+        if (Terminals.IsTerminal(status, refuse)) return FileKind.Terminal;
         throw refuse("character device", $"device {major}:{minor} may hold state cryo does not save; only memory devices (major 1, e.g. /dev/null) are supported");
     }
 
@@ -369,6 +371,14 @@ internal sealed class Files : IResourceKind
             UnixSockets.Read(data, process.Pid, session);
             return;
         }
+        if (item is TerminalState terminal)
+        {
+            if (own.Items.LastOrDefault() is not { Kind: FileKind.Terminal } holder || holder.Fd != terminal.Fd)
+                throw new InvalidDataException($"image of pid {process.Pid}: the TTYS of fd {terminal.Fd} does not follow that descriptor's FDES of kind 10 (terminal)");
+            Terminals.Read(process, terminal, holder, session);
+            table.Descriptions[holder.DescriptionId].State ??= terminal;
+            return;
+        }
         if (item is not FileDescriptor)
         {
             int of = item switch
@@ -402,7 +412,7 @@ internal sealed class Files : IResourceKind
         }
         var fd = (FileDescriptor)item;
         if (own.Items.Any(i => i.Fd == fd.Fd)) throw new InvalidOperationException($"pid {process.Pid}: fd {fd.Fd} has two FDES items");
-        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode or FileKind.Memfd or FileKind.Socket))
+        if (fd.Kind is not (FileKind.Regular or FileKind.Directory or FileKind.CharDevice or FileKind.Pipe or FileKind.Fifo or FileKind.AnonInode or FileKind.Memfd or FileKind.Socket or FileKind.Terminal))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: cryo cannot restore a descriptor of kind {fd.Kind}");
         if ((fd.Kind is FileKind.Pipe or FileKind.Fifo) != (fd.PipeId != 0))
             throw new InvalidOperationException($"pid {process.Pid} fd {fd.Fd}: kind {fd.Kind} with pipe id {fd.PipeId}");
@@ -416,6 +426,7 @@ internal sealed class Files : IResourceKind
         }
         else table.Descriptions[fd.DescriptionId] = description = new Description(process.Pid, fd);
         description.Pending++;
+        if (fd.Kind == FileKind.Terminal) Terminals.Resolve(process, fd, session);
         own.Items.Add(fd);
         table.All.Add((process.Pid, fd));
     }
@@ -424,6 +435,7 @@ internal sealed class Files : IResourceKind
     {
         var table = session.State<FileTable>();
         PrepareAll(table, session);
+        Terminals.TakeControl(process, session);
         Install(process, process.State<ProcessFiles>().Items, table, session);
     }
 
@@ -449,6 +461,7 @@ internal sealed class Files : IResourceKind
                 FileKind.Memfd => OpenPathlessDescription(d.First, d.FirstPid, session, table),
                 FileKind.Regular when PathlessFiles.IsDeletedFile(Encoding.UTF8.GetString(d.First.Path)) => OpenPathlessDescription(d.First, d.FirstPid, session, table),
                 FileKind.Socket => OpenSocket(d, session, table),
+                FileKind.Terminal => Terminals.OpenDescription(d, session),
                 _ => OpenFileDescription(d.First, d.FirstPid, table),
             };
         Pipes.Seal(session);
@@ -626,8 +639,12 @@ internal sealed class Files : IResourceKind
                 {
                     if (description.Fd < 0) throw new InvalidOperationException($"pid {pid} {what}: its description was not prepared");
                     // An anonymous inode cannot be opened through /proc: only the description itself will do.
-                    int temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened, reopenable: item.Kind is not (FileKind.AnonInode or FileKind.Socket));
-                    if (reopened is not null) WarnReopened(table, session, item, reopened);
+                    int temporary = Terminals.OpenDevTtyInProcess(process, item, session);
+                    if (temporary < 0)
+                    {
+                        temporary = transfer.Copy(process, description.Fd, $"pid {pid} {what}", out var reopened, reopenable: item.Kind is not (FileKind.AnonInode or FileKind.Socket));
+                        if (reopened is not null) WarnReopened(table, session, item, reopened);
+                    }
                     if (temporary == item.Fd)
                         sys.Checked($"fcntl(F_SETFD) for {what}", SyscallNumbers.Fcntl, item.Fd, Native.F_SETFD, cloexec ? Native.FD_CLOEXEC : 0);
                     else

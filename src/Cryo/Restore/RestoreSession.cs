@@ -9,7 +9,8 @@ namespace Cryo.Restore;
 /// by their /proc link as the image has it ("pipe:[N]"), cryo's fd (--inherit-fd). For an end the
 /// checkpointed tree shared with a process outside it (`prog | cat`), which cryo cannot recreate.
 /// </param>
-internal sealed record RestoreOptions(bool Detach, IReadOnlyDictionary<string, int>? InheritedFds = null);
+/// <param name="Terminal">--tty: the terminal put in place of the image's terminals (null: cryo's own).</param>
+internal sealed record RestoreOptions(bool Detach, IReadOnlyDictionary<string, int>? InheritedFds = null, string? Terminal = null);
 
 /// <summary>
 /// What spans the processes of one restore: the tracer, the processes created so far (all of

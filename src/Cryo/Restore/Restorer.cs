@@ -8,7 +8,8 @@ using Cryo.Tracing;
 namespace Cryo.Restore;
 
 /// <summary>What a restore did.</summary>
-internal sealed record RestoreReport(int RootPid, int Processes, long Bytes, string Phases);
+/// <param name="Terminal">The terminal the restore ran on, for `cryo restore` to act for the job while it waits (null with --detach or without a terminal); the caller disposes it.</param>
+internal sealed record RestoreReport(int RootPid, int Processes, long Bytes, string Phases, TerminalHandover? Terminal);
 
 /// <summary>
 /// Recreates the processes of a checkpoint: each PROC section's process is born with its old
@@ -54,6 +55,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
                     if (kind is Memory) tracer.Run(() => threads.CreateThreads(process, session));
                 }
             phases.End("finish");
+            Terminals.BeforeRelease(session);
             // A process that was in a job-control stop gets a SIGSTOP while it is still held: it
             // stops again before it runs an instruction (SIGSTOP, whatever stopped it: neither a
             // handler, a mask nor an orphaned process group can set it aside).
@@ -64,7 +66,8 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             foreach (var process in Enumerable.Reverse(session.Processes))
                 foreach (int tid in process.ThreadIds.Reverse<int>()) tracer.Detach(tid);
             phases.End("release");
-            return new RestoreReport(session.Processes[0].Pid, session.Processes.Count + session.Zombies.Count, reader.BytesRead, phases.Summary());
+            return new RestoreReport(session.Processes[0].Pid, session.Processes.Count + session.Zombies.Count, reader.BytesRead, phases.Summary(),
+                Terminals.Hand(session));
         }
         catch
         {

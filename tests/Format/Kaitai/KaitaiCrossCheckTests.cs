@@ -234,7 +234,7 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     /// <summary>
     /// MEMF's checks that fit a Kaitai description are in the .ksy (an object id not 0, the seal
     /// bits, a regular file's type bits, the name's length), and so are MDAT's non-empty data and
-    /// FDES's kind 9: what the C# reader refuses there, the Kaitai side refuses too. (A size or an
+    /// FDES's kinds (9 and 10 the last): what the C# reader refuses there, the Kaitai side refuses too. (A size or an
     /// MDAT end of 2^63 and more, and a name with NUL or '/', are the C# reader's alone: the .ksy
     /// says so.)
     /// </summary>
@@ -247,7 +247,7 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     [InlineData("MEMF", "mode 0xa1ff", "field 'mode' has invalid value 0xa1ff", "ValidationExprError: not matching the expression, got [41471]")] // a symbolic link
     [InlineData("MEMF", "name of 250 bytes", "field 'name' has invalid value 250", "ValidationGreaterThanError: not in range, max [249], but got [250]")]
     [InlineData("MDAT", "no data", "an MDAT item holds at least one page", "ValidationExprError: not matching the expression")]
-    [InlineData("FDES", "kind 10", "field 'kind' has invalid value 10", "ValidationNotInEnumError: not in the enum, got [10]")]
+    [InlineData("FDES", "kind 11", "field 'kind' has invalid value 11", "ValidationNotInEnumError: not in the enum, got [11]")]
     public async Task The_ksy_refuses_the_memfd_items_the_reader_refuses(string tag, string fault, string csharpError, string kaitaiError)
     {
         var memfd = new MemfdObject(4242, 1, 10_000, MemfdObject.SealSeal, 0x81b6, 1000, 100, "ring"u8.ToArray());
@@ -262,7 +262,7 @@ public sealed class KaitaiCrossCheckTests : IDisposable
             "mode 0xa1ff" => Patch(memfd, 28, 0xff, 0xa1),
             "name of 250 bytes" => Patch(memfd with { Name = [.. Enumerable.Repeat((byte)'n', 250)] }, 0),
             "no data" => Patch(new MemfdData(4242, 0, Array.Empty<byte>()), 0),
-            "kind 10" => Patch(fd, 4, 10),
+            "kind 11" => Patch(fd, 4, 11),
             _ => throw new ArgumentException(fault),
         };
         byte[] bytes = new RawCheckpoint().Begin("PROC")
@@ -373,6 +373,46 @@ public sealed class KaitaiCrossCheckTests : IDisposable
 
         Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a {tag} the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
         Assert.True(result.Error.Contains($"item #2 '{tag}'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// TTYS's checks are all in the .ksy (a descriptor not negative; flags 0, 1 or 3: no bit but
+    /// 0x1 and 0x2, and 0x2 only with 0x1), and a payload cut short is refused by both: what the C#
+    /// reader refuses, the Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData("fd -1", "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("flags 2", "field 'flags' has invalid value 0x2", "ValidationExprError: not matching the expression, got [2]")] // foreground without control
+    [InlineData("flags 4", "field 'flags' has invalid value 0x4", "ValidationExprError: not matching the expression, got [4]")]
+    [InlineData("flags 7", "field 'flags' has invalid value 0x7", "ValidationExprError: not matching the expression, got [7]")]
+    [InlineData("flags 0x80000001", "field 'flags' has invalid value 0x80000001", "ValidationExprError: not matching the expression, got [2147483649]")]
+    [InlineData("59 bytes", "field 'ypixel' needs 2 bytes but only 1 remain", "EOFError: requested 2 bytes, but only 1 bytes available")]
+    [InlineData("43 bytes", "field 'cc' needs 19 bytes but only 18 remain", "EOFError: requested 19 bytes, but only 18 bytes available")]
+    public async Task The_ksy_refuses_the_terminal_states_the_reader_refuses(string fault, string csharpError, string kaitaiError)
+    {
+        var terminal = new TerminalState(0, TerminalState.Controlling | TerminalState.Foreground, 0x4500, 0x5, 0xbf, 0x8a3b, 0,
+            [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0], 38400, 38400, 50, 132, 0, 0);
+        byte[] payload = fault switch
+        {
+            "fd -1" => Patch(terminal, 0, 0xff, 0xff, 0xff, 0xff),
+            "flags 2" => Patch(terminal, 4, 2),
+            "flags 4" => Patch(terminal, 4, 4),
+            "flags 7" => Patch(terminal, 4, 7),
+            "flags 0x80000001" => Patch(terminal, 4, 1, 0, 0, 0x80),
+            "59 bytes" => Patch(terminal, 0)[..59],
+            "43 bytes" => Patch(terminal, 0)[..43],
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("TTYS", ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("ttys.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a TTYS the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'TTYS'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
     }
 
     /// <summary>The payload <paramref name="item"/>'s encoder writes, with <paramref name="bytes"/> written at <paramref name="offset"/>.</summary>

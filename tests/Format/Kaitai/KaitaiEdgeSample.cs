@@ -9,7 +9,7 @@ namespace Cryo.Tests.Format;
 /// with the values where a second implementation of the format most easily goes wrong: 64-bit
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
-/// split over several PAGE items, an empty FBUF and an empty UDAT, the optional STAT item, unknown optional items
+/// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -117,7 +117,7 @@ public static class KaitaiEdgeSample
             w.Write(new GuardRegions([new GuardRange(0, 0x1000), new GuardRange(0x7fff_ffff_e000, 0x7fff_ffff_f000),
                 new GuardRange(0x7fff_ffff_f000, Above53), new GuardRange(TopBit, TopBit + 1)]));
             w.Write(new GuardRegions([new GuardRange(Max - 0x1fff, Max - 0xfff), new GuardRange(Max - 1, Max)]));
-            for (byte kind = 0; kind <= (byte)FileKind.Memfd; kind++)
+            for (byte kind = 0; kind <= (byte)FileKind.Terminal; kind++)
                 w.Write(new FileDescriptor(kind, (FileKind)kind, FileDescriptor.CloseOnExec, 0x8042u + kind, kind == 0 ? long.MinValue : long.MaxValue - kind, 0x81a4 /* 0100644 */,
                     Max, Above53, TopBit, 7 + (ulong)kind, kind == (byte)FileKind.Pipe ? 77UL : 0UL, kind == 1 ? [] : B($"/tmp/\"fd\" {kind}\\\u00e9")));
             w.Write(new FileDescriptor(int.MaxValue, FileKind.Pipe, 0, 1, 0, 0x1180 /* 010600 */, 12, 34, 0, 8, 77, B("pipe:[34]")));
@@ -170,6 +170,17 @@ public static class KaitaiEdgeSample
             w.Write(new UnixSocketData(1, B("eof")));
             w.Write(new UnixSocket(10, Max, Above53, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut,
                 uint.MaxValue, uint.MaxValue, UnixSocket.PassCredentials, int.MaxValue, (1 << 20) + 6));
+            // TTYS: a pseudo-terminal slave (136:3) controlled, in the foreground, with the settings `stty sane` gives; /dev/tty
+            // (5:0) neither controlling nor in the foreground, all zero; the largest values, every bit of every mode, control
+            // characters 0xff down to 0xed, the top speeds, the largest window.
+            w.Write(new FileDescriptor(12, FileKind.Terminal, 0, 0x8002, 0, 0x2190, 0x18, 6, 0x8803, 11, 0, B("/dev/pts/3")));
+            w.Write(new TerminalState(12, TerminalState.Controlling | TerminalState.Foreground, 0x4500, 0x5, 0xbf, 0x8a3b, 0,
+                [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0], 38400, 38400, 50, 132, 0, 0));
+            w.Write(new FileDescriptor(13, FileKind.Terminal, FileDescriptor.CloseOnExec, 0x8802, 0, 0x21b6, 0x5, 12, 0x500, 12, 0, B("/dev/tty")));
+            w.Write(new TerminalState(13, 0, 0, 0, 0, 0, 0, new byte[TerminalState.ControlCharCount], 0, 0, 0, 0, 0, 0));
+            w.Write(new TerminalState(int.MaxValue, TerminalState.Controlling, uint.MaxValue, 0x8000_0000, uint.MaxValue, 0x8000_0001, byte.MaxValue,
+                [.. Enumerable.Range(0, TerminalState.ControlCharCount).Select(i => (byte)(0xff - i))], uint.MaxValue, 0x8000_0000,
+                ushort.MaxValue, 0x8000, ushort.MaxValue, 1));
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(pid, Max, 0x7f00_0000_0000, 2, 8192, Above53, TopBit, 24, 0x7f00_0000_1000, 32, 0x5305_3053,
                 SyscallRestart.RestartBlock, B("worker #1")));

@@ -33,6 +33,14 @@ public static class CryoTool
         return Cryo(args).ExecuteBufferedAsync(cts.Token).GetAwaiter().GetResult();
     }
 
+    /// <summary>Runs cryo in a session of its own (setsid), which has no controlling terminal whatever terminal the tests run on.</summary>
+    public static BufferedCommandResult RunWithoutTerminal(params string[] args)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        return CliWrap.Cli.Wrap("setsid").WithArguments(["--wait", Executable("cryo"), .. args]).WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(cts.Token).GetAwaiter().GetResult();
+    }
+
     /// <summary>Runs cryo and fails with everything it printed, plus what the target said, if it did not exit 0.</summary>
     public static BufferedCommandResult Must(TestDirectory dir, params string[] args)
     {

@@ -23,13 +23,13 @@ public sealed class Restored : IDisposable
 
     public int Pid { get; }
 
-    /// <summary>Starts `cryo restore`, with <paramref name="environment"/> added to its environment if given, and waits for the restored pid.</summary>
-    public static Restored Start(string image, TestDirectory dir, IReadOnlyDictionary<string, string?>? environment = null)
+    /// <summary>Starts `cryo restore` with <paramref name="options"/>, with <paramref name="environment"/> added to its environment if given, and waits for the restored pid.</summary>
+    public static Restored Start(string image, TestDirectory dir, IReadOnlyDictionary<string, string?>? environment = null, params string[] options)
     {
         string pidFile = dir.File("restored.pid");
         File.Delete(pidFile);
         var timeout = new CancellationTokenSource(CryoTool.Timeout);
-        var task = CryoTool.Cryo("restore", image, "--pidfile", pidFile, "--log-file", dir.File("cryo-restore.log"), "-v")
+        var task = CryoTool.Cryo(["restore", image, "--pidfile", pidFile, "--log-file", dir.File("cryo-restore.log"), "-v", .. options])
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())
             .ExecuteBufferedAsync(timeout.Token);
         Wait.Until(() => File.Exists(pidFile) || task.Task.IsCompleted, RunningProgram.Timeout, "the restored pidfile",
