@@ -12,8 +12,9 @@ doc: |
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
   state of eventfd, signalfd, timerfd and epoll files, of Unix socket pairs with the bytes
-  queued in them and of the terminals the processes run on, threads with their registers and
-  scheduling attributes, pipes and their unread bytes),
+  queued in them and of the terminals the processes run on, the seccomp filters of their threads,
+  threads with their registers, scheduling attributes and seccomp mode, pipes and their unread
+  bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -121,14 +122,15 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT`, `TTYS` and
-      `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`, `SCHD`,
-      `IOPR` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at top level.
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT`, `TTYS`, `SCMF`
+      and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`,
+      `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at
+      top level.
       The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
       items of a memory area its
       AREA item, the EVFD, SGFD, TMFD, EPOL, USCK or TTYS, FOWN and FLCK items of a descriptor its FDES,
       the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
-      FINF item.
+      FINF item; the SCMF items of a PROC come before its first THRD, each after its parent.
     seq:
       - id: tag
         type: str
@@ -180,11 +182,13 @@ types:
             '"USCK"': unix_socket
             '"UDAT"': unix_socket_data
             '"TTYS"': terminal_state
+            '"SCMF"': seccomp_filter
             '"TINF"': thread_info
             '"GREG"': registers
             '"XSTA"': extended_state
             '"SCHD"': thread_scheduling
             '"IOPR"': io_priority
+            '"SCMT"': thread_seccomp
             '"FINF"': pipe_info
             '"FBUF"': pipe_data
             '"STAT"': checkpoint_stats
@@ -1346,6 +1350,59 @@ types:
         size: len_path
         doc: Path (the /proc/PID/fd link target), bytes.
 
+  seccomp_filter:
+    doc: |
+      SCMF, seccomp filter - one classic BPF filter (seccomp SECCOMP_SET_MODE_FILTER) of a thread
+      of the process, as PTRACE_SECCOMP_GET_FILTER returns it, with its flags
+      (PTRACE_SECCOMP_GET_METADATA) and the filter it was stacked on. Written after the
+      descriptor items and before the first THRD, parents first, numbered 1, 2, 3 ... in each
+      PROC; a filter shared by threads (inherited, or installed with SECCOMP_FILTER_FLAG_TSYNC)
+      once. A thread's SCMT names the last filter of its chain; a restore installs the chain again,
+      the filter with `parent_id` 0 first, as the last calls made in the thread.
+    seq:
+      - id: filter_id
+        type: u4
+        valid:
+          min: 1
+        doc: The filter's number in its PROC, from 1 (the n-th SCMF of a PROC has n).
+      - id: parent_id
+        type: u4
+        valid:
+          expr: _ < filter_id
+        doc: The `filter_id` of the filter it was installed on top of, written before it; 0 for the first of a chain.
+      - id: flags
+        type: u4
+        valid:
+          expr: _ == 0 or _ == 2
+        doc: 0x2 SECCOMP_FILTER_FLAG_LOG (actions other than SECCOMP_RET_ALLOW are logged); other bits zero.
+      - id: num_program
+        type: u4
+        valid:
+          min: 1
+          max: 4096
+        doc: Number of instructions in `program`, 1 ... 4096 (BPF_MAXINSNS).
+      - id: program
+        type: bpf_instruction
+        repeat: expr
+        repeat-expr: num_program
+        doc: The filter's program, in order.
+
+  bpf_instruction:
+    doc: One classic BPF instruction, struct sock_filter.
+    seq:
+      - id: code
+        type: u2
+        doc: Opcode.
+      - id: jt
+        type: u1
+        doc: Instructions to skip when a conditional jump's test holds.
+      - id: jf
+        type: u1
+        doc: Instructions to skip when it does not.
+      - id: k
+        type: u4
+        doc: Operand (an offset in struct seccomp_data, a constant, or the SECCOMP_RET_* action of a return).
+
   thread_info:
     doc: TINF, thread info - per-thread kernel state. First item of a THRD section.
     seq:
@@ -1574,6 +1631,25 @@ types:
       - id: bits
         type: u8
         doc: Bit b is CPU 64 * (index of the entry) + b.
+
+  thread_seccomp:
+    doc: |
+      SCMT, thread seccomp mode - the seccomp mode of a thread under seccomp (Seccomp: in
+      /proc/PID/task/TID/status), last in its THRD, after IOPR; none for a thread not under
+      seccomp. In filter mode it names the last filter of the thread's chain, an SCMF of the
+      same PROC; the rest follows by `parent_id`.
+    seq:
+      - id: mode
+        type: u1
+        enum: seccomp_mode
+        valid:
+          in-enum: true
+        doc: Strict (1) or filter (2); a thread not under seccomp has no SCMT.
+      - id: filter_id
+        type: u4
+        valid:
+          expr: 'mode == seccomp_mode::filter ? _ != 0 : _ == 0'
+        doc: The `filter_id` of the last filter of the chain (installed last) in filter mode, not 0; 0 in strict mode.
 
   pipe_info:
     doc: |
@@ -1892,6 +1968,13 @@ enums:
     5:
       id: sched_idle
       doc: SCHED_IDLE, runs only when nothing else wants the CPU.
+  seccomp_mode:
+    1:
+      id: strict
+      doc: SECCOMP_MODE_STRICT, only read, write, _exit and rt_sigreturn; any other call kills the thread.
+    2:
+      id: filter
+      doc: SECCOMP_MODE_FILTER, the thread's chain of BPF filters decides.
   syscall_restart:
     0:
       id: none

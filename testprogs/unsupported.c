@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -58,9 +58,63 @@ static void *sleeper(void *arg)
     return NULL;
 }
 
+/*
+ * The seccomp kinds cryo must refuse:
+ * seccomp-notify: uname is handed to a supervisor (SECCOMP_RET_USER_NOTIF); the listener
+ *   descriptor is closed at once, so only the filter says so.
+ * seccomp-kill: sigaltstack kills the process (SECCOMP_RET_KILL_PROCESS), and cryo injects a
+ *   sigaltstack into every thread at checkpoint: it must see that and not make the call.
+ * seccomp-stack: filter 1 refuses seccomp() (EPERM) unless SECCOMP_FILTER_FLAG_TSYNC is given;
+ *   filter 2 (allow all) goes on top with TSYNC. A restore installs a thread's filters without
+ *   TSYNC, so filter 1 would refuse it: the checkpoint must say so.
+ */
+static void install_seccomp_kind(const char *kind)
+{
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog allow_all = {.len = 1, .filter = &allow};
+    if (strcmp(kind, "seccomp-notify") == 0) {
+        struct sock_filter notify[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_uname, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog program = {.len = 4, .filter = notify};
+        long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+        if (listener < 0) tp_die_errno("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)");
+        close((int)listener);
+    } else if (strcmp(kind, "seccomp-kill") == 0) {
+        struct sock_filter kill_on_altstack[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sigaltstack, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog program = {.len = 4, .filter = kill_on_altstack};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0) tp_die_errno("seccomp(kill on sigaltstack)");
+    } else if (strcmp(kind, "seccomp-stack") == 0) {
+        struct sock_filter tsync_only[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_seccomp, 0, 3),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SECCOMP_FILTER_FLAG_TSYNC, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog program = {.len = 6, .filter = tsync_only};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0) tp_die_errno("seccomp(TSYNC only)");
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &allow_all) != -1 || errno != EPERM)
+            tp_die("the first filter let a second one in without TSYNC");
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &allow_all) != 0)
+            tp_die_errno("seccomp(SECCOMP_FILTER_FLAG_TSYNC)");
+    } else {
+        tp_die("unknown --kind=%s", kind);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -141,6 +195,9 @@ int main(int argc, char **argv)
         struct sock_fprog program = {.len = 1, .filter = &allow};
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) tp_die_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) < 0) tp_die_errno("prctl(PR_SET_SECCOMP)");
+    } else if (strncmp(kind, "seccomp-", 8) == 0) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) tp_die_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+        install_seccomp_kind(kind);
     } else if (strcmp(kind, "deadline") == 0) {
         /* SCHED_DEADLINE (root): 1 ms of CPU every 100 ms, far more than a program asleep needs.
          * struct sched_attr as sched_setattr(2) takes it (glibc 2.36 has no wrapper). */
@@ -217,7 +274,7 @@ int main(int argc, char **argv)
         if (timer_gettime(timer, &left) < 0 || left.it_value.tv_sec == 0) tp_fail("the POSIX timer is no longer armed");
     } else if (strcmp(kind, "deadline") == 0) {
         if (sched_getscheduler(0) != 6) tp_fail("no longer SCHED_DEADLINE (policy %d)", sched_getscheduler(0));
-    } else if (strcmp(kind, "seccomp") == 0) {
+    } else if (strcmp(kind, "seccomp") == 0 || strncmp(kind, "seccomp-", 8) == 0) {
         if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER) tp_fail("no longer under the seccomp filter");
     } else if (strcmp(kind, "opath") == 0) {
         for (int i = 0; i < 2; i++)

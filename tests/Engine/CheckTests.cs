@@ -63,6 +63,7 @@ public sealed class CheckTests(CheckResults check, ITestOutputHelper output) : I
     [InlineData("memfd_create")]
     [InlineData("unix_diag")]
     [InlineData("membarrier-registrations")] // 6.3+
+    [InlineData("seccomp-filters")]
     public void Check_ProbeIsOkOn618(string name)
     {
         var r = check[name];

@@ -249,6 +249,36 @@ public static class ItemGenerators
         select (CheckpointItem)(ioClass == 0 ? new IoPriority(IoPriorityClass.None, 0, 0)
             : new IoPriority((IoPriorityClass)ioClass, (ushort)hint, (byte)level));
 
+    private static Gen<BpfInstruction> Instruction =>
+        from code in Gen.Choose(0, ushort.MaxValue)
+        from jumps in U8.ArrayOf(2)
+        from k in U32
+        select new BpfInstruction((ushort)code, jumps[0], jumps[1], k);
+
+    /// <summary>
+    /// A process's SCMF items as a writer numbers them: the n-th has filter_id n and stands on a
+    /// filter before it or first of a chain (parent 0), with flags 0 or LOG and a program of 1 …
+    /// 4096 instructions (mostly short). None for most processes.
+    /// </summary>
+    private static Gen<CheckpointItem[]> SeccompFilters =>
+        from count in Gen.Frequency((2, Gen.Constant(0)), (1, Gen.Choose(1, 5)))
+        from parents in Gen.Choose(0, int.MaxValue).ArrayOf(count)
+        from flags in Gen.Elements(0u, SeccompFilter.Log).ArrayOf(count)
+        from programs in Gen.Frequency((12, Gen.Choose(1, 16)), (1, Gen.Choose(17, SeccompFilter.MaxInstructions)))
+            .SelectMany(n => Instruction.ArrayOf(n)).ArrayOf(count)
+        select Enumerable.Range(0, count)
+            .Select(i => (CheckpointItem)new SeccompFilter((uint)i + 1, (uint)(parents[i] % (i + 1)), flags[i], programs[i])).ToArray();
+
+    /// <summary>A thread's SCMT, if any: none, strict mode, or filter mode naming one of the <paramref name="filters"/> SCMF items of its process.</summary>
+    private static Gen<CheckpointItem[]> ThreadSeccompItems(int filters)
+    {
+        var none = Gen.Constant(System.Array.Empty<CheckpointItem>());
+        var strict = Gen.Constant(new CheckpointItem[] { new ThreadSeccomp(SeccompMode.Strict, 0) });
+        return filters == 0 ? Gen.Frequency((3, none), (1, strict))
+            : Gen.Frequency((1, none), (1, strict),
+                (3, Gen.Choose(1, filters).Select(id => new CheckpointItem[] { new ThreadSeccomp(SeccompMode.Filter, (uint)id) })));
+    }
+
     private static Gen<CheckpointItem> Lock =>
         from fd in Gen.Choose(0, int.MaxValue)
         from kind in Gen.Choose(0, 2)
@@ -375,13 +405,16 @@ public static class ItemGenerators
         from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
             MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
             UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).ListOf()
-        from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock.ArrayOf(n))
-        select Wrap(ItemKinds.Process, [head, .. rest, .. threads.SelectMany(t => t)]);
+        from filters in SeccompFilters
+        from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock(filters.Length).ArrayOf(n))
+        select Wrap(ItemKinds.Process, [head, .. rest, .. filters, .. threads.SelectMany(t => t)]);
 
-    private static Gen<List<CheckpointItem>> ThreadBlock =>
+    /// <summary>A THRD section; its SCMT, if any, last and naming one of the process's <paramref name="filters"/> seccomp filters.</summary>
+    private static Gen<List<CheckpointItem>> ThreadBlock(int filters) =>
         from head in Thread
         from rest in Gen.OneOf(Regs, XState, Pending(SignalQueue.Thread), Scheduling, Io).ListOf()
-        select Wrap(ItemKinds.Thread, [head, .. rest]);
+        from seccomp in ThreadSeccompItems(filters)
+        select Wrap(ItemKinds.Thread, [head, .. rest, .. seccomp]);
 
     private static Gen<List<CheckpointItem>> PipeBlock =>
         from id in U64
@@ -418,10 +451,11 @@ public static class ItemGenerators
         return stream.ToArray();
     }
 
-    /// <summary>The bytes an item costs in a file, for the size filters: the data of page, memfd, socket and pipe items, 64 for any other.</summary>
+    /// <summary>The bytes an item costs in a file, for the size filters: the data of page, memfd, socket and pipe items, a seccomp filter's program, 64 for any other.</summary>
     public static int DataBytes(CheckpointItem item) => item switch
     {
         PageData p => p.Data.Length,
+        SeccompFilter f => 8 * f.Program.Length,
         MemfdData m => m.Data.Length,
         UnixSocketData u => u.Data.Length,
         PipeData d => d.Data.Length,

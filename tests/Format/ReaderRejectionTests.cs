@@ -797,6 +797,202 @@ public class ReaderRejectionTests
         Assert.Contains("fd 3: Terminal /dev/tty", summary);
     }
 
+    /// <summary>
+    /// A sandbox's filter as programs install it: kill a call of another architecture, refuse execve with EPERM, allow the rest
+    /// (BPF_LD|BPF_W|BPF_ABS 0x20, BPF_JMP|BPF_JEQ|BPF_K 0x15, BPF_RET|BPF_K 0x06).
+    /// </summary>
+    private static readonly BpfInstruction[] NoExec =
+    [
+        new(0x20, 0, 0, 4), // ld [4]: seccomp_data.arch
+        new(0x15, 1, 0, 0xc000003e), // jeq AUDIT_ARCH_X86_64, skip the kill
+        new(0x06, 0, 0, 0x8000_0000), // ret SECCOMP_RET_KILL_PROCESS
+        new(0x20, 0, 0, 0), // ld [0]: seccomp_data.nr
+        new(0x15, 0, 1, 59), // jeq __NR_execve, else skip the refusal
+        new(0x06, 0, 0, 0x0005_0001), // ret SECCOMP_RET_ERRNO | EPERM
+        new(0x06, 0, 0, 0x7fff_0000), // ret SECCOMP_RET_ALLOW
+    ];
+
+    /// <summary>A filter that refuses one system call with EPERM and allows the rest.</summary>
+    private static BpfInstruction[] Refusing(uint call) =>
+        [new(0x20, 0, 0, 0), new(0x15, 0, 1, call), new(0x06, 0, 0, 0x0005_0001), new(0x06, 0, 0, 0x7fff_0000)];
+
+    [Fact]
+    public void Seccomp_filters_round_trip_and_bad_fields_are_rejected()
+    {
+        var filter = new SeccompFilter(2, 1, SeccompFilter.Log, NoExec);
+        Assert.True(filter.IsCritical);
+        var back = Assert.IsType<SeccompFilter>(RawCheckpoint.ReadAll(InProcess("SCMF", Encoded(filter)))[2]);
+        Assert.Null(ItemComparer.Difference(filter, back));
+        Assert.Equal(NoExec, back.Program);
+        // The first filter of a chain (parent 0, no flags) with the shortest program; the longest program (BPF_MAXINSNS) with
+        // every field at its largest, and the largest ids the reader takes.
+        var first = new SeccompFilter(1, 0, 0, [new BpfInstruction(0x06, 0, 0, 0x7fff_0000)]);
+        Assert.Null(ItemComparer.Difference(first, RawCheckpoint.ReadAll(InProcess("SCMF", Encoded(first)))[2]));
+        var largest = new SeccompFilter(uint.MaxValue, uint.MaxValue - 1, SeccompFilter.Log,
+            [.. Enumerable.Repeat(new BpfInstruction(ushort.MaxValue, byte.MaxValue, byte.MaxValue, uint.MaxValue), SeccompFilter.MaxInstructions)]);
+        var largestBack = Assert.IsType<SeccompFilter>(RawCheckpoint.ReadAll(InProcess("SCMF", Encoded(largest)))[2]);
+        Assert.Equal((uint.MaxValue, uint.MaxValue - 1, SeccompFilter.Log), (largestBack.FilterId, largestBack.ParentId, largestBack.Flags));
+        Assert.Equal(largest.Program, largestBack.Program);
+
+        byte[] payload = Encoded(filter);
+        Assert.Equal(16 + 7 * 8, payload.Length);
+        // filter_id 0, parent_id 4, flags 8, program.count 12; instruction i at 16 + 8 i: code, jt (+2), jf (+3), k (+4).
+        Assert.Equal(new byte[] { 0x15, 0, 0, 1, 59, 0, 0, 0 }, payload[(16 + 4 * 8)..(16 + 5 * 8)]); // jeq __NR_execve: jt 0, jf 1
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("SCMF", Patch(payload, offset, bytes));
+        Rejects(Patched(0, 0, 0, 0, 0), "'SCMF'", "field 'filter_id' has invalid value 0", "numbered from 1");
+        Rejects(Patched(0, 0, 0, 0, 0, 0, 0, 0, 0), "field 'filter_id' has invalid value 0"); // the first of a chain is 1, not 0
+        Rejects(Patched(4, 2), "field 'parent_id' has invalid value 2", "written before it (a lower id than 2)"); // its own parent
+        Rejects(Patched(4, 3), "field 'parent_id' has invalid value 3", "a lower id than 2"); // a parent written after it
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), "field 'parent_id' has invalid value 4294967295"); // equal at the top
+        Rejects(Patched(8, 1), "field 'flags' has invalid value 0x1", "only bit 0x2 (SECCOMP_FILTER_FLAG_LOG)"); // TSYNC acts at installation
+        Rejects(Patched(8, 0x0a), "field 'flags' has invalid value 0xa"); // LOG with NEW_LISTENER
+        Rejects(Patched(8, 2, 0, 0, 0x80), "field 'flags' has invalid value 0x80000002");
+        Rejects(InProcess("SCMF", Encoded(filter with { Program = [] })), "field 'program.count' has invalid value 0", "1 to 4096 instructions");
+        Rejects(InProcess("SCMF", Encoded(largest with { Program = [.. largest.Program, new BpfInstruction(0x06, 0, 0, 0)] })),
+            "field 'program.count' has invalid value 4097", "1 to 4096 instructions");
+        Rejects(Patched(12, 0x01, 0x10), "list 'program' claims 4097 entries of 8 bytes but only 56 bytes remain"); // the list checks come first
+        Rejects(Patched(12, 0, 0, 2, 0), "list 'program' claims 131072 entries, over the limit of 65536");
+        Rejects(Patched(12, 8), "list 'program' claims 8 entries of 8 bytes but only 56 bytes remain");
+        Rejects(Patched(12, 6), "8 unexpected bytes after the last field"); // a count below the instructions
+        Rejects(InProcess("SCMF", payload[..^1]), "list 'program' claims 7 entries of 8 bytes but only 55 bytes remain");
+        Rejects(InProcess("SCMF", payload[..15]), "field 'program.count' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("SCMF", payload[..11]), "field 'flags' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("SCMF", payload[..6]), "field 'parent_id' needs 4 bytes but only 2 remain");
+        Rejects(InProcess("SCMF", []), "field 'filter_id' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("SCMF", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("SCMF", payload, inThread: true), "'SCMF'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(filter).Complete(), "'SCMF'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(filter).End("FIFO").Complete(), "'SCMF'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Thread_seccomp_modes_round_trip_and_bad_fields_are_rejected()
+    {
+        foreach (var mode in new[] { new ThreadSeccomp(SeccompMode.Strict, 0), new ThreadSeccomp(SeccompMode.Filter, 1), new ThreadSeccomp(SeccompMode.Filter, uint.MaxValue) })
+        {
+            Assert.True(mode.IsCritical);
+            Assert.Equal(mode, Assert.IsType<ThreadSeccomp>(RawCheckpoint.ReadAll(InProcess("SCMT", Encoded(mode), inThread: true))[3]));
+        }
+
+        var filtered = new ThreadSeccomp(SeccompMode.Filter, 3);
+        byte[] payload = Encoded(filtered);
+        Assert.Equal(new byte[] { 2, 3, 0, 0, 0 }, payload); // mode 0, filter_id 1
+        byte[] Thread(byte[] bytes) => InProcess("SCMT", bytes, inThread: true);
+        Rejects(Thread([0, 0, 0, 0, 0]), "'SCMT'", "field 'mode' has invalid value 0", "only 1 (strict) and 2 (filter)"); // no seccomp: no SCMT at all
+        Rejects(Thread([3, 3, 0, 0, 0]), "field 'mode' has invalid value 3");
+        Rejects(Thread([0xff, 3, 0, 0, 0]), "field 'mode' has invalid value 255");
+        Rejects(Thread([2, 0, 0, 0, 0]), "field 'filter_id' has invalid value 0", "a thread in filter mode names its last filter");
+        Rejects(Thread([1, 3, 0, 0, 0]), "field 'filter_id' has invalid value 3", "one in strict mode names none (0)");
+        Rejects(Thread([1, 0, 0, 0, 0x80]), "field 'filter_id' has invalid value 2147483648");
+        Rejects(Thread(payload[..4]), "field 'filter_id' needs 4 bytes but only 3 remain");
+        Rejects(Thread([]), "field 'mode' needs 1 bytes but only 0 remain");
+        Rejects(Thread([.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("SCMT", payload), "'SCMT'", "may not stand in section 'PROC'");
+        Rejects(new RawCheckpoint().Item(filtered).Complete(), "'SCMT'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(filtered).End("FIFO").Complete(), "'SCMT'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Seccomp_chains_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the SCMF items after the descriptors and before the first THRD, parents first, numbered from 1 in
+        // each PROC; an SCMT last in the THRD of each thread under seccomp. Process 7's main thread and worker share the
+        // sandbox filter and a second one (the worker inherited them); the worker stacked a third. Its third thread was made
+        // before the filters and has none. Process 8, a fork of the main thread, has the two filters it inherited written
+        // again in its own section, numbered from 1. Process 9's thread is in strict mode.
+        var sandbox = new SeccompFilter(1, 0, SeccompFilter.Log, NoExec);
+        var noPtrace = new SeccompFilter(2, 1, 0, Refusing(101));
+        var noSocket = new SeccompFilter(3, 2, 0, Refusing(41));
+        var scheduling = new ThreadScheduling(SchedulingPolicy.Other, false, 0, 0, 50_000, [0x3]);
+        var io = new IoPriority(IoPriorityClass.None, 0, 0);
+        ThreadInfo Tinf(int tid) => new(tid, 0, 0, 2, 0, 0, 0, 24, 0, 32, 0x5305_3053, SyscallRestart.None, "t"u8.ToArray());
+        var file = new MemoryStream();
+        using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(new FileDescriptor(0, FileKind.CharDevice, 0, 0, 0, 0x21b6, 5, 6, 0x103, 1, 0, "/dev/null"u8.ToArray()));
+            writer.Write(sandbox);
+            writer.Write(noPtrace);
+            writer.Write(noSocket);
+            foreach (var (tid, seccomp) in new (int, ThreadSeccomp?)[] { (7, new(SeccompMode.Filter, 2)), (10, new(SeccompMode.Filter, 3)), (11, null) })
+            {
+                writer.BeginSection(ItemKinds.Thread);
+                writer.Write(Tinf(tid));
+                writer.Write(scheduling);
+                writer.Write(io);
+                if (seccomp is not null) writer.Write(seccomp);
+                writer.EndSection(ItemKinds.Thread);
+            }
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(sandbox);
+            writer.Write(noPtrace);
+            writer.BeginSection(ItemKinds.Thread);
+            writer.Write(Tinf(8));
+            writer.Write(new ThreadSeccomp(SeccompMode.Filter, 2));
+            writer.EndSection(ItemKinds.Thread);
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(9));
+            writer.BeginSection(ItemKinds.Thread);
+            writer.Write(Tinf(9));
+            writer.Write(new ThreadSeccomp(SeccompMode.Strict, 0));
+            writer.EndSection(ItemKinds.Thread);
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(file.ToArray());
+        Assert.Equal(["PROC", "PINF", "FDES", "SCMF", "SCMF", "SCMF",
+            "THRD", "TINF", "SCHD", "IOPR", "SCMT", "THRD", "THRD", "TINF", "SCHD", "IOPR", "SCMT", "THRD", "THRD", "TINF", "SCHD", "IOPR", "THRD", "PROC",
+            "PROC", "PINF", "SCMF", "SCMF", "THRD", "TINF", "SCMT", "THRD", "PROC",
+            "PROC", "PINF", "THRD", "TINF", "SCMT", "THRD", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Null(ItemComparer.Difference(sandbox, read[3]));
+        Assert.Null(ItemComparer.Difference(noSocket, read[5]));
+
+        // What a consumer installs, in each PROC: a thread's chain from its SCMT's filter_id through each parent_id to 0, the
+        // first installed (parent 0) first. Each filter_id is the filter's place in its PROC, every parent stands before it.
+        var chains = new List<uint[]>();
+        Dictionary<uint, SeccompFilter> filters = [];
+        foreach (var item in read)
+        {
+            switch (item)
+            {
+                case SectionBegin { Section: var s } when s == ItemKinds.Process: filters = []; break;
+                case SeccompFilter f:
+                    Assert.Equal((uint)filters.Count + 1, f.FilterId);
+                    Assert.True(f.ParentId == 0 || filters.ContainsKey(f.ParentId));
+                    filters.Add(f.FilterId, f);
+                    break;
+                case ThreadSeccomp { Mode: SeccompMode.Filter } t:
+                    var chain = new List<uint>();
+                    for (uint id = t.FilterId; id != 0; id = filters[id].ParentId) chain.Add(id);
+                    chain.Reverse();
+                    chains.Add([.. chain]);
+                    break;
+            }
+        }
+        Assert.Equal(new[] { new uint[] { 1, 2 }, [1, 2, 3], [1, 2] }, chains);
+
+        var (code, tree, _) = CryoDump.Run(["-"], file.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("SCMF @", tree);
+        Assert.Contains("filter_id=1 parent_id=0 flags=0x2 program=[{code=0x20 jt=0 jf=0 k=0x4}, {code=0x15 jt=1 jf=0 k=0xc000003e}, " +
+            "{code=0x6 jt=0 jf=0 k=0x80000000}, ", tree);
+        Assert.Contains("filter_id=3 parent_id=2 flags=0x0 program=[{code=0x20 jt=0 jf=0 k=0x0}, {code=0x15 jt=0 jf=1 k=0x29}, " +
+            "{code=0x6 jt=0 jf=0 k=0x50001}, {code=0x6 jt=0 jf=0 k=0x7fff0000}]\n", tree);
+        Assert.Contains("SCMT @", tree);
+        Assert.Contains("mode=2 filter_id=3\n", tree);
+        Assert.Contains("mode=1 filter_id=0\n", tree);
+
+        // The golden form keeps the filters and ids as they are: they are the file's own numbers, not the kernel's.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], file.ToArray());
+        Assert.Contains("    SCMT mode=2 filter_id=2\n", golden);
+        Assert.Contains("  SCMF filter_id=2 parent_id=1 flags=0x0 program=[{code=0x20 jt=0 jf=0 k=0x0}, {code=0x15 jt=0 jf=1 k=0x65}, ", golden);
+    }
+
     [Fact]
     public void Memfd_objects_round_trip_and_bad_fields_are_rejected()
     {

@@ -14,7 +14,9 @@ public class RefusalTests
     [InlineData("inotify", "fd 3", "inotify")]
     [InlineData("epoll-closed", "fd 4 (epoll)", "it watches a file as fd 5, but that number is closed")]
     [InlineData("deleted-big", "fd 3 (deleted file /dev/shm/cryo-deleted-big.", "more than cryo saves of a deleted file (64 MiB; --deleted-file-limit raises it)")]
-    [InlineData("seccomp", "seccomp mode 2 (filter)", "seccomp filters are not saved yet")]
+    [InlineData("seccomp-notify", "its seccomp filter 1 of 1 hands system calls to a supervisor (SECCOMP_RET_USER_NOTIF)", "not part of the checkpoint")]
+    [InlineData("seccomp-kill", "its seccomp filters would answer the system call 131", "SECCOMP_RET_KILL_PROCESS (the process would be killed), so cryo does not make it")]
+    [InlineData("seccomp-stack", "its seccomp filter 1 answers seccomp() itself with SECCOMP_RET_ERRNO (EPERM)", "a restore could not put filter 2 on top")]
     [InlineData("thread-cpu-timer", "POSIX timer 0 (timer_create)", "a thread's or another process's CPU-time clock, which is not saved")]
     [InlineData("deadline", "scheduling policy SCHED_DEADLINE", "its runtime, deadline and period are not saved yet")]
     [InlineData("traced", "is already traced by pid", "a process can have only one tracer")]
@@ -37,7 +39,7 @@ public class RefusalTests
 
     /// <summary>
     /// Threads and child processes were refused until issue 5, file locks until the fifth session
-    /// of issue 3, eventfds and POSIX timers until its sixth, socket pairs and deleted files until its eighth; now they are checkpointed and restored. The child of `unsupported --kind=child`
+    /// of issue 3, eventfds and POSIX timers until its sixth, socket pairs and deleted files until its eighth, a seccomp filter (here one that allows everything) until its ninth; now they are checkpointed and restored. The child of `unsupported --kind=child`
     /// was forked before the program became a session leader, so it is in a session outside the
     /// image: restored in the root's session, with a warning. The locked file's program checks
     /// from a second open file description that its lock is still held.
@@ -52,6 +54,7 @@ public class RefusalTests
     [InlineData("opath")]
     [InlineData("socketpair")]
     [InlineData("deleted")]
+    [InlineData("seccomp")]
     public void Formerly_refused_threads_and_children_now_restore_and_pass(string kind)
     {
         using var dir = new TestDirectory($"formerly-{kind}");

@@ -39,6 +39,43 @@ internal static class PtraceProbes
     }
 
     /// <summary>
+    /// PTRACE_SECCOMP_GET_FILTER (CONFIG_CHECKPOINT_RESTORE with CONFIG_SECCOMP_FILTER; CAP_SYS_ADMIN):
+    /// the helper is put under a filter that allows everything (injected no_new_privs and
+    /// seccomp(), the program written below its stack pointer), which must read back the same.
+    /// Without it a process under seccomp filters cannot be checkpointed (docs/engine-memory.md).
+    /// </summary>
+    public static ProbeOutcome SeccompFilters()
+    {
+        using var target = ProbeTarget.Start();
+        using var tracer = new Tracer("cryo-check");
+        tracer.Seize(target.Pid);
+        tracer.Interrupt(target.Pid);
+        using var memory = new RemoteMemory(target.Pid);
+        var calls = new RemoteSyscall(tracer, target.Pid, SyscallSite.FindInVdso(target.Pid, memory));
+        // struct sock_fprog { len 1, filter } and one instruction: BPF_RET | BPF_K, SECCOMP_RET_ALLOW.
+        ulong at = (tracer.GetRegs(target.Pid).Rsp - 128 - 32) & ~15UL;
+        var program = new byte[24];
+        BinaryPrimitives.WriteUInt16LittleEndian(program, 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(program.AsSpan(8), at + 16);
+        BinaryPrimitives.WriteUInt16LittleEndian(program.AsSpan(16), 0x06);
+        BinaryPrimitives.WriteUInt32LittleEndian(program.AsSpan(20), SeccompChain.RetAllow);
+        memory.Write(at, program);
+        calls.Checked("prctl(PR_SET_NO_NEW_PRIVS)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_NO_NEW_PRIVS, 1);
+        long installed = calls.Invoke(SyscallNumbers.Seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, (long)at);
+        if (installed < 0) return ProbeOutcome.Missing($"seccomp(SECCOMP_SET_MODE_FILTER) in the helper: {ErrnoNames.Name((int)-installed)}");
+        List<(byte[] Program, ulong Flags)> filters;
+        try { filters = tracer.GetSeccompFilters(target.Pid); }
+        catch (SysCallException e) when (e.Errno is ErrnoNames.EINVAL or ErrnoNames.EIO)
+        {
+            return ProbeOutcome.Missing($"PTRACE_SECCOMP_GET_FILTER: {ErrnoNames.Name(e.Errno)} (a kernel without CONFIG_CHECKPOINT_RESTORE)");
+        }
+        tracer.Detach(target.Pid);
+        return filters.Count == 1 && filters[0].Program.AsSpan().SequenceEqual(program.AsSpan(16))
+            ? ProbeOutcome.Ok("the helper's allow-all filter read back with PTRACE_SECCOMP_GET_FILTER")
+            : ProbeOutcome.Missing($"PTRACE_SECCOMP_GET_FILTER read {filters.Count} filter(s), not the helper's one");
+    }
+
+    /// <summary>
     /// PTRACE_GET_RSEQ_CONFIGURATION on the helper (glibc registers rseq in every thread). When the
     /// kernel lacks it (before 5.13: EIO), the fallback through glibc's __rseq_offset is tried on
     /// the same helper: it working makes the row "degraded", not "missing".

@@ -279,7 +279,14 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
                     continue;
                 }
                 var regs = tracer.GetRegs(tid);
-                threads.Add(new FrozenThread(tid, regs, InterruptedSyscall.Normalize(regs)));
+                // Before any call is injected into it: its seccomp filters decide which calls cryo may make there.
+                var seccomp = SeccompChain.Read(tracer, pid, tid);
+                if (seccomp is { Strict: true })
+                    throw new UnsupportedResourceException(pid, $"tid {tid}",
+                        "it is in seccomp strict mode, where only read, write and exit are allowed: cryo reads a thread's state with calls made in it " +
+                        "(sigaltstack, prctl), which strict mode would answer by killing the thread");
+                if (seccomp is not null) tracer.GuardSyscalls(tid, seccomp);
+                threads.Add(new FrozenThread(tid, regs, InterruptedSyscall.Normalize(regs), seccomp));
             }
         }
         threads.Sort((a, b) => a.Tid == pid ? -1 : b.Tid == pid ? 1 : a.Tid.CompareTo(b.Tid));

@@ -71,6 +71,11 @@ internal sealed class ForkSnapshot
         {
             fork = tracer.InjectForkingSyscall(pid, process.Syscalls.SyscallInstruction, new SyscallRequest(SyscallNumbers.Clone));
         }
+        catch (SyscallFilteredException e)
+        {
+            log.Info($"no snapshot of pid {pid}: {e.Message}");
+            return null;
+        }
         finally
         {
             tracer.SetOptions(pid, PtraceOptions.TraceSysGood);

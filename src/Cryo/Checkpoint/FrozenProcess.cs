@@ -6,9 +6,12 @@ using Cryo.Tracing;
 namespace Cryo.Checkpoint;
 
 /// <summary>One thread of a frozen process, with its registers as they were at the freeze.</summary>
-internal sealed class FrozenThread(int tid, UserRegs registers, NormalizedRegisters normalized)
+internal sealed class FrozenThread(int tid, UserRegs registers, NormalizedRegisters normalized, SeccompChain? seccomp = null)
 {
     public int Tid { get; } = tid;
+
+    /// <summary>The thread's seccomp mode and filters, null if it is not under seccomp: every injection into it is checked against them.</summary>
+    public SeccompChain? Seccomp { get; } = seccomp;
 
     /// <summary>The registers as found: what the thread gets back if it is left running.</summary>
     public UserRegs Registers { get; } = registers;

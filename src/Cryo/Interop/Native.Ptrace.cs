@@ -20,7 +20,7 @@ internal static class PtraceRequest
         SetOptions = 0x4200, GetEventMsg = 0x4201, GetSigInfo = 0x4202, SetSigInfo = 0x4203,
         GetRegSet = 0x4204, SetRegSet = 0x4205, Seize = 0x4206, Interrupt = 0x4207,
         Listen = 0x4208, PeekSigInfo = 0x4209, GetSigMask = 0x420a, SetSigMask = 0x420b,
-        GetSyscallInfo = 0x420e, GetRseqConfiguration = 0x420f;
+        SeccompGetFilter = 0x420c, SeccompGetMetadata = 0x420d, GetSyscallInfo = 0x420e, GetRseqConfiguration = 0x420f;
 
     /// <summary>"ptrace(PTRACE_SEIZE)" etc., for error messages.</summary>
     public static string Describe(int request) => request switch
@@ -44,6 +44,8 @@ internal static class PtraceRequest
         PeekSigInfo => "ptrace(PTRACE_PEEKSIGINFO)",
         GetSigMask => "ptrace(PTRACE_GETSIGMASK)",
         SetSigMask => "ptrace(PTRACE_SETSIGMASK)",
+        SeccompGetFilter => "ptrace(PTRACE_SECCOMP_GET_FILTER)",
+        SeccompGetMetadata => "ptrace(PTRACE_SECCOMP_GET_METADATA)",
         GetSyscallInfo => "ptrace(PTRACE_GET_SYSCALL_INFO)",
         GetRseqConfiguration => "ptrace(PTRACE_GET_RSEQ_CONFIGURATION)",
         _ => $"ptrace({request:#x})",

@@ -54,6 +54,6 @@ internal static class SyscallNumbers
         Mremap = 25, Dup2 = 33, Pause = 34, Nanosleep = 35, Getitimer = 36, Setitimer = 38, Getpid = 39, Clone = 56, Wait4 = 61, Kill = 62, Fcntl = 72,
         Prctl = 157, Gettid = 186, TgKill = 234, RestartSyscall = 219, SetTidAddress = 218,
         ClockNanosleep = 230, ExitGroup = 231, SetRobustList = 273, Dup3 = 292,
-        Rseq = 334, PidfdOpen = 434, Clone3 = 435, PidfdGetFd = 438, ProcessMrelease = 448, RtSigtimedwait = 128, Ftruncate = 77,
+        Rseq = 334, Seccomp = 317, PidfdOpen = 434, Clone3 = 435, PidfdGetFd = 438, ProcessMrelease = 448, RtSigtimedwait = 128, Ftruncate = 77,
         Shmat = 30;
 }

@@ -32,11 +32,6 @@ internal sealed class ProcessIdentity : IResourceKind
         int pid = process.Pid;
         var stat = ProcStat.Read(pid);
         var status = ProcStatus.Read(pid);
-        // Before any injected call: in strict mode (1) one would kill the process.
-        if (status.SeccompMode != 0)
-            throw new UnsupportedResourceException(pid, $"seccomp mode {status.SeccompMode} ({(status.SeccompMode == 1 ? "strict" : "filter")})",
-                "seccomp filters are not saved yet, and a restore without them would lift the process's restrictions");
-
         byte[] exe = Link(pid, "exe");
         if (EndsWithDeleted(exe))
             throw new UnsupportedResourceException(pid, $"executable {Encoding.UTF8.GetString(exe)}", "the program file was deleted or replaced after it started");

@@ -17,6 +17,7 @@ internal static class ResourceKinds
         new Memory(),          // MMST, AREA, PAGE
         new MemoryAdvice(),    // MADV
         new Files(),           // FDES (pipes and FIFOs through Pipes)
+        new Seccomp(),         // SCMF (SCMT in THRD via Threads)
         new Pipes(),           // FINF, FBUF in the FIFO section
         new Threads(),         // THRD: TINF, GREG, XSTA (PEND via Signals, SCHD via Scheduling)
     ];
@@ -35,7 +36,7 @@ internal static class ResourceKinds
     /// </summary>
     public static readonly IReadOnlyList<IResourceKind> FinishOrder =
     [
-        Find<Memory>(), Find<PathlessFiles>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Scheduling>(),
+        Find<Memory>(), Find<PathlessFiles>(), Find<MemoryAdvice>(), Find<Files>(), Find<Pipes>(), Find<Signals>(), Find<Limits>(), Find<ProcessIdentity>(), Find<Timers>(), Find<PosixTimers>(), Find<Threads>(), Find<Seccomp>(), Find<Scheduling>(),
     ];
 
     public static T Find<T>() where T : IResourceKind => DumpOrder.OfType<T>().Single();

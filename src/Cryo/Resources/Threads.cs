@@ -89,6 +89,8 @@ internal sealed class Threads : IResourceKind
             ResourceKinds.Find<Signals>().DumpThreadPending(process, thread),
             // Policy, nice, affinity, timer slack, I/O priority: Scheduling reads and restores them.
             .. ResourceKinds.Find<Scheduling>().DumpThread(process, thread),
+            // Strict mode or the last of its seccomp filters: Seccomp reads them and installs them last.
+            .. ResourceKinds.Find<Seccomp>().DumpThread(process, thread),
             new SectionEnd(ItemKinds.Thread),
         ];
     }
@@ -251,6 +253,8 @@ internal sealed class Threads : IResourceKind
             // The last injected call: the program never sees the scratch page.
             process.Syscalls.Munmap(scratch.Address, (ulong)scratch.Size);
             process.Scratch = null;
+            // After it, the seccomp filters: from then on they judge every call made in the thread.
+            Seccomp.Install(process, final.ToDictionary(f => f.Tid, f => f.Regs.Rsp));
 
             foreach (var (tid, xstate, regs, mask) in final)
             {

@@ -22,6 +22,16 @@ internal sealed partial class Tracer
     /// afterwards. The thread ends in a signal-delivery stop (SIGTRAP) that later resumes
     /// suppress.
     /// </summary>
+    /// <summary>
+    /// Makes every later injection into <paramref name="tid"/> first ask <paramref name="seccomp"/>
+    /// (the thread's filters) whether the call would run; null: no more. A seize forgets it.
+    /// </summary>
+    public void GuardSyscalls(int tid, SeccompChain? seccomp) => Run(() =>
+    {
+        if (seccomp is null) syscallGuards.Remove(tid);
+        else syscallGuards[tid] = seccomp;
+    });
+
     public long InjectSyscall(int tid, ulong syscallInstruction, SyscallRequest call) =>
         Run(() => InjectOnThread(tid, syscallInstruction, call).Result);
 
@@ -35,6 +45,11 @@ internal sealed partial class Tracer
     {
         if (StopOf(tid) is null)
             throw new InvalidOperationException($"inject syscall {call.Number} into pid {tid}: the thread is running; interrupt it first");
+        if (syscallGuards.TryGetValue(tid, out var seccomp))
+        {
+            uint action = seccomp.Evaluate(call, site);
+            if (!SeccompChain.Allows(action)) throw new SyscallFilteredException(tid, call.Number, action);
+        }
 
         var saved = GetRegsOnThread(tid);
         ulong savedMask = GetSigMaskOnThread(tid);

@@ -10,6 +10,9 @@ internal sealed partial class Tracer
     // Touched only on the tracer thread, so it needs no lock.
     private readonly Dictionary<int, WaitStatus?> tracees = new();
 
+    // Tracees under seccomp: their filters, asked before each injection (GuardSyscalls).
+    private readonly Dictionary<int, SeccompChain> syscallGuards = new();
+
     /// <summary>Attaches to thread <paramref name="tid"/> with PTRACE_SEIZE (the thread keeps running).</summary>
     public void Seize(int tid, PtraceOptions options = PtraceOptions.TraceSysGood) => Run(() =>
     {
@@ -22,6 +25,7 @@ internal sealed partial class Tracer
             throw new SysCallException(PtraceRequest.Describe(PtraceRequest.Seize), errno, $"pid {tid}");
         }
         tracees[tid] = null;
+        syscallGuards.Remove(tid);
     });
 
     /// <summary>"pid N (comm)" of the tracer /proc/TID/status names, or null when there is none (or the thread is gone).</summary>
@@ -203,6 +207,37 @@ internal sealed partial class Tracer
         {
             var iov = new IoVec((ulong)data, (ulong)state.Bytes.Length);
             Ptrace(PtraceRequest.SetRegSet, tid, RegSet.X86XState, (nint)(&iov));
+        }
+    });
+
+    /// <summary>
+    /// The seccomp filters of a stopped thread, the first installed first (PTRACE_SECCOMP_GET_FILTER:
+    /// 8-byte struct sock_filter instructions; *(seen here)* index 0 is the oldest filter, the
+    /// kernel's get_nth_filter counts from the bottom of the chain), each with its flags
+    /// (PTRACE_SECCOMP_GET_METADATA, Linux 4.16+: SECCOMP_FILTER_FLAG_LOG; 0 where it is missing).
+    /// </summary>
+    public unsafe List<(byte[] Program, ulong Flags)> GetSeccompFilters(int tid) => Run(() =>
+    {
+        const int ENOENT = 2, EINVAL = 22, EIO = 5;
+        var filters = new List<(byte[], ulong)>();
+        ulong* metadata = stackalloc ulong[2]; // struct seccomp_metadata { u64 filter_off; u64 flags; }
+        for (int index = 0; ; index++)
+        {
+            long count = Native.Ptrace(PtraceRequest.SeccompGetFilter, tid, index, 0);
+            if (count < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == ENOENT) return filters;
+                throw new SysCallException(PtraceRequest.Describe(PtraceRequest.SeccompGetFilter), errno, $"{DescribeTracee(tid)}, filter {index}");
+            }
+            var program = new byte[count * 8];
+            fixed (byte* data = program) Ptrace(PtraceRequest.SeccompGetFilter, tid, index, (nint)data);
+            metadata[0] = (ulong)index;
+            metadata[1] = 0;
+            if (Native.Ptrace(PtraceRequest.SeccompGetMetadata, tid, 16, (nint)metadata) < 0
+                && Marshal.GetLastPInvokeError() is not (EINVAL or EIO))
+                throw new SysCallException(PtraceRequest.Describe(PtraceRequest.SeccompGetMetadata), Marshal.GetLastPInvokeError(), $"{DescribeTracee(tid)}, filter {index}");
+            filters.Add((program, metadata[1]));
         }
     });
 

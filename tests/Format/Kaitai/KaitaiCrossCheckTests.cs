@@ -415,6 +415,90 @@ public sealed class KaitaiCrossCheckTests : IDisposable
         Assert.True(result.Error.Contains("item #2 'TTYS'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
     }
 
+    /// <summary>
+    /// SCMF's and SCMT's checks are all in the .ksy (a filter id from 1, a parent below it, no flag
+    /// but LOG, 1 … 4096 instructions; mode 1 or 2, with a filter id in filter mode and none in
+    /// strict mode), and a payload cut short is refused by both: what the C# reader refuses, the
+    /// Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData("SCMF", "filter_id 0", "field 'filter_id' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("SCMF", "parent_id = filter_id", "field 'parent_id' has invalid value 2", "ValidationExprError: not matching the expression, got [2]")]
+    [InlineData("SCMF", "parent_id > filter_id", "field 'parent_id' has invalid value 3", "ValidationExprError: not matching the expression, got [3]")]
+    [InlineData("SCMF", "both ids 2^32 - 1", "field 'parent_id' has invalid value 4294967295",
+        "ValidationExprError: not matching the expression, got [4294967295]")] // above 2^31: compared unsigned
+    [InlineData("SCMF", "flags 1", "field 'flags' has invalid value 0x1", "ValidationExprError: not matching the expression, got [1]")] // TSYNC
+    [InlineData("SCMF", "flags 0x80000002", "field 'flags' has invalid value 0x80000002", "ValidationExprError: not matching the expression, got [2147483650]")]
+    [InlineData("SCMF", "no instructions", "field 'program.count' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("SCMF", "4097 instructions", "field 'program.count' has invalid value 4097", "ValidationGreaterThanError: not in range, max [4096], but got [4097]")]
+    [InlineData("SCMF", "31 bytes", "list 'program' claims 2 entries of 8 bytes but only 15 bytes remain", "EOFError: requested 4 bytes, but only 3 bytes available")]
+    [InlineData("SCMT", "mode 0", "field 'mode' has invalid value 0", "ValidationNotInEnumError: not in the enum, got [0]")]
+    [InlineData("SCMT", "mode 3", "field 'mode' has invalid value 3", "ValidationNotInEnumError: not in the enum, got [3]")]
+    [InlineData("SCMT", "filter mode, filter_id 0", "field 'filter_id' has invalid value 0", "ValidationExprError: not matching the expression, got [0]")]
+    [InlineData("SCMT", "strict mode, filter_id 1", "field 'filter_id' has invalid value 1", "ValidationExprError: not matching the expression, got [1]")]
+    [InlineData("SCMT", "4 bytes", "field 'filter_id' needs 4 bytes but only 3 remain", "EOFError: requested 4 bytes, but only 3 bytes available")]
+    public async Task The_ksy_refuses_the_seccomp_items_the_reader_refuses(string tag, string fault, string csharpError, string kaitaiError)
+    {
+        var filter = new SeccompFilter(2, 1, SeccompFilter.Log, [new BpfInstruction(0x20, 0, 0, 0), new BpfInstruction(0x06, 0, 0, 0x7fff_0000)]);
+        var filtered = new ThreadSeccomp(SeccompMode.Filter, 1);
+        byte[] payload = fault switch
+        {
+            "filter_id 0" => Patch(filter, 0, 0),
+            "parent_id = filter_id" => Patch(filter, 4, 2),
+            "parent_id > filter_id" => Patch(filter, 4, 3),
+            "both ids 2^32 - 1" => Patch(filter, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+            "flags 1" => Patch(filter, 8, 1),
+            "flags 0x80000002" => Patch(filter, 8, 2, 0, 0, 0x80),
+            "no instructions" => Patch(filter with { Program = [] }, 0),
+            "4097 instructions" => Patch(filter with { Program = [.. Enumerable.Repeat(new BpfInstruction(0x06, 0, 0, 0), SeccompFilter.MaxInstructions + 1)] }, 0),
+            "31 bytes" => Patch(filter, 0)[..31],
+            "mode 0" => Patch(filtered, 0, 0),
+            "mode 3" => Patch(filtered, 0, 3),
+            "filter mode, filter_id 0" => Patch(filtered, 1, 0),
+            "strict mode, filter_id 1" => Patch(filtered, 0, 1),
+            "4 bytes" => Patch(filtered, 0)[..4],
+            _ => throw new ArgumentException(fault),
+        };
+        bool inThread = tag == "SCMT";
+        var raw = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []));
+        if (inThread) raw.Begin("THRD");
+        raw.Frame(tag, ItemFlags.Critical, payload);
+        if (inThread) raw.End("THRD");
+        byte[] bytes = raw.End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("seccomp.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a {tag} the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains($"item #{(inThread ? 3 : 2)} '{tag}'", StringComparison.Ordinal)
+            && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// Seccomp items with the ids the C# reader takes at the top of their range (a filter 2^32 - 1 on
+    /// 2^32 - 2, a thread naming it: above 2^31, where a signed comparison would go wrong) read the
+    /// same through the .ksy. (A writer numbers filters from 1 in each PROC; the reader does not check
+    /// that, nor does the .ksy.)
+    /// </summary>
+    [Fact]
+    public async Task The_ksy_reads_the_seccomp_ids_the_reader_takes()
+    {
+        var top = new SeccompFilter(uint.MaxValue, uint.MaxValue - 1, SeccompFilter.Log, [new BpfInstruction(0x06, 0, 0, uint.MaxValue)]);
+        var low = new SeccompFilter(0x8000_0000, 0x7fff_ffff, 0, [new BpfInstruction(0x06, 0, 0, 0x7fff_0000)]);
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Item(low).Item(top)
+            .Begin("THRD").Item(new ThreadSeccomp(SeccompMode.Filter, uint.MaxValue)).End("THRD")
+            .End("PROC").Complete();
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Null(ItemComparer.Difference(low, read[2]));
+        Assert.Null(ItemComparer.Difference(top, read[3]));
+
+        await KaitaiCrossCheck.AssertAgreeAsync(Write("seccomp-ok.cryo", bytes));
+    }
+
     /// <summary>The payload <paramref name="item"/>'s encoder writes, with <paramref name="bytes"/> written at <paramref name="offset"/>.</summary>
     private static byte[] Patch(CheckpointItem item, int offset, params byte[] bytes)
     {

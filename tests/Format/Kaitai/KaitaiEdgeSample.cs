@@ -9,7 +9,8 @@ namespace Cryo.Tests.Format;
 /// with the values where a second implementation of the format most easily goes wrong: 64-bit
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
-/// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the optional STAT item, unknown optional items
+/// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the longest seccomp
+/// program, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -181,6 +182,18 @@ public static class KaitaiEdgeSample
             w.Write(new TerminalState(int.MaxValue, TerminalState.Controlling, uint.MaxValue, 0x8000_0000, uint.MaxValue, 0x8000_0001, byte.MaxValue,
                 [.. Enumerable.Range(0, TerminalState.ControlCharCount).Select(i => (byte)(0xff - i))], uint.MaxValue, 0x8000_0000,
                 ushort.MaxValue, 0x8000, ushort.MaxValue, 1));
+            // SCMF: a chain of three as a writer numbers it (1, 2, 3, each on the one before): the shortest program (return
+            // SECCOMP_RET_ALLOW) with no flags; a sandbox's filter with SECCOMP_FILTER_FLAG_LOG; the longest program (4096
+            // instructions) with every opcode, jump and operand from 0 to their largest. The first thread is under all three,
+            // the second in strict mode.
+            w.Write(new SeccompFilter(1, 0, 0, [new BpfInstruction(0x06, 0, 0, 0x7fff_0000)]));
+            w.Write(new SeccompFilter(2, 1, SeccompFilter.Log,
+            [
+                new(0x20, 0, 0, 4), new(0x15, 1, 0, 0xc000_003e), new(0x06, 0, 0, 0x8000_0000), new(0x20, 0, 0, 0),
+                new(0x15, 0, 1, 59), new(0x06, 0, 0, 0x0005_0001), new(0x06, 0, 0, 0x7fff_0000),
+            ]));
+            w.Write(new SeccompFilter(3, 2, 0, [.. Enumerable.Range(0, SeccompFilter.MaxInstructions).Select(i => new BpfInstruction(
+                i == 0 ? ushort.MaxValue : (ushort)(i * 16), (byte)i, (byte)(0xff - i), i == 0 ? uint.MaxValue : (uint)i * 0x0101_0101u))]));
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(pid, Max, 0x7f00_0000_0000, 2, 8192, Above53, TopBit, 24, 0x7f00_0000_1000, 32, 0x5305_3053,
                 SyscallRestart.RestartBlock, B("worker #1")));
@@ -200,11 +213,13 @@ public static class KaitaiEdgeSample
             w.Write(new IoPriority(IoPriorityClass.Idle, 0, 0));
             w.Write(new IoPriority(IoPriorityClass.Realtime, IoPriority.MaxHint, IoPriority.MaxLevel));
             w.Write(new IoPriority(IoPriorityClass.None, 0, 0));
+            w.Write(new ThreadSeccomp(SeccompMode.Filter, 3));
             w.EndSection(ItemKinds.Thread);
             w.BeginSection(ItemKinds.Thread);
             w.Write(new ThreadInfo(int.MaxValue, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, SyscallRestart.None, []));
             w.Write(new Registers(new ulong[Registers.Count]));
             w.Write(new ExtendedState(0, []));
+            w.Write(new ThreadSeccomp(SeccompMode.Strict, 0));
             w.EndSection(ItemKinds.Thread);
             w.EndSection(ItemKinds.Process);
             w.BeginSection(ItemKinds.Process);
