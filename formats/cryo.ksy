@@ -11,7 +11,7 @@ doc: |
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
-  state of eventfd, signalfd, timerfd and epoll files, of Unix socket pairs with the bytes
+  state of eventfd, signalfd, timerfd, epoll and inotify files, of Unix socket pairs with the bytes
   queued in them and of the terminals the processes run on, the seccomp filters of their threads,
   threads with their registers, scheduling attributes and seccomp mode, pipes and their unread
   bytes),
@@ -122,13 +122,13 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `USCK`, `UDAT`, `TTYS`, `SCMF`
-      and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`,
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `USCK`, `UDAT`, `TTYS`,
+      `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`,
       `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at
       top level.
       The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
       items of a memory area its
-      AREA item, the EVFD, SGFD, TMFD, EPOL, USCK or TTYS, FOWN and FLCK items of a descriptor its FDES,
+      AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, USCK or TTYS, FOWN and FLCK items of a descriptor its FDES,
       the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
       FINF item; the SCMF items of a PROC come before its first THRD, each after its parent.
     seq:
@@ -179,6 +179,7 @@ types:
             '"SGFD"': signal_queue_file
             '"TMFD"': timer_file
             '"EPOL"': event_poll_file
+            '"INOT"': inotify_file
             '"USCK"': unix_socket
             '"UDAT"': unix_socket_data
             '"TTYS"': terminal_state
@@ -1133,6 +1134,85 @@ types:
         type: u8
         doc: The caller's epoll_data, returned with every event of the watch.
 
+  inotify_file:
+    doc: |
+      INOT, inotify - the watches of the inotify instance behind a descriptor (inotify_init1,
+      inotify_add_watch): directly after the first FDES (kind anon_inode, path
+      "anon_inode:inotify", without brackets) of the description in each process. A restore makes
+      a new instance and adds each watch again by its path, in ascending `wd` order, taking the
+      numbers below a `wd` that no watch has with watches it removes at once, so that each watch
+      gets its `wd` back (Linux hands them out in sequence from 1). Events waiting in the queue
+      are not stored: writers refuse such an instance. Its O_NONBLOCK is the FDES's `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: num_watches
+        type: u4
+        valid:
+          max: 65536
+        doc: |
+          Number of entries in `watches` (0 for an instance that watches nothing). A reader checks
+          26 bytes per entry (its fixed part) against the payload; not expressed here.
+      - id: watches
+        type: 'inotify_watch(_index == 0 ? 0 : watches[_index - 1].wd)'
+        repeat: expr
+        repeat-expr: num_watches
+        doc: One per watch, in ascending `wd` order without repeats.
+
+  inotify_watch:
+    doc: |
+      One watch of an inotify instance: its watch descriptor, its mask as /proc/PID/fdinfo shows
+      it, and the watched inode (device and number) with the path found for it at the checkpoint.
+    params:
+      - id: previous_wd
+        type: s4
+        doc: The `wd` of the entry before this one, 0 for the first.
+    seq:
+      - id: wd
+        type: s4
+        valid:
+          expr: _ > previous_wd
+        doc: The watch descriptor inotify_add_watch returned, positive, above the previous entry's.
+      - id: mask
+        type: u4
+        valid:
+          expr: (_ & 0x08ff1000) == 0
+        doc: |
+          The mask as fdinfo shows it: the events 0x1 IN_ACCESS, 0x2 IN_MODIFY, 0x4 IN_ATTRIB, 0x8
+          IN_CLOSE_WRITE, 0x10 IN_CLOSE_NOWRITE, 0x20 IN_OPEN, 0x40 IN_MOVED_FROM, 0x80
+          IN_MOVED_TO, 0x100 IN_CREATE, 0x200 IN_DELETE, 0x400 IN_DELETE_SELF, 0x800
+          IN_MOVE_SELF, and the flags 0x4000000 IN_EXCL_UNLINK and 0x80000000 IN_ONESHOT, which
+          Linux keeps with the watch (writers write no other bit). Readers also take the other
+          bits inotify_add_watch takes: 0x2000 IN_UNMOUNT, 0x4000 IN_Q_OVERFLOW, 0x8000
+          IN_IGNORED, 0x1000000 IN_ONLYDIR, 0x2000000 IN_DONT_FOLLOW, 0x10000000 IN_MASK_CREATE,
+          0x20000000 IN_MASK_ADD, 0x40000000 IN_ISDIR; other bits zero.
+      - id: device
+        type: u8
+        doc: |
+          st_dev of the watched inode (glibc makedev of major and minor, as an FDES `device`);
+          fdinfo's `sdev` is the kernel's encoding (major above bit 20), which writers convert.
+      - id: inode
+        type: u8
+        doc: st_ino of the watched inode.
+      - id: len_path
+        type: u2
+        valid:
+          min: 1
+          max: 4096
+        doc: Length in bytes of `path`, at least 1.
+      - id: path
+        size: len_path
+        valid:
+          expr: _.first == 0x2f
+        doc: |
+          A path to the watched inode at the checkpoint, bytes, absolute (first byte '/'), as the
+          writer found it through the file handle fdinfo shows (open_by_handle_at). A restore
+          fails when it no longer exists, and warns when it names another inode than `device`
+          and `inode`.
+
   unix_socket:
     doc: |
       USCK, Unix socket - one end of a connected pair of Unix sockets (socketpair) behind a
@@ -1850,7 +1930,11 @@ enums:
         the first FDES of its description in each process; path "socket:[INODE]".
     7:
       id: anon_inode
-      doc: Anonymous inode (eventfd, epoll, signalfd, timerfd, ...).
+      doc: |
+        Anonymous inode; its path names the item after the first FDES of its description in each
+        process: "anon_inode:[eventfd]" EVFD, "anon_inode:[signalfd]" SGFD,
+        "anon_inode:[timerfd]" TMFD, "anon_inode:[eventpoll]" EPOL, "anon_inode:inotify" (no
+        brackets) INOT.
     8:
       id: other
       doc: Anything else.

@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -17,6 +17,8 @@
  * held at fds[0]; checked with fstat (size) and a pread of its last byte. Being deleted, its
  * memory is freed when the program exits. ptmx: the master end of a new pseudo-terminal
  * (posix_openpt), as a terminal emulator or tmux holds one, checked with ptsname.
+ * inotify-pending: an inotify instance watching the outfile's directory with two events
+ * unread (a file made and removed there); checked: still an inotify instance with events waiting.
  */
 #include "common.h"
 
@@ -36,6 +38,7 @@
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -114,7 +117,7 @@ static void install_seccomp_kind(const char *kind)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -144,6 +147,19 @@ int main(int argc, char **argv)
     } else if (strcmp(kind, "inotify") == 0) {
         if ((fds[0] = inotify_init1(IN_NONBLOCK)) < 0) tp_die_errno("inotify_init1");
         if (inotify_add_watch(fds[0], tp_outfile[0] == '/' ? "/" : ".", IN_CREATE) < 0) tp_die_errno("inotify_add_watch");
+    } else if (strcmp(kind, "inotify-pending") == 0) {
+        /* Two events left unread: a file made and removed beside the outfile. */
+        snprintf(deleted_path, sizeof deleted_path, "%s.pending-probe", tp_outfile);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", tp_outfile);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0; else strcpy(dir, ".");
+        if ((fds[0] = inotify_init1(IN_NONBLOCK)) < 0) tp_die_errno("inotify_init1");
+        if (inotify_add_watch(fds[0], dir, IN_CREATE | IN_DELETE) < 0) tp_die_errno("inotify_add_watch(%s)", dir);
+        int probe = open(deleted_path, O_CREAT | O_WRONLY, 0600);
+        if (probe < 0) tp_die_errno("open %s", deleted_path);
+        close(probe);
+        unlink(deleted_path);
     } else if (strcmp(kind, "thread") == 0) {
         pthread_t t;
         if (pthread_create(&t, NULL, sleeper, NULL) != 0) tp_die("pthread_create failed");
@@ -284,6 +300,14 @@ int main(int argc, char **argv)
         if (probe < 0) tp_fail("openat through the O_PATH directory: %s", strerror(errno));
         else { close(probe); unlinkat(fds[0], "opath-probe", 0); }
         if (fstat(fds[1], &st) < 0 || !S_ISREG(st.st_mode)) tp_fail("fstat of the O_PATH file: %s", strerror(errno));
+    } else if (strncmp(kind, "inotify", 7) == 0) {
+        char link[64] = {0};
+        char path[32];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+        if (readlink(path, link, sizeof link - 1) < 0 || strcmp(link, "anon_inode:inotify") != 0) tp_fail("fd %d is no longer an inotify instance (%s)", fds[0], link);
+        int queued = -1;
+        ioctl(fds[0], FIONREAD, &queued);
+        if (strcmp(kind, "inotify-pending") == 0 && queued <= 0) tp_fail("the two events that waited in the inotify queue are gone (FIONREAD %d)", queued);
     } else if (strcmp(kind, "ptmx") == 0) {
         if (ptsname(fds[0]) == NULL) tp_fail("fd %d is no longer a pseudo-terminal master: %s", fds[0], strerror(errno));
     } else if (strcmp(kind, "memfd-hugetlb") == 0) {

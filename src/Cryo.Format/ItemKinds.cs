@@ -52,6 +52,7 @@ public static class ItemKinds
         new(SignalQueueFile.TagValue, "signalfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SignalQueueFile.Decode(ref r)),
         new(TimerFile.TagValue, "timerfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TimerFile.Decode(ref r)),
         new(EventPollFile.TagValue, "epoll", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => EventPollFile.Decode(ref r)),
+        new(InotifyFile.TagValue, "inotify", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => InotifyFile.Decode(ref r)),
         new(UnixSocket.TagValue, "Unix socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixSocket.Decode(ref r)),
         new(TerminalState.TagValue, "terminal", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TerminalState.Decode(ref r)),
         new(UnixSocketData.TagValue, "Unix socket data", false, InProcess, UnixSocketData.Decode),

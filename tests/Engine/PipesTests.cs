@@ -250,7 +250,7 @@ public sealed class PipesTests(ResourcePrograms programs) : IClassFixture<Resour
 
     [Theory]
     [InlineData("socket", "socket")]
-    [InlineData("inotify", "inotify")]
+    [InlineData("inotify-pending", "inotify")]
     public void Unsupported_Descriptors_AreRefused_NamingPidFdAndKind(string what, string kind)
     {
         using var run = FrozenRun.StartProgram(programs.Program("unsupported"), $"--kind={what}");

@@ -327,6 +327,38 @@ public static class ItemGenerators
         return disabled ? (events & EventPollFile.FlagBits) | EventPollFile.OneShot : events | EventPollFile.ErrorAndHangUp;
     }
 
+    /// <summary>IN_ALL_EVENTS, IN_EXCL_UNLINK and IN_ONESHOT: the bits of a watch's mask that fdinfo shows, all a writer writes.</summary>
+    private const uint FdinfoInotifyMask = 0xfff | 0x0400_0000 | 0x8000_0000;
+
+    /// <summary>
+    /// An inotify descriptor as a writer writes it: an FDES of kind 7 whose path is
+    /// anon_inode:inotify (no brackets), directly followed by its INOT.
+    /// </summary>
+    private static Gen<CheckpointItem[]> InotifyDescriptor =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Elements(0u, FileDescriptor.CloseOnExec) // IN_CLOEXEC
+        from openFlags in Gen.Elements(0u, 0x800u) // O_RDONLY, with IN_NONBLOCK (O_NONBLOCK)
+        from ids in U64.ArrayOf(3)
+        from inotify in InotifyItem(fd)
+        select new CheckpointItem[]
+        {
+            new FileDescriptor(fd, FileKind.AnonInode, fdFlags, openFlags, 0, 0x180, ids[0], ids[1], 0, ids[2], 0, "anon_inode:inotify"u8.ToArray()),
+            inotify,
+        };
+
+    /// <summary>
+    /// Valid INOT items: watch descriptors from 1 up, ascending, with the gaps removed watches
+    /// leave (some wide, up to near 2^31 - 1); masks as fdinfo shows them; absolute paths without
+    /// NUL, mostly short, sometimes up to 4096 bytes.
+    /// </summary>
+    private static Gen<CheckpointItem> InotifyItem(int fd) =>
+        from steps in Array(Gen.Frequency((6, Gen.Constant(1)), (2, Gen.Choose(2, 64)), (1, Gen.Choose(1, int.MaxValue / 16))), 12)
+        from masks in U32.ArrayOf(12)
+        from ids in U64.ArrayOf(24)
+        from paths in Gen.Frequency((12, Bytes(64)), (1, Bytes(FormatLimits.MaxBytesString - 1))).ArrayOf(12)
+        select (CheckpointItem)new InotifyFile(fd, [.. steps.Select((step, i) => new InotifyWatch(
+            steps.Take(i + 1).Sum(), masks[i] & FdinfoInotifyMask, ids[2 * i], ids[2 * i + 1], [(byte)'/', .. paths[i].Select(b => b == 0 ? (byte)'-' : b)]))]);
+
     private static Gen<CheckpointItem> Owner =>
         from fd in Gen.Choose(0, int.MaxValue)
         from kind in Gen.Choose(0, 2)
@@ -402,12 +434,14 @@ public static class ItemGenerators
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
         from head in ProcessInfo
-        from rest in Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
-            MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
-            UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).ListOf()
+        from rest in Gen.Frequency(
+            (26, Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
+                MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
+                UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).Select(item => new[] { item })),
+            (1, InotifyDescriptor)).ListOf()
         from filters in SeccompFilters
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock(filters.Length).ArrayOf(n))
-        select Wrap(ItemKinds.Process, [head, .. rest, .. filters, .. threads.SelectMany(t => t)]);
+        select Wrap(ItemKinds.Process, [head, .. rest.SelectMany(r => r), .. filters, .. threads.SelectMany(t => t)]);
 
     /// <summary>A THRD section; its SCMT, if any, last and naming one of the process's <paramref name="filters"/> seccomp filters.</summary>
     private static Gen<List<CheckpointItem>> ThreadBlock(int filters) =>
@@ -451,11 +485,12 @@ public static class ItemGenerators
         return stream.ToArray();
     }
 
-    /// <summary>The bytes an item costs in a file, for the size filters: the data of page, memfd, socket and pipe items, a seccomp filter's program, 64 for any other.</summary>
+    /// <summary>The bytes an item costs in a file, for the size filters: the data of page, memfd, socket and pipe items, a seccomp filter's program, an inotify instance's watches, 64 for any other.</summary>
     public static int DataBytes(CheckpointItem item) => item switch
     {
         PageData p => p.Data.Length,
         SeccompFilter f => 8 * f.Program.Length,
+        InotifyFile i => i.Watches.Sum(w => 26 + w.Path.Length),
         MemfdData m => m.Data.Length,
         UnixSocketData u => u.Data.Length,
         PipeData d => d.Data.Length,

@@ -330,6 +330,124 @@ public class ReaderRejectionTests
         Rejects(InProcess("EPOL", payload, inThread: true), "'EPOL'", "may not stand in section 'THRD'");
     }
 
+    /// <summary>tail -f's watch (IN_MODIFY), one with every bit fdinfo shows, one with every bit the reader takes at the highest wd.</summary>
+    private static InotifyFile Watches(int fd = 4) => new(fd,
+    [
+        new InotifyWatch(1, 0x2, 0x803, 2222, "/srv/job/out.log"u8.ToArray()),
+        new InotifyWatch(3, 0x8400_0fff, ulong.MaxValue, 0x7fff_ffff_ffff_ffff, Encoding.UTF8.GetBytes("/srv/job/\"a\\b\" \u00e9")),
+        new InotifyWatch(int.MaxValue, InotifyFile.KnownMask, 0, 2, "/"u8.ToArray()),
+    ]);
+
+    [Fact]
+    public void Inotify_watches_round_trip_and_bad_fields_are_rejected()
+    {
+        var inotify = Watches();
+        Assert.True(inotify.IsCritical);
+        Assert.Equal(0xf700_efffu, InotifyFile.KnownMask); // ALL_INOTIFY_BITS: what inotify_add_watch takes
+        var back = Assert.IsType<InotifyFile>(RawCheckpoint.ReadAll(InProcess("INOT", Encoded(inotify)))[2]);
+        Assert.Null(ItemComparer.Difference(inotify, back));
+        Assert.Equal(inotify.Watches[1].Path, back.Watches[1].Path);
+        var empty = Assert.IsType<InotifyFile>(RawCheckpoint.ReadAll(InProcess("INOT", Encoded(new InotifyFile(0, []))))[2]);
+        Assert.Empty(empty.Watches); // an instance that watches nothing
+        // The longest path, and a watch of a path with every byte value but NUL and '/'.
+        byte[] longest = [(byte)'/', .. Enumerable.Repeat((byte)'a', FormatLimits.MaxBytesString - 1)];
+        var edges = new InotifyFile(int.MaxValue, [new InotifyWatch(1, 0, 0, 0, longest),
+            new InotifyWatch(2, 0x8000_0000, 1, 1, [(byte)'/', .. Enumerable.Range(1, 255).Where(b => b != '/').Select(b => (byte)b)])]);
+        Assert.Null(ItemComparer.Difference(edges, RawCheckpoint.ReadAll(InProcess("INOT", Encoded(edges)))[2]));
+
+        byte[] payload = Encoded(inotify);
+        Assert.Equal(8 + 3 * 26 + 16 + 17 + 1, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("INOT", Patch(payload, offset, bytes));
+        // fd 0, watches.count 4; the first entry at 8: wd 8, mask 12, device 16, inode 24, path.length 32, path 34; the second at 50.
+        Assert.Equal("/srv/job/out.log"u8.ToArray(), payload[34..50]);
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'INOT'", "field 'fd' has invalid value -1", "not negative");
+        Rejects(Patched(8, 0), "field 'wd' has invalid value 0", "positive");
+        Rejects(Patched(8, 0xff, 0xff, 0xff, 0xff), "field 'wd' has invalid value -1", "positive");
+        Rejects(Patched(8, 0, 0, 0, 0x80), "field 'wd' has invalid value -2147483648");
+        Rejects(Patched(8, 3), "field 'wd' has invalid value 3", "ascend without repeats (the previous one is 3)"); // a repeat
+        Rejects(Patched(8, 5), "field 'wd' has invalid value 3", "ascend without repeats (the previous one is 5)"); // descending
+        Rejects(Patched(50, 0), "field 'wd' has invalid value 0", "(the previous one is 1)");
+        Rejects(Patched(12, 0, 0x10), "field 'mask' has invalid value 0x1000", "bits 0x1000 are not inotify mask bits");
+        Rejects(Patched(12, 2, 0, 0, 0x08), "field 'mask' has invalid value 0x8000002", "bits 0x8000000 are not"); // FS_EVENT_ON_CHILD, kernel-internal
+        Rejects(Patched(54, 0xff, 0xff, 0xff, 0xff), "field 'mask' has invalid value 0xffffffff", "bits 0x8ff1000 are not");
+        Rejects(Patched(34, (byte)'s'), "field 'path' has invalid value ssrv/job/out.log", "a watch's path is absolute");
+        Rejects(InProcess("INOT", Encoded(new InotifyFile(4, [inotify.Watches[0] with { Path = "srv/job/out.log"u8.ToArray() }]))),
+            "field 'path' has invalid value srv/job/out.log", "absolute");
+        Rejects(InProcess("INOT", Encoded(new InotifyFile(4, [inotify.Watches[0] with { Path = [] }]))), "field 'path' has invalid value", "absolute");
+        Rejects(Patched(32, 0x01, 0x10), "field 'path' is 4097 bytes long, over the limit of 4096");
+        // Cut short. The count is checked first, at 26 bytes an entry (its fixed part): a cut in the last entry passes that
+        // check (the paths before it hold more) and is found in the field it cuts; one further up is found by the check.
+        // The last entry (wd 2^31 - 1) is at 93: wd 93, mask 97, device 101, inode 109, path.length 117, path 119.
+        Rejects(InProcess("INOT", payload[..^1]), "field 'path' needs 1 bytes but only 0 remain");
+        Rejects(InProcess("INOT", payload[..118]), "field 'path.length' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("INOT", payload[..105]), "field 'device' needs 8 bytes but only 4 remain");
+        Rejects(InProcess("INOT", payload[..45]), "list 'watches' claims 3 entries of 26 bytes but only 37 bytes remain");
+        Rejects(InProcess("INOT", payload[..6]), "field 'watches.count' needs 4 bytes");
+        Rejects(InProcess("INOT", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(Patched(4, 5), $"list 'watches' claims 5 entries of 26 bytes but only {payload.Length - 8} bytes remain");
+        Rejects(Patched(4, 4), "field 'wd' needs 4 bytes but only 0 remain"); // 4 × 26 bytes fit, the fourth entry does not
+        Rejects(Patched(4, 0, 0, 2, 0), "list 'watches' claims 131072 entries, over the limit of 65536");
+        Rejects(InProcess("INOT", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("INOT", payload, inThread: true), "'INOT'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(inotify).Complete(), "'INOT'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(inotify).End("FIFO").Complete(), "'INOT'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Inotify_descriptors_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of the description in each process (kind 7, anon_inode:inotify, no brackets), its
+        // INOT, then its FOWN. A dup has none; a child that inherited the description has an INOT of its own, equal but for fd.
+        var log = new FileDescriptor(1, FileKind.Regular, 0, 0x401, 1234, 0x81a4, 0x803, 2222, 0, 1, 0, "/srv/job/out.log"u8.ToArray());
+        FileDescriptor Inotify(int fd) =>
+            new(fd, FileKind.AnonInode, FileDescriptor.CloseOnExec, 0x800 /* O_RDONLY | O_NONBLOCK: inotify_init1(IN_NONBLOCK | IN_CLOEXEC) */, 0, 0x180, 0xe, 1031, 0, 2, 0,
+                "anon_inode:inotify"u8.ToArray());
+        var watches = Watches(fd: 3);
+        var file = new MemoryStream();
+        using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(log);
+            writer.Write(Inotify(3));
+            writer.Write(watches);
+            writer.Write(new FileOwner(3, FileOwnerKind.Process, 7, 0));
+            writer.Write(Inotify(5)); // a dup of 3
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(Inotify(6));
+            writer.Write(Watches(fd: 6));
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+
+        var read = RawCheckpoint.ReadAll(file.ToArray());
+        Assert.Equal(["PROC", "PINF", "FDES", "FDES", "INOT", "FOWN", "FDES", "PROC", "PROC", "PINF", "FDES", "INOT", "PROC"],
+            read.Select(i => i.Tag.ToString()));
+        Assert.Equal(FileKind.AnonInode, Assert.IsType<FileDescriptor>(read[3]).Kind);
+        Assert.Null(ItemComparer.Difference(watches, read[4]));
+        var child = Assert.IsType<InotifyFile>(read[11]);
+        Assert.Equal(6, child.Fd);
+        Assert.Null(ItemComparer.Difference(watches with { Fd = 6 }, child));
+
+        var (code, tree, _) = CryoDump.Run(["-"], file.ToArray());
+        Assert.Equal(0, code);
+        Assert.Contains("INOT @", tree);
+        Assert.Contains("fd=3 kind=7 fd_flags=0x1 open_flags=0x800 offset=0 mode=0x180 device=14 inode=1031 rdev=0 description_id=2 pipe_id=0 path=\"anon_inode:inotify\"", tree);
+        Assert.Contains("fd=3 watches=[{wd=1 mask=0x2 device=2051 inode=2222 path=\"/srv/job/out.log\"}, "
+            + "{wd=3 mask=0x84000fff device=18446744073709551615 inode=9223372036854775807 path=\"/srv/job/\\x22a\\x5cb\\x22 \\xc3\\xa9\"}, "
+            + "{wd=2147483647 mask=0xf700efff device=0 inode=2 path=\"/\"}]", tree);
+
+        // The golden form numbers a watch's device and inode as ids, as those of the FDES of the file it watches: the
+        // watched log and fd 1 show the same numbers.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], file.ToArray());
+        var fd1 = System.Text.RegularExpressions.Regex.Match(golden, @"FDES fd=1 kind=0 [^\n]* device=(\w+) inode=(\w+) ");
+        Assert.True(fd1.Success, golden);
+        Assert.Contains($"INOT fd=3 watches=[{{wd=1 mask=0x2 device={fd1.Groups[1].Value} inode={fd1.Groups[2].Value} path=\"/srv/job/out.log\"}}, ", golden);
+        Assert.Contains($"INOT fd=6 watches=[{{wd=1 mask=0x2 device={fd1.Groups[1].Value} inode={fd1.Groups[2].Value} path=\"/srv/job/out.log\"}}, ", golden);
+    }
+
     [Fact]
     public void File_owners_round_trip_and_bad_fields_are_rejected()
     {

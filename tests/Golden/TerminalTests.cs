@@ -123,40 +123,4 @@ public class TerminalTests
         try { return File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].Trim()[0]; }
         catch (IOException) { return '?'; }
     }
-
-    /// <summary>A helper process of the test (not under the pidfile protocol): its output goes to a log in the test directory; Dispose kills and reaps it.</summary>
-    private sealed class Spawned(int pid, string name, TestDirectory dir) : IDisposable
-    {
-        private int? exitCode;
-
-        public int Pid { get; } = pid;
-
-        public static Spawned Start(TestDirectory dir, string name, string path, params string[] args) =>
-            new(PosixSpawn.Spawn(path, [path, .. args], environment: null, outputPath: dir.File($"{name}.log"), newSession: false), name, dir);
-
-        public bool HasExited()
-        {
-            if (exitCode is not null) return true;
-            if (Native.WaitPid(Pid, out int raw, Native.WNOHANG) != Pid) return false;
-            var status = new WaitStatus(Pid, raw);
-            exitCode = status.Exited ? status.ExitCode : 128 + status.TermSignal;
-            return true;
-        }
-
-        public int WaitForExit(string why)
-        {
-            Wait.Until(HasExited, RunningProgram.Timeout, $"{name} (pid {Pid}) to exit: {why}", Describe);
-            return exitCode!.Value;
-        }
-
-        public string Describe() => dir.Describe($"{name} pid {Pid}");
-
-        public void Dispose()
-        {
-            if (HasExited()) return;
-            Native.Kill(Pid, Signals.SIGKILL);
-            Native.Kill(Pid, Signals.SIGCONT);
-            Wait.Until(HasExited, RunningProgram.Timeout, $"{name} (pid {Pid}) to die after SIGKILL", Describe);
-        }
-    }
 }

@@ -497,6 +497,8 @@ def main():
         ("unixsock", "unixsock", ["--child"], None, None),
         ("unixsock (leave-running)", "unixsock", ["--child"], None, None, True),
         ("unsupported --kind=socketpair", "unsupported", ["--kind=socketpair"], None, None),
+        ("watcher", "watcher", ["--child"], None, None),
+        ("unsupported --kind=inotify", "unsupported", ["--kind=inotify"], None, None),
         ("seccomp", "seccomp", [], None, None),
         ("seccomp (leave-running)", "seccomp", ["--deny-seccomp"], None, None, True),
         ("unsupported --kind=seccomp", "unsupported", ["--kind=seccomp"], None, None),
@@ -522,7 +524,7 @@ def main():
             guarded("cr", label, terminal_cycle, label, args)
     for label, name, args, expect, *names in [
         ("socket", "unsupported", ["--kind=socket"], ["fd 3", "socket"]),
-        ("inotify", "unsupported", ["--kind=inotify"], ["fd 3", "inotify"]),
+        ("inotify with events waiting", "unsupported", ["--kind=inotify-pending"], ["fd 3", "events wait"]),
         ("epoll watching a closed number", "unsupported", ["--kind=epoll-closed"], ["fd 4 (epoll)", "fd 5"]),
         ("deleted file of 80 MiB", "unsupported", ["--kind=deleted-big"], ["fd 3", "deleted file", "64 MiB"]),
         ("seccomp filter handing calls to a supervisor", "unsupported", ["--kind=seccomp-notify"], ["SECCOMP_RET_USER_NOTIF"], r"pid (\d+): tid \d+: its seccomp filter"),

@@ -15,6 +15,10 @@ internal readonly record struct FileStatus(ulong Device, ulong Inode, uint Mode,
 
     /// <summary>minor() of a Linux dev_t (glibc's encoding).</summary>
     public static uint Minor(ulong dev) => (uint)(((dev >> 12) & 0xffffff00) | (dev & 0xff));
+
+    /// <summary>makedev() of glibc: the dev_t of a major and minor number.</summary>
+    public static ulong Makedev(uint major, uint minor) =>
+        ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
 }
 
 /// <summary>
@@ -36,6 +40,9 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "stat", SetLastError = true)]
     private static partial int StatRaw(byte* path, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "lstat", SetLastError = true)]
+    private static partial int LstatRaw(byte* path, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int FstatRaw(int fd, byte* buffer);
@@ -73,6 +80,18 @@ internal static unsafe partial class Native
         fixed (byte* p = CString(path))
         {
             if (StatRaw(p, buffer) != 0) { errno = Marshal.GetLastPInvokeError(); return null; }
+        }
+        errno = 0;
+        return Decode(buffer);
+    }
+
+    /// <summary>lstat() (a symbolic link itself), or null with <paramref name="errno"/> set.</summary>
+    public static FileStatus? TryLstat(ReadOnlySpan<byte> path, out int errno)
+    {
+        byte* buffer = stackalloc byte[StatSize];
+        fixed (byte* p = CString(path))
+        {
+            if (LstatRaw(p, buffer) != 0) { errno = Marshal.GetLastPInvokeError(); return null; }
         }
         errno = 0;
         return Decode(buffer);

@@ -38,18 +38,19 @@ internal sealed class Files : IResourceKind
     public string Name => "Files";
 
     public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile
-        or UnixSocket or UnixSocketData or TerminalState;
+        or UnixSocket or UnixSocketData or TerminalState or InotifyFile;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
     private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
-        Func<CheckpointItem, FileDescriptor, string, int> Open);
+        Func<CheckpointItem, FileDescriptor, string, FileTable, int> Open);
 
     private static readonly AnonymousKind[] AnonymousKinds =
     [
-        new("anon_inode:[eventfd]", typeof(EventCounter), EventCounters.Dump, (state, fd, what) => EventCounters.Open((EventCounter)state, fd, what)),
-        new("anon_inode:[signalfd]", typeof(SignalQueueFile), SignalQueueFiles.Dump, (state, fd, what) => SignalQueueFiles.Open((SignalQueueFile)state, fd, what)),
-        new("anon_inode:[timerfd]", typeof(TimerFile), TimerFiles.Dump, (state, fd, what) => TimerFiles.Open((TimerFile)state, fd, what)),
-        new("anon_inode:[eventpoll]", typeof(EventPollFile), EventPolls.Dump, (_, _, what) => EventPolls.Open(what)),
+        new("anon_inode:[eventfd]", typeof(EventCounter), EventCounters.Dump, (state, fd, what, _) => EventCounters.Open((EventCounter)state, fd, what)),
+        new("anon_inode:[signalfd]", typeof(SignalQueueFile), SignalQueueFiles.Dump, (state, fd, what, _) => SignalQueueFiles.Open((SignalQueueFile)state, fd, what)),
+        new("anon_inode:[timerfd]", typeof(TimerFile), TimerFiles.Dump, (state, fd, what, _) => TimerFiles.Open((TimerFile)state, fd, what)),
+        new("anon_inode:[eventpoll]", typeof(EventPollFile), EventPolls.Dump, (_, _, what, _) => EventPolls.Open(what)),
+        new(InotifyFiles.Link, typeof(InotifyFile), InotifyFiles.Dump, (state, fd, what, table) => InotifyFiles.Open((InotifyFile)state, fd, what, table.Warn)),
     ];
 
     /// <summary>The anonymous-inode files cryo saves, by their /proc/PID/fd link.</summary>
@@ -208,7 +209,7 @@ internal sealed class Files : IResourceKind
         if (text.StartsWith("anon_inode:", StringComparison.Ordinal) && !SavedAnonymousFiles.Contains(text))
         {
             string name = text["anon_inode:".Length..].Trim('[', ']');
-            throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd and timerfd are; epoll, inotify, pidfd, ... are not)");
+            throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd, timerfd, epoll and inotify are; pidfd, fanotify, userfaultfd, io_uring, ... are not)");
         }
         var locks = info.Lines.Where(l => l.Key == "lock").Select(l => ParseLock(fd, l.Value, Refuse)).ToList();
 
@@ -384,6 +385,7 @@ internal sealed class Files : IResourceKind
             int of = item switch
             {
                 FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd,
+                InotifyFile i => i.Fd,
                 UnixSocket u => u.Fd,
                 _ => throw new InvalidOperationException($"{item.Tag} is not a Files item"),
             };
@@ -505,8 +507,8 @@ internal sealed class Files : IResourceKind
     {
         string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
         var kind = AnonymousKindOf(d.State)
-            ?? throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD or EPOL item after its FDES, so there is nothing to make it from");
-        int local = kind.Open(d.State!, d.First, what);
+            ?? throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD, EPOL or INOT item after its FDES, so there is nothing to make it from");
+        int local = kind.Open(d.State!, d.First, what, table);
         WarnIfFlagsDiffer(local, d.First.OpenFlags, what, table);
         return local;
     }

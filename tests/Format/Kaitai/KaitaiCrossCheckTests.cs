@@ -142,6 +142,64 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     }
 
     /// <summary>
+    /// INOT's checks are in the .ksy: a descriptor not negative, watch descriptors positive and
+    /// ascending (the previous one as a type argument), no mask bit inotify_add_watch does not take,
+    /// an absolute path; a payload cut short, or a count it cannot hold, is refused by both. (The
+    /// C# reader checks the count against 26 bytes an entry before it reads one; the .ksy runs out
+    /// of bytes in the entries instead.)
+    /// </summary>
+    [Theory]
+    [InlineData("fd -1", "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("wd 0", "field 'wd' has invalid value 0", "ValidationExprError: not matching the expression, got [0]")]
+    [InlineData("wd -1", "field 'wd' has invalid value -1", "ValidationExprError: not matching the expression, got [-1]")]
+    [InlineData("wd repeated", "field 'wd' has invalid value 1", "ValidationExprError: not matching the expression, got [1]")]
+    [InlineData("wd descending", "field 'wd' has invalid value 3", "ValidationExprError: not matching the expression, got [3]")]
+    [InlineData("mask 0x1000", "field 'mask' has invalid value 0x1000", "ValidationExprError: not matching the expression, got [4096]")]
+    [InlineData("mask 0x8000002", "field 'mask' has invalid value 0x8000002", "ValidationExprError: not matching the expression, got [134217730]")] // FS_EVENT_ON_CHILD
+    [InlineData("mask 0xffffffff", "field 'mask' has invalid value 0xffffffff", "ValidationExprError: not matching the expression, got [4294967295]")]
+    [InlineData("path relative", "field 'path' has invalid value", "ValidationExprError: not matching the expression")]
+    [InlineData("path empty", "field 'path' has invalid value", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("path of 4097 bytes", "field 'path' is 4097 bytes long, over the limit of 4096", "ValidationGreaterThanError: not in range, max [4096], but got [4097]")]
+    [InlineData("cut in a path", "field 'path' needs 4 bytes but only 2 remain", "EOFError: requested 4 bytes, but only 2 bytes available")]
+    [InlineData("cut in an entry", "field 'device' needs 8 bytes but only 4 remain", "EOFError: requested 8 bytes, but only 4 bytes available")]
+    [InlineData("count 3 of 2", "list 'watches' claims 3 entries of 26 bytes but only 72 bytes remain", "EOFError: requested 4 bytes, but only 0 bytes available")]
+    public async Task The_ksy_refuses_the_inotify_watches_the_reader_refuses(string fault, string csharpError, string kaitaiError)
+    {
+        var inotify = new InotifyFile(4, [new InotifyWatch(1, 0x2, 0x803, 2222, "/srv/job/out.log"u8.ToArray()), new InotifyWatch(3, 0x8000_0002, 0x803, 2223, "/srv"u8.ToArray())]);
+        // fd 0, watches.count 4; the first entry at 8: wd 8, mask 12, device 16, inode 24, path.length 32, path 34; the second at 50
+        // (its device at 58, its path at 76). Cut in the second entry, the count (26 bytes an entry) still fits the C# reader's check.
+        byte[] WithPath(byte[] path) => Patch(inotify with { Watches = [inotify.Watches[0] with { Path = path }] }, 0);
+        byte[] payload = fault switch
+        {
+            "fd -1" => Patch(inotify, 0, 0xff, 0xff, 0xff, 0xff),
+            "wd 0" => Patch(inotify, 8, 0),
+            "wd -1" => Patch(inotify, 8, 0xff, 0xff, 0xff, 0xff),
+            "wd repeated" => Patch(inotify, 50, 1),
+            "wd descending" => Patch(inotify, 8, 4),
+            "mask 0x1000" => Patch(inotify, 12, 0, 0x10),
+            "mask 0x8000002" => Patch(inotify, 12, 2, 0, 0, 0x08),
+            "mask 0xffffffff" => Patch(inotify, 54, 0xff, 0xff, 0xff, 0xff),
+            "path relative" => WithPath("srv/job/out.log"u8.ToArray()),
+            "path empty" => WithPath([]),
+            "path of 4097 bytes" => Patch(inotify, 32, 0x01, 0x10), // the length alone: the reader stops before the bytes
+            "cut in a path" => Patch(inotify, 0)[..78],
+            "cut in an entry" => Patch(inotify, 0)[..62],
+            "count 3 of 2" => Patch(inotify, 4, 3),
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("INOT", ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("inot.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted an INOT the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'INOT'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
     /// PTMR's checks are in the .ksy too, those between fields included (a signal as notify wants
     /// it, a thread only for notify 2, no interval on a disarmed timer), and the clocks with
     /// Linux's negative numbers for the process's CPU-time clocks: a timer the C# reader refuses,

@@ -10,7 +10,7 @@ namespace Cryo.Tests.Format;
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
 /// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the longest seccomp
-/// program, the optional STAT item, unknown optional items
+/// program, an inotify instance of a thousand watches up to the highest watch descriptor, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -152,6 +152,13 @@ public static class KaitaiEdgeSample
             ]));
             w.Write(new EventPollFile(0, [])); // an epoll instance watching nothing
             w.Write(new EventPollFile(6, [new EpollWatch(0, 0x8000_2019, 0x7fff_ffff_f000), new EpollWatch(int.MaxValue, EventPollFile.OneShot, 1)]));
+            // INOT after its FDES (kind 7, anon_inode:inotify: no brackets): 1000 watches, wd 1 … 999 and then the highest
+            // (2^31 - 1), masks cycling through every bit the reader takes, devices and inodes above 2^53 and at the top of their
+            // range, paths with quotes, backslashes and UTF-8, the shortest ("/") and the longest (4096 bytes). An instance
+            // watching nothing.
+            w.Write(new FileDescriptor(14, FileKind.AnonInode, FileDescriptor.CloseOnExec, 0x800, 0, 0x180, 0xe, 1031, 0, 13, 0, B("anon_inode:inotify")));
+            w.Write(new InotifyFile(14, InotifyWatches()));
+            w.Write(new InotifyFile(0, []));
             // USCK and UDAT: a stream pair with the largest values (socket id 2^64 - 1, every shut-down bit, SO_PASSCRED, the largest
             // peek offset and buffers), its queue a 1 MiB chunk and a short one with a quote; its peer with nothing queued and the
             // peek offset off (-1). A datagram pair whose ids, 2^63 + 1 and 2^63, are one number as doubles (a reader that
@@ -300,6 +307,17 @@ public static class KaitaiEdgeSample
         [(byte)'/', .. Enumerable.Range(0, FormatLimits.MaxBytesString - 2).Select(i => (byte)(1 + i % 255)), (byte)'x'];
 
     private static byte[] Bytes(params byte[] b) => b;
+
+    /// <summary>The INOT watches of the edge sample: wd 1 … 999 and 2^31 - 1, every mask bit the reader takes in turn, paths to escape, the shortest and the longest.</summary>
+    private static InotifyWatch[] InotifyWatches()
+    {
+        uint[] bits = [.. Enumerable.Range(0, 32).Select(b => 1u << b).Where(b => (InotifyFile.KnownMask & b) != 0)];
+        var watches = Enumerable.Range(1, 999).Select(wd => new InotifyWatch(wd, bits[wd % bits.Length] | (wd % 7 == 0 ? 0xfffu : 0),
+            wd % 3 == 0 ? Above53 + (ulong)wd : 0x803, wd % 5 == 0 ? Max - (ulong)wd : TopBit + (ulong)wd, B($"/srv/\"watched\" {wd}\\\u00e9"))).ToList();
+        watches[0] = watches[0] with { Mask = InotifyFile.KnownMask, Device = Max, Inode = Max, Path = B("/") };
+        watches.Add(new InotifyWatch(int.MaxValue, 0x8400_0fff /* all fdinfo shows */, 0, 0, DeletedPath()));
+        return [.. watches];
+    }
 
     private static byte[] Pattern(int length, int seed)
     {
