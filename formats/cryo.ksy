@@ -12,9 +12,9 @@ doc: |
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
   state of eventfd, signalfd, timerfd, epoll and inotify files, of Unix socket pairs with the bytes
-  queued in them and of the terminals the processes run on, the seccomp filters of their threads,
-  threads with their registers, scheduling attributes and seccomp mode, pipes and their unread
-  bytes),
+  queued in them, of listening Unix and TCP sockets and of the terminals the processes run on, the seccomp
+  filters of their threads, threads with their registers, scheduling attributes and seccomp mode,
+  pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
   will do).
 
@@ -37,7 +37,9 @@ doc: |
   checks it against the C# reader): attribute ids are the field names that cryo-dump prints;
   an attribute `len_X` is the byte length of the string `X` that follows it, `num_X` the entry
   count of the list `X`; attributes marked `-cryo-dump: hidden` are framing that cryo-dump does
-  not print. Limits that readers enforce: a payload is at most 16 MiB, a byte string at most
+  not print; an attribute marked `-cryo-dump: ip-address` is the 16 bytes of an IP address, which
+  cryo-dump prints as text (dotted IPv4 from the first 4 bytes when the `family` beside it is 2,
+  else IPv6). Limits that readers enforce: a payload is at most 16 MiB, a byte string at most
   4096 bytes, a list at most 65536 entries.
 doc-ref: docs/format.md
 seq:
@@ -122,13 +124,14 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `USCK`, `UDAT`, `TTYS`,
-      `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`, `GREG`, `XSTA`,
-      `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`, `STAT` and `TRLR` at
-      top level.
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `USCK`, `UDAT`, `ULSN`,
+      `ISCK`, `TTYS`, `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`,
+      `GREG`, `XSTA`, `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`,
+      `STAT` and `TRLR` at top level.
       The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
       items of a memory area its
-      AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, USCK or TTYS, FOWN and FLCK items of a descriptor its FDES,
+      AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, USCK, ULSN, ISCK or TTYS, FOWN and FLCK items of a descriptor its FDES
+      (exactly one of USCK, ULSN or ISCK after the first FDES of a socket description in a process),
       the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
       FINF item; the SCMF items of a PROC come before its first THRD, each after its parent.
     seq:
@@ -182,6 +185,8 @@ types:
             '"INOT"': inotify_file
             '"USCK"': unix_socket
             '"UDAT"': unix_socket_data
+            '"ULSN"': unix_listener
+            '"ISCK"': inet_socket
             '"TTYS"': terminal_state
             '"SCMF"': seccomp_filter
             '"TINF"': thread_info
@@ -1287,6 +1292,129 @@ types:
         size-eos: true
         doc: The bytes, the rest of the payload; may be empty (a message of 0 bytes).
 
+  unix_listener:
+    doc: |
+      ULSN, listening Unix socket - a Unix socket (stream or seqpacket) that listens, with no
+      connection waiting to be accepted, behind a descriptor: directly after the first FDES (kind
+      socket, path "socket:[INODE]") of its description in each process that holds it, instead of
+      a USCK. Its name is a path (then `file_device` and `file_inode` are those of the socket
+      file at the path, and `file_mode`, `file_uid` and `file_gid` its mode and owner) or an
+      abstract name (a NUL byte, then bytes; all five fields 0). A restore makes a socket of the
+      type, sets SO_PASSCRED, and for a path removes the file at the path if and only if it is a
+      socket file with `file_device` and `file_inode` (the checkpointed process's, which nobody
+      listens on any more; any other file fails the restore); then it binds (an abstract name
+      with its exact length), listens with `backlog`, and for a path gives the new socket file the
+      saved mode (its low 12 bits) and owner. An abstract name in use fails the restore. Its
+      O_NONBLOCK is the FDES's `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: type
+        type: u1
+        enum: unix_socket_type
+        valid:
+          expr: _ == unix_socket_type::stream or _ == unix_socket_type::seqpacket
+        doc: The socket type, 1 (SOCK_STREAM) or 5 (SOCK_SEQPACKET), the types that listen.
+      - id: len_name
+        type: u2
+        valid:
+          min: 1
+          max: 108
+        doc: Length in bytes of `name`, 1 to 108 (the size of sun_path).
+      - id: name
+        size: len_name
+        doc: |
+          The name the socket is bound to, as unix_diag shows it, bytes: a path (first byte not
+          NUL; writers cut it at its first NUL and write absolute paths only, which readers do not
+          check) or an abstract name (a NUL byte, then any bytes; its exact length is part of it).
+      - id: backlog
+        type: u4
+        doc: The backlog, sk_max_ack_backlog as unix_diag shows it for a listener; any value, 0 included.
+      - id: options
+        type: u4
+        valid:
+          max: 1
+        doc: 0x1 SO_PASSCRED (the accepted connections inherit it); other bits zero.
+      - id: file_device
+        type: u8
+        doc: For a path, st_dev of the socket file at the path; 0 for an abstract name.
+      - id: file_inode
+        type: u8
+        valid:
+          expr: 'name.first == 0 ? _ == 0 : _ != 0'
+        doc: For a path, st_ino of the socket file, not 0; 0 for an abstract name (exactly then).
+      - id: file_mode
+        type: u4
+        doc: For a path, st_mode of the socket file (S_IFSOCK and its permission bits); 0 for an abstract name.
+      - id: file_uid
+        type: u4
+        doc: For a path, the owner of the socket file; 0 for an abstract name.
+      - id: file_gid
+        type: u4
+        doc: For a path, the group of the socket file; 0 for an abstract name.
+
+  inet_socket:
+    doc: |
+      ISCK, listening TCP socket - a TCP socket (IPv4 or IPv6) that listens, with no connection
+      waiting to be accepted, behind a descriptor: directly after the first FDES (kind socket,
+      path "socket:[INODE]") of its description in each process that holds it, as a USCK or a
+      ULSN would be. A restore makes a new socket of the family, sets the options (IPV6_V6ONLY before
+      bind), binds it to `address` and `port`, listens with `backlog` and fails when the
+      address is in use. Its O_NONBLOCK is the FDES's `open_flags`. The options are kept because
+      the connections the socket accepts inherit them.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: family
+        type: u1
+        enum: inet_family
+        valid:
+          in-enum: true
+        doc: The address family, 2 (AF_INET) or 10 (AF_INET6).
+      - id: port
+        type: u2
+        doc: The port the socket is bound to, a number (little-endian like every field, not sin_port's network order).
+      - id: address
+        size: 16
+        -cryo-dump: ip-address
+        valid:
+          expr: >-
+            family == inet_family::inet6 or (_[4] == 0 and _[5] == 0 and _[6] == 0 and _[7] == 0
+            and _[8] == 0 and _[9] == 0 and _[10] == 0 and _[11] == 0 and _[12] == 0 and _[13] == 0
+            and _[14] == 0 and _[15] == 0)
+        doc: |
+          The address the socket is bound to, in network byte order: the 16 bytes of sin6_addr,
+          or for IPv4 the 4 bytes of sin_addr followed by 12 zero bytes. All zero is the wildcard.
+      - id: scope_id
+        type: u4
+        valid:
+          expr: family == inet_family::inet6 or _ == 0
+        doc: sin6_scope_id, the interface of a link-local IPv6 address; 0 for IPv4.
+      - id: backlog
+        type: u4
+        doc: |
+          The backlog, sk_max_ack_backlog as inet_diag shows it for a listener; 0 unknown (a
+          restore listens with its own default and warns).
+      - id: options
+        type: u4
+        valid:
+          expr: _ <= 0x1f and (family == inet_family::inet6 or (_ & 0x8) == 0)
+        doc: |
+          The options that are on: 0x1 SO_REUSEADDR, 0x2 SO_REUSEPORT, 0x4 SO_KEEPALIVE, 0x8
+          IPV6_V6ONLY (IPv6 only), 0x10 TCP_NODELAY; other bits zero.
+      - id: defer_accept
+        type: u4
+        doc: TCP_DEFER_ACCEPT in seconds as getsockopt returns it; 0 off.
+      - id: fastopen_queue
+        type: u4
+        doc: TCP_FASTOPEN, the queue length of pending Fast Open requests; 0 off.
+
   terminal_state:
     doc: |
       TTYS, terminal - the terminal behind a descriptor of kind terminal: its line settings
@@ -1926,8 +2054,9 @@ enums:
     6:
       id: socket
       doc: |
-        Socket: one end of a connected pair of Unix sockets (socketpair), whose USCK item follows
-        the first FDES of its description in each process; path "socket:[INODE]".
+        Socket: exactly one of USCK (one end of a connected pair of Unix sockets, socketpair),
+        ULSN (a listening Unix socket) or ISCK (a listening TCP socket) follows the first FDES of
+        a socket description in each process; path "socket:[INODE]".
     7:
       id: anon_inode
       doc: |
@@ -1961,6 +2090,13 @@ enums:
     5:
       id: seqpacket
       doc: SOCK_SEQPACKET, messages, each read whole, on a connection.
+  inet_family:
+    2:
+      id: inet
+      doc: AF_INET, IPv4.
+    10:
+      id: inet6
+      doc: AF_INET6, IPv6.
   pipe_kind:
     0:
       id: anonymous

@@ -1,12 +1,12 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
- * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). socket: an
- * AF_INET TCP socket listening on 127.0.0.1 (port 0: any free port) at fd 3, checked with
- * SO_ACCEPTCONN. Kinds cryo has learned since (thread, child, flock, posix-lock, eventfd,
- * posix-timer, socketpair: an AF_UNIX stream pair with "ping" queued, read back) stay: they must
+ * program then still runs unharmed (PASS on SIGTERM: its resource is still intact). Kinds cryo
+ * has learned since (thread, child, flock, posix-lock, eventfd, posix-timer, socketpair: an
+ * AF_UNIX stream pair with "ping" queued, read back; socket: an AF_INET TCP socket listening on
+ * 127.0.0.1, port 0, at fd 3, checked with SO_ACCEPTCONN; inotify; seccomp) stay: they must
  * now restore and pass. opath (O_PATH descriptors of a directory and a file) failed a checkpoint once
  * (F_GETOWN_EX on them is EBADF) and must pass too. memfd-hugetlb: a memfd_create("cryo-huge",
  * MFD_HUGETLB) descriptor (a file on hugetlbfs, never sized or mapped), checked with F_GETFD.
@@ -17,6 +17,8 @@
  * held at fds[0]; checked with fstat (size) and a pread of its last byte. Being deleted, its
  * memory is freed when the program exits. ptmx: the master end of a new pseudo-terminal
  * (posix_openpt), as a terminal emulator or tmux holds one, checked with ptsname.
+ * udp: a UDP socket bound to 127.0.0.1 (checked with SO_TYPE); tcp-pending: a listener on
+ * 127.0.0.1 with a connection waiting to be accepted (checked by accepting it).
  * inotify-pending: an inotify instance watching the outfile's directory with two events
  * unread (a file made and removed there); checked: still an inotify instance with events waiting.
  */
@@ -117,7 +119,7 @@ static void install_seccomp_kind(const char *kind)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -132,6 +134,20 @@ int main(int argc, char **argv)
         if ((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0) tp_die_errno("socket(AF_INET, SOCK_STREAM)");
         if (bind(fds[0], (struct sockaddr *)&addr, sizeof addr) < 0) tp_die_errno("bind 127.0.0.1:0");
         if (listen(fds[0], 4) < 0) tp_die_errno("listen");
+    } else if (strcmp(kind, "udp") == 0) {
+        /* A UDP socket bound to 127.0.0.1, any free port. */
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if ((fds[0] = socket(AF_INET, SOCK_DGRAM, 0)) < 0) tp_die_errno("socket(AF_INET, SOCK_DGRAM)");
+        if (bind(fds[0], (struct sockaddr *)&address, sizeof address) < 0) tp_die_errno("bind");
+    } else if (strcmp(kind, "tcp-pending") == 0) {
+        /* A listener (fd 3) with a connection waiting to be accepted: its client at fd 4. */
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t length = sizeof address;
+        if ((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0) tp_die_errno("socket");
+        if (bind(fds[0], (struct sockaddr *)&address, sizeof address) < 0 || listen(fds[0], 4) < 0) tp_die_errno("bind or listen");
+        if (getsockname(fds[0], (struct sockaddr *)&address, &length) < 0) tp_die_errno("getsockname");
+        if ((fds[1] = socket(AF_INET, SOCK_STREAM, 0)) < 0) tp_die_errno("socket");
+        if (connect(fds[1], (struct sockaddr *)&address, sizeof address) < 0) tp_die_errno("connect");
     } else if (strcmp(kind, "socketpair") == 0) {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) tp_die_errno("socketpair");
         if (write(fds[0], "ping", 4) != 4) tp_die_errno("write to socket");
@@ -265,6 +281,14 @@ int main(int argc, char **argv)
         socklen_t len = sizeof listening;
         if (getsockopt(fds[0], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) tp_fail("getsockopt(%d, SO_ACCEPTCONN): %s", fds[0], strerror(errno));
         else if (listening != 1) tp_fail("the TCP socket (fd %d) is no longer listening: SO_ACCEPTCONN %d, expected 1", fds[0], listening);
+    } else if (strcmp(kind, "udp") == 0) {
+        int type = 0;
+        socklen_t len = sizeof type;
+        if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM) tp_fail("fd %d is no longer the UDP socket", fds[0]);
+    } else if (strcmp(kind, "tcp-pending") == 0) {
+        int accepted = accept(fds[0], NULL, NULL);
+        if (accepted < 0) tp_fail("the waiting connection cannot be accepted: %s", strerror(errno));
+        else close(accepted);
     } else if (strcmp(kind, "socketpair") == 0) {
         if (read(fds[1], buf, 4) != 4 || memcmp(buf, "ping", 4) != 0) tp_fail("socket lost its data");
     } else if (strcmp(kind, "epoll-closed") == 0) {

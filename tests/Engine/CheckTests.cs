@@ -64,6 +64,7 @@ public sealed class CheckTests(CheckResults check, ITestOutputHelper output) : I
     [InlineData("unix_diag")]
     [InlineData("membarrier-registrations")] // 6.3+
     [InlineData("seccomp-filters")]
+    [InlineData("inet_diag")]
     public void Check_ProbeIsOkOn618(string name)
     {
         var r = check[name];

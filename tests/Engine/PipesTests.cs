@@ -249,7 +249,7 @@ public sealed class PipesTests(ResourcePrograms programs) : IClassFixture<Resour
     }
 
     [Theory]
-    [InlineData("socket", "socket")]
+    [InlineData("udp", "socket")]
     [InlineData("inotify-pending", "inotify")]
     public void Unsupported_Descriptors_AreRefused_NamingPidFdAndKind(string what, string kind)
     {

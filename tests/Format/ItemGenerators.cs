@@ -165,6 +165,87 @@ public static class ItemGenerators
         from queued in U64
         select (CheckpointItem)new UnixSocket(fd, id, peer == id ? 0 : peer, type, (byte)shutdown, buffers[0], buffers[1], options, peek, queued);
 
+    /// <summary>
+    /// A listening Unix socket as a writer writes it: an FDES of kind 6 whose path is socket:[INODE]
+    /// (the socket's inode, not its socket file's), directly followed by its ULSN.
+    /// </summary>
+    private static Gen<CheckpointItem[]> UnixListenerDescriptor =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Elements(0u, FileDescriptor.CloseOnExec) // SOCK_CLOEXEC
+        from openFlags in Gen.Elements(0x2u, 0x802u) // O_RDWR, with SOCK_NONBLOCK (O_NONBLOCK)
+        from inode in Gen.Choose(1, int.MaxValue)
+        from ids in U64.ArrayOf(2)
+        from listener in UnixListenerItem(fd)
+        select new CheckpointItem[]
+        {
+            new FileDescriptor(fd, FileKind.Socket, fdFlags, openFlags, 0, 0xc1ff, ids[0], (ulong)inode, 0, ids[1], 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]")),
+            listener,
+        };
+
+    /// <summary>
+    /// Valid ULSN items: stream or seqpacket; a path as writers write it (absolute, no NUL, 1 … 108
+    /// bytes) with its socket file's device, inode (not 0), mode (S_IFSOCK and any of the low 12
+    /// bits) and owner, or an abstract name (a NUL, then any bytes, NUL among them, 1 … 108 bytes in
+    /// all) with those five 0; any backlog, 0 included; SO_PASSCRED or nothing.
+    /// </summary>
+    private static Gen<CheckpointItem> UnixListenerItem(int fd) =>
+        from type in Gen.Elements(UnixSocketType.Stream, UnixSocketType.SeqPacket)
+        from isAbstract in Gen.Elements(true, false)
+        from length in Gen.Frequency((4, Gen.Choose(1, 40)), (1, Gen.Choose(1, 108)))
+        from bytes in U8.ArrayOf(107)
+        from backlog in Gen.Frequency((3, Gen.Elements(0u, 5u, 128u, 4096u)), (1, U32))
+        from options in Gen.Elements(0u, UnixSocket.PassCredentials)
+        from device in U64
+        from inode in Gen.Frequency((3, Gen.Choose(1, int.MaxValue).Select(n => (ulong)n)), (1, U64.Where(n => n != 0)))
+        from permissions in Gen.Choose(0, 0xfff)
+        from owners in U32.ArrayOf(2)
+        select (CheckpointItem)(isAbstract
+            ? new UnixListener(fd, type, [0, .. bytes[..(length - 1)]], backlog, options, 0, 0, 0, 0, 0)
+            : new UnixListener(fd, type, [(byte)'/', .. bytes[..(length - 1)].Select(b => b == 0 ? (byte)'-' : b)], backlog, options,
+                device, inode, 0xc000u | (uint)permissions, owners[0], owners[1]));
+
+    /// <summary>
+    /// A listening TCP socket as a writer writes it: an FDES of kind 6 whose path is socket:[INODE],
+    /// directly followed by its ISCK.
+    /// </summary>
+    private static Gen<CheckpointItem[]> InetSocketDescriptor =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Elements(0u, FileDescriptor.CloseOnExec) // SOCK_CLOEXEC
+        from openFlags in Gen.Elements(0x2u, 0x802u) // O_RDWR, with SOCK_NONBLOCK (O_NONBLOCK)
+        from inode in Gen.Choose(1, int.MaxValue)
+        from ids in U64.ArrayOf(2)
+        from socket in InetSocketItem(fd)
+        select new CheckpointItem[]
+        {
+            new FileDescriptor(fd, FileKind.Socket, fdFlags, openFlags, 0, 0xc1ff, ids[0], (ulong)inode, 0, ids[1], 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]")),
+            socket,
+        };
+
+    /// <summary>
+    /// Valid ISCK items: IPv4 with its 4 address bytes first and 12 zero bytes, no scope and no
+    /// IPV6_V6ONLY; IPv6 with any 16 bytes (the wildcard and IPv4-mapped addresses among them), any
+    /// scope and every option bit; any port, backlog (0: unknown) and timers.
+    /// </summary>
+    private static Gen<CheckpointItem> InetSocketItem(int fd) =>
+        from family in Gen.Elements(InetSocket.Inet, InetSocket.Inet6)
+        from port in Gen.Frequency((3, Gen.Elements(80, 443, 8080)), (2, Gen.Choose(0, ushort.MaxValue))).Select(p => (ushort)p)
+        from bytes in U8.ArrayOf(16)
+        from shape in Gen.Choose(0, 3) // IPv6: 0 the wildcard, 1 IPv4-mapped, else any bytes
+        from scope in Gen.Frequency((3, Gen.Constant(0u)), (1, U32))
+        from backlog in Gen.Frequency((1, Gen.Constant(0u)), (3, Gen.Choose(1, 4096).Select(b => (uint)b)), (1, U32))
+        from options in Gen.Choose(0, 0x1f).Select(o => (uint)o)
+        from timers in Gen.Frequency((3, Gen.Constant(0u)), (1, U32)).ArrayOf(2)
+        select (CheckpointItem)(family == InetSocket.Inet
+            ? new InetSocket(fd, family, port, [.. bytes[..4], .. new byte[12]], 0, backlog, options & ~InetSocket.V6Only, timers[0], timers[1])
+            : new InetSocket(fd, family, port, shape switch
+            {
+                0 => new byte[16],
+                1 => [.. new byte[10], 0xff, 0xff, .. bytes[12..]],
+                _ => bytes,
+            }, scope, backlog, options, timers[0], timers[1]));
+
     /// <summary>UDAT items: any socket id, any data, empty included (a message of 0 bytes); mostly small, sometimes several MiB.</summary>
     private static Gen<CheckpointItem> UnixSocketDataItem =>
         from id in U64
@@ -438,7 +519,7 @@ public static class ItemGenerators
             (26, Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
                 MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
                 UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).Select(item => new[] { item })),
-            (1, InotifyDescriptor)).ListOf()
+            (1, InotifyDescriptor), (1, UnixListenerDescriptor), (1, InetSocketDescriptor)).ListOf()
         from filters in SeccompFilters
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock(filters.Length).ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest.SelectMany(r => r), .. filters, .. threads.SelectMany(t => t)]);

@@ -778,6 +778,366 @@ public class ReaderRejectionTests
         Assert.DoesNotContain("sockets:", withoutSockets);
     }
 
+    /// <summary>A daemon's control socket: a stream listener on /run/cryo-test/ctl.sock with SO_PASSCRED, backlog 128, its socket file of mode 0755 owned by 1000:100.</summary>
+    private static UnixListener PathListener(int fd = 5) =>
+        new(fd, UnixSocketType.Stream, "/run/cryo-test/ctl.sock"u8.ToArray(), 128, UnixSocket.PassCredentials, 0x803, 91_500, 0xc1ed, 1000, 100);
+
+    /// <summary>An abstract seqpacket listener, NUL "cryo" NUL (the last NUL is part of the name), backlog 4096: no file, so device, inode, mode and owner 0.</summary>
+    private static UnixListener AbstractListener(int fd = 6) =>
+        new(fd, UnixSocketType.SeqPacket, [0, .. "cryo"u8, 0], 4096, 0, 0, 0, 0, 0, 0);
+
+    [Fact]
+    public void Unix_listeners_round_trip_and_bad_fields_are_rejected()
+    {
+        var socket = PathListener();
+        Assert.True(socket.IsCritical);
+        var back = Assert.IsType<UnixListener>(RawCheckpoint.ReadAll(InProcess("ULSN", Encoded(socket)))[2]);
+        Assert.Null(ItemComparer.Difference(socket, back));
+        Assert.Equal(socket.Name, back.Name);
+        Assert.False(back.IsAbstract);
+        var abstractBack = Assert.IsType<UnixListener>(RawCheckpoint.ReadAll(InProcess("ULSN", Encoded(AbstractListener())))[2]);
+        Assert.Equal(new byte[] { 0, 0x63, 0x72, 0x79, 0x6f, 0 }, abstractBack.Name);
+        Assert.True(abstractBack.IsAbstract);
+        Assert.Equal((UnixSocketType.SeqPacket, 4096u, 0UL), (abstractBack.Type, abstractBack.Backlog, abstractBack.FileInode));
+        // The shortest and longest names of both kinds (a path "/", the empty abstract name: one NUL, 108 bytes each); backlog 0
+        // and the largest; the largest ids and owners. The reader takes what only writers and consumers care about: a relative
+        // path, a path with a NUL inside (writers cut the name at its first NUL), an abstract name with a device, mode or owner
+        // (it checks the inode alone).
+        var edges = new[]
+        {
+            new UnixListener(0, UnixSocketType.Stream, "/"u8.ToArray(), 0, 0, 0, 1, 0xc000, 0, 0),
+            new UnixListener(int.MaxValue, UnixSocketType.SeqPacket, [(byte)'/', .. Enumerable.Repeat((byte)'x', 107)], uint.MaxValue,
+                UnixSocket.PassCredentials, ulong.MaxValue, ulong.MaxValue, uint.MaxValue, uint.MaxValue, uint.MaxValue),
+            new UnixListener(3, UnixSocketType.Stream, [0], 1, 0, 0, 0, 0, 0, 0),
+            new UnixListener(4, UnixSocketType.SeqPacket, [0, .. Enumerable.Range(0, 107).Select(i => (byte)(i * 37))], 5, UnixSocket.PassCredentials,
+                0, 0, 0, 0, 0),
+            new UnixListener(5, UnixSocketType.Stream, "run/relative.sock"u8.ToArray(), 5, 0, 0x803, 77, 0xc1ff, 0, 0),
+            new UnixListener(6, UnixSocketType.Stream, "/tmp/a\0b"u8.ToArray(), 5, 0, 0x803, 78, 0xc1ff, 0, 0),
+            new UnixListener(7, UnixSocketType.Stream, [0, .. "x"u8], 5, 0, 0x803, 0, 0xc1ff, 1000, 100),
+        };
+        foreach (var edge in edges)
+        {
+            var read = Assert.IsType<UnixListener>(RawCheckpoint.ReadAll(InProcess("ULSN", Encoded(edge)))[2]);
+            Assert.Null(ItemComparer.Difference(edge, read));
+            Assert.Equal(edge.Name, read.Name);
+            Assert.Equal(edge.Name[0] == 0, read.IsAbstract);
+        }
+        Assert.Equal([1, 108, 1, 108], edges[..4].Select(e => e.Name.Length));
+
+        byte[] payload = Encoded(socket);
+        int n = socket.Name.Length;
+        Assert.Equal(23, n);
+        Assert.Equal(43 + n, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("ULSN", Patch(payload, offset, bytes));
+        // fd 0, type 4, name 5 (its length, then its bytes at 7), backlog 7+n, options 11+n, file_device 15+n, file_inode 23+n,
+        // file_mode 31+n, file_uid 35+n, file_gid 39+n.
+        Assert.Equal(new byte[] { 23, 0 }, payload[5..7]);
+        Assert.Equal(socket.Name, payload[7..(7 + n)]);
+        Assert.Equal(91_500UL, BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(23 + n)));
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'ULSN'", "field 'fd' has invalid value -1", "not negative");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'fd' has invalid value -2147483648");
+        Rejects(Patched(4, 0), "field 'type' has invalid value 0", "only 1 (stream) and 5 (seqpacket) sockets listen");
+        Rejects(Patched(4, 2), "field 'type' has invalid value 2"); // SOCK_DGRAM: a datagram socket does not listen
+        Rejects(Patched(4, 3), "field 'type' has invalid value 3"); // SOCK_RAW
+        Rejects(Patched(4, 0x81), "field 'type' has invalid value 129"); // SOCK_STREAM with SOCK_CLOEXEC's bit: flags are the FDES's
+        Rejects(InProcess("ULSN", Encoded(socket with { Name = [] })), "field 'name' has invalid value 0", "1 to 108 bytes (sun_path)");
+        Rejects(InProcess("ULSN", Encoded(socket with { Name = [(byte)'/', .. Enumerable.Repeat((byte)'x', 108)] })), "field 'name' has invalid value 109");
+        Rejects(InProcess("ULSN", Encoded(AbstractListener() with { Name = [0, .. new byte[108]] })), "field 'name' has invalid value 109");
+        Rejects(Patched(5, 0x01, 0x10), "field 'name' is 4097 bytes long, over the limit of 4096");
+        Rejects(InProcess("ULSN", Encoded(AbstractListener() with { FileInode = 91_500 })), "field 'file_inode' has invalid value 91500",
+            "a path has its socket file's inode, an abstract name none (0)");
+        Rejects(InProcess("ULSN", Encoded(AbstractListener() with { FileInode = ulong.MaxValue })), "field 'file_inode' has invalid value 18446744073709551615");
+        Rejects(InProcess("ULSN", Encoded(socket with { FileInode = 0 })), "field 'file_inode' has invalid value 0");
+        Rejects(Patched(7, 0), "field 'file_inode' has invalid value 91500"); // the path's first byte made NUL: an abstract name, with an inode
+        Rejects(Patched(11 + n, 2), "field 'options' has invalid value 0x2", "only bit 0x1 (SO_PASSCRED)");
+        Rejects(Patched(11 + n, 1, 0, 0, 0x80), "field 'options' has invalid value 0x80000001");
+        // The first failing check wins, in field order: the type before the name, the name before the options, the options
+        // before the inode.
+        Rejects(InProcess("ULSN", Patch(Encoded(socket with { Name = [] }), 4, 2)), "field 'type' has invalid value 2");
+        Rejects(InProcess("ULSN", Encoded(socket with { Name = new byte[109], Options = 2 })), "field 'name' has invalid value 109");
+        Rejects(InProcess("ULSN", Encoded(socket with { Options = 4, FileInode = 0 })), "field 'options' has invalid value 0x4");
+        // Cut short, or a byte too many.
+        Rejects(InProcess("ULSN", payload[..(42 + n)]), "field 'file_gid' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("ULSN", payload[..(23 + n)]), "field 'file_inode' needs 8 bytes but only 0 remain");
+        Rejects(InProcess("ULSN", payload[..(6 + n)]), "field 'name' needs 23 bytes but only 22 remain");
+        Rejects(InProcess("ULSN", payload[..6]), "field 'name.length' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("ULSN", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("ULSN", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("ULSN", Encoded(Listener())), "field 'type' has invalid value 2"); // an ISCK's payload under this tag: family 2 read as the type
+        // In the wrong place.
+        Rejects(InProcess("ULSN", payload, inThread: true), "'ULSN'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(socket).Complete(), "'ULSN'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(socket).End("FIFO").Complete(), "'ULSN'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Unix_listeners_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of the description in each process (kind 6, socket:[INODE]), its ULSN, then its FOWN.
+        // A dup has none; a child that inherited the listener has a ULSN of its own, equal but for fd. An abstract listener, a
+        // listening TCP socket and a Unix socket pair end stand beside it: each socket FDES is followed by its one USCK, ULSN or
+        // ISCK. The FDES's inode is the socket's (93001), not its socket file's (91500).
+        var path = PathListener(fd: 3);
+        var @abstract = AbstractListener(fd: 5);
+        var tcp = Listener(fd: 6);
+        var unix = new UnixSocket(7, 88123, 0, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut, 4608, 4608, 0, -1, 0);
+        FileDescriptor Fd(int fd, ulong inode, ulong description) =>
+            new(fd, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802 /* O_RDWR | O_NONBLOCK */, 0, 0xc1ff, 0x8, inode, 0, description, 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]"));
+        var file = new MemoryStream();
+        using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(Fd(3, 93001, 1));
+            writer.Write(path);
+            writer.Write(new FileOwner(3, FileOwnerKind.Process, 7, 0));
+            writer.Write(Fd(4, 93001, 1)); // a dup of 3
+            writer.Write(Fd(5, 93002, 2));
+            writer.Write(@abstract);
+            writer.Write(Fd(6, 91001, 3));
+            writer.Write(tcp);
+            writer.Write(Fd(7, 88123, 4));
+            writer.Write(unix);
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(Fd(9, 93001, 1));
+            writer.Write(path with { Fd = 9 });
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+        byte[] bytes = file.ToArray();
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "FDES", "ULSN", "FOWN", "FDES", "FDES", "ULSN", "FDES", "ISCK", "FDES", "USCK", "PROC",
+            "PROC", "PINF", "FDES", "ULSN", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Equal(FileKind.Socket, Assert.IsType<FileDescriptor>(read[2]).Kind);
+        Assert.Null(ItemComparer.Difference(path, read[3]));
+        Assert.Null(ItemComparer.Difference(@abstract, read[7]));
+        Assert.Null(ItemComparer.Difference(tcp, read[9]));
+        var child = Assert.IsType<UnixListener>(read[16]);
+        Assert.Equal(9, child.Fd);
+        Assert.Null(ItemComparer.Difference(path with { Fd = 9 }, child));
+
+        // The tree: the name as an escaped byte string (an abstract name's NULs as \x00), device and inode as numbers, options
+        // and mode in hex.
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Contains("ULSN @", tree);
+        Assert.Contains("fd=3 type=1 name=\"/run/cryo-test/ctl.sock\" backlog=128 options=0x1 file_device=2051 file_inode=91500 file_mode=0xc1ed file_uid=1000 file_gid=100\n", tree);
+        Assert.Contains("fd=5 type=5 name=\"\\x00cryo\\x00\" backlog=4096 options=0x0 file_device=0 file_inode=0 file_mode=0x0 file_uid=0 file_gid=0\n", tree);
+
+        // The JSON: the fields in payload order, the name as the same escaped text.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var items = document.RootElement.GetProperty("items");
+            Assert.Equal("ULSN", items[3].GetProperty("tag").GetString());
+            var fields = items[3].GetProperty("fields");
+            Assert.Equal(["fd", "type", "name", "backlog", "options", "file_device", "file_inode", "file_mode", "file_uid", "file_gid"],
+                fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("/run/cryo-test/ctl.sock", fields.GetProperty("name").GetString());
+            Assert.Equal(91_500UL, fields.GetProperty("file_inode").GetUInt64());
+            Assert.Equal(0xc1ed, fields.GetProperty("file_mode").GetInt32());
+            Assert.Equal("\\x00cryo\\x00", items[7].GetProperty("fields").GetProperty("name").GetString());
+        }
+
+        // The golden form: the socket file's device and inode are ids (the same numbers in the child's ULSN), 0 stays 0 for the
+        // abstract name, the path takes the path aliases, and the socket's own inode is numbered apart from its file's.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "--path-alias", "/run/cryo-test=<run>", "-"], bytes);
+        var ids = System.Text.RegularExpressions.Regex.Match(golden,
+            @"ULSN fd=3 type=1 name=""<run>/ctl.sock"" backlog=128 options=0x1 file_device=([DI]\d+) file_inode=(I\d+) file_mode=0xc1ed file_uid=1000 file_gid=100\n");
+        Assert.True(ids.Success, golden);
+        Assert.Contains($"ULSN fd=9 type=1 name=\"<run>/ctl.sock\" backlog=128 options=0x1 file_device={ids.Groups[1].Value} file_inode={ids.Groups[2].Value} ", golden);
+        Assert.Contains("ULSN fd=5 type=5 name=\"\\x00cryo\\x00\" backlog=4096 options=0x0 file_device=0 file_inode=0 ", golden);
+        var inode = System.Text.RegularExpressions.Regex.Match(golden, @"FDES fd=3 kind=6 [^\n]* inode=(I\d+) ");
+        Assert.True(inode.Success, golden);
+        Assert.NotEqual(inode.Groups[1].Value, ids.Groups[2].Value);
+        Assert.Contains($"path=\"socket:[{inode.Groups[1].Value}]\"", golden);
+
+        // The summary lists the descriptors; its sockets are the pairs alone (one here): a listener has no peer and no bytes.
+        var (_, summary, _) = CryoDump.Run(["--summary", "-"], bytes);
+        Assert.Contains("fd 3: Socket socket:[93001]", summary);
+        Assert.Contains("fd 5: Socket socket:[93002]", summary);
+        Assert.Contains("sockets: 1\n", summary);
+    }
+
+    /// <summary>The 16 bytes of an ISCK address: an IPv4 address's 4 and 12 zero bytes, or an IPv6 address's 16.</summary>
+    private static byte[] IpBytes(string text)
+    {
+        byte[] bytes = System.Net.IPAddress.Parse(text).GetAddressBytes();
+        return bytes.Length == 16 ? bytes : [.. bytes, .. new byte[12]];
+    }
+
+    /// <summary>A web server's listener on 127.0.0.1:8080: SO_REUSEADDR and TCP_NODELAY, backlog 511, accept deferred 1 s, a Fast Open queue of 256.</summary>
+    private static InetSocket Listener(int fd = 5) =>
+        new(fd, InetSocket.Inet, 8080, IpBytes("127.0.0.1"), 0, 511, InetSocket.ReuseAddress | InetSocket.NoDelay, 1, 256);
+
+    [Fact]
+    public void Listening_sockets_round_trip_and_bad_fields_are_rejected()
+    {
+        var socket = Listener();
+        Assert.True(socket.IsCritical);
+        var back = Assert.IsType<InetSocket>(RawCheckpoint.ReadAll(InProcess("ISCK", Encoded(socket)))[2]);
+        Assert.Null(ItemComparer.Difference(socket, back));
+        Assert.Equal(socket.Address, back.Address);
+        Assert.Equal("127.0.0.1", back.AddressText);
+        // IPv6: a link-local address with its scope and every option bit, IPV6_V6ONLY among them; the wildcard, backlog 0
+        // (unknown); an IPv4-mapped address; the largest values. IPv4: the wildcard with every option an IPv4 socket can have.
+        var edges = new[]
+        {
+            new InetSocket(0, InetSocket.Inet6, 443, IpBytes("fe80::1"), 2, 4096, 0x1f, 0, 0),
+            new InetSocket(3, InetSocket.Inet6, 0, new byte[16], 0, 0, 0, 0, 0),
+            new InetSocket(4, InetSocket.Inet6, 22, IpBytes("::ffff:192.0.2.1"), 0, 128, InetSocket.KeepAlive, 0, 0),
+            new InetSocket(int.MaxValue, InetSocket.Inet6, ushort.MaxValue, [.. Enumerable.Repeat((byte)0xff, 16)], uint.MaxValue, uint.MaxValue, 0x1f,
+                uint.MaxValue, uint.MaxValue),
+            new InetSocket(0, InetSocket.Inet, 0, new byte[16], 0, 0,
+                InetSocket.ReuseAddress | InetSocket.ReusePort | InetSocket.KeepAlive | InetSocket.NoDelay, 0, 0),
+        };
+        foreach (var edge in edges)
+        {
+            var read = Assert.IsType<InetSocket>(RawCheckpoint.ReadAll(InProcess("ISCK", Encoded(edge)))[2]);
+            Assert.Null(ItemComparer.Difference(edge, read));
+            Assert.Equal(edge.Address, read.Address);
+            Assert.Equal((edge.Family, edge.Port, edge.ScopeId, edge.Backlog, edge.Options), (read.Family, read.Port, read.ScopeId, read.Backlog, read.Options));
+        }
+        Assert.Equal(["fe80::1", "::", "::ffff:192.0.2.1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0"], edges.Select(e => e.AddressText));
+
+        byte[] payload = Encoded(socket);
+        Assert.Equal(43, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("ISCK", Patch(payload, offset, bytes));
+        // fd 0, family 4, port 5, address 7, scope_id 23, backlog 27, options 31, defer_accept 35, fastopen_queue 39. The port is
+        // little-endian like every field; the address is in network order.
+        Assert.Equal(new byte[] { 0x90, 0x1f }, payload[5..7]);
+        Assert.Equal(new byte[] { 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, payload[7..23]);
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'ISCK'", "field 'fd' has invalid value -1", "not negative");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'fd' has invalid value -2147483648");
+        Rejects(Patched(4, 0), "field 'family' has invalid value 0", "only 2 (AF_INET) and 10 (AF_INET6)");
+        Rejects(Patched(4, 1), "field 'family' has invalid value 1"); // AF_UNIX: a Unix socket is a USCK
+        Rejects(Patched(4, 3), "field 'family' has invalid value 3");
+        Rejects(Patched(4, 0xff), "field 'family' has invalid value 255");
+        Rejects(Patched(11, 1), "field 'address' has invalid value 7F000001010000000000000000000000", "the first 4 bytes, the rest 0");
+        Rejects(Patched(22, 0x80), "field 'address' has invalid value 7F000001000000000000000000000080");
+        Rejects(Patched(17, 0xff, 0xff), "field 'address' has invalid value 7F000001000000000000FFFF00000000"); // 0xffff where IPv4-mapped has it
+        Rejects(Patched(23, 1), "field 'scope_id' has invalid value 1", "an IPv4 socket has no scope");
+        Rejects(Patched(23, 0, 0, 0, 0x80), "field 'scope_id' has invalid value 2147483648");
+        Rejects(Patched(31, 0x20), "field 'options' has invalid value 0x20", "only bits 0x1 to 0x10 are defined");
+        Rejects(Patched(31, 0x11, 0, 0, 0x80), "field 'options' has invalid value 0x80000011");
+        Rejects(Patched(31, 0x08), "field 'options' has invalid value 0x8", "IPV6_V6ONLY (0x8) is for IPv6 sockets");
+        Rejects(Patched(31, 0x1f), "field 'options' has invalid value 0x1f", "IPV6_V6ONLY");
+        // The first failing check wins, in field order: the address before the scope, the unknown bits before IPV6_V6ONLY.
+        Rejects(InProcess("ISCK", Patch(Patch(payload, 11, 1), 23, 1)), "field 'address'");
+        Rejects(Patched(31, 0x28), "field 'options' has invalid value 0x28", "only bits 0x1 to 0x10");
+        // The family decides: the same bytes as IPv6 (7f00:1:100::, with a scope and IPV6_V6ONLY) are a valid socket.
+        var six = Assert.IsType<InetSocket>(RawCheckpoint.ReadAll(InProcess("ISCK",
+            Patch(Patch(Patch(Patch(payload, 4, InetSocket.Inet6), 11, 1), 23, 1), 31, 0x08)))[2]);
+        Assert.Equal((InetSocket.Inet6, 1u, InetSocket.V6Only), (six.Family, six.ScopeId, six.Options));
+        Assert.Equal("7f00:1:100::", six.AddressText);
+        // Cut short, or a byte too many.
+        Rejects(InProcess("ISCK", payload[..42]), "field 'fastopen_queue' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("ISCK", payload[..31]), "field 'options' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("ISCK", payload[..22]), "field 'address' needs 16 bytes but only 15 remain");
+        Rejects(InProcess("ISCK", payload[..6]), "field 'port' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("ISCK", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("ISCK", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("ISCK", Encoded(new UnixSocket(5, 88123, 88124, UnixSocketType.Stream, 0, 0, 0, 0, -1, 0))),
+            "field 'family' has invalid value 59"); // a USCK's payload under this tag: the low byte of socket_id 0x1583b read as the family
+        // In the wrong place.
+        Rejects(InProcess("ISCK", payload, inThread: true), "'ISCK'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(socket).Complete(), "'ISCK'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(socket).End("FIFO").Complete(), "'ISCK'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Listening_sockets_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of the description in each process (kind 6, socket:[INODE]), its ISCK, then its FOWN.
+        // A dup has none; a child that inherited the listener has an ISCK of its own, equal but for fd. An IPv6 listener and a
+        // Unix socket pair end stand beside it: each socket FDES is followed by its one USCK or ISCK.
+        var v4 = Listener(fd: 3);
+        var v6 = new InetSocket(5, InetSocket.Inet6, 443, IpBytes("2001:db8::1"), 0, 4096,
+            InetSocket.V6Only | InetSocket.ReusePort | InetSocket.KeepAlive, 0, 0);
+        var unix = new UnixSocket(6, 88123, 0, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut, 4608, 4608, 0, -1, 0);
+        FileDescriptor Fd(int fd, ulong inode, ulong description) =>
+            new(fd, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802 /* O_RDWR | O_NONBLOCK */, 0, 0xc1ff, 0x8, inode, 0, description, 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]"));
+        byte[] Write(ushort port)
+        {
+            var file = new MemoryStream();
+            using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+            {
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Process());
+                writer.Write(Fd(3, 91001, 1));
+                writer.Write(v4 with { Port = port });
+                writer.Write(new FileOwner(3, FileOwnerKind.Process, 7, 0));
+                writer.Write(Fd(4, 91001, 1)); // a dup of 3
+                writer.Write(Fd(5, 91002, 2));
+                writer.Write(v6);
+                writer.Write(Fd(6, 88123, 3));
+                writer.Write(unix);
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Process(8));
+                writer.Write(Fd(7, 91001, 1));
+                writer.Write(v4 with { Fd = 7, Port = port });
+                writer.EndSection(ItemKinds.Process);
+                writer.Complete();
+            }
+            return file.ToArray();
+        }
+        byte[] bytes = Write(8080);
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "FDES", "ISCK", "FOWN", "FDES", "FDES", "ISCK", "FDES", "USCK", "PROC", "PROC", "PINF", "FDES", "ISCK", "PROC"],
+            read.Select(i => i.Tag.ToString()));
+        Assert.Equal(FileKind.Socket, Assert.IsType<FileDescriptor>(read[2]).Kind);
+        Assert.Null(ItemComparer.Difference(v4, read[3]));
+        Assert.Null(ItemComparer.Difference(v6, read[7]));
+        var child = Assert.IsType<InetSocket>(read[14]);
+        Assert.Equal(7, child.Fd);
+        Assert.Null(ItemComparer.Difference(v4 with { Fd = 7 }, child));
+
+        // The tree shows the address as text, the port as the volatile number it is (in hex).
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Contains("ISCK @", tree);
+        Assert.Contains("fd=3 family=2 port=0x1f90 address=\"127.0.0.1\" scope_id=0 backlog=511 options=0x11 defer_accept=1 fastopen_queue=256\n", tree);
+        Assert.Contains("fd=5 family=10 port=0x1bb address=\"2001:db8::1\" scope_id=0 backlog=4096 options=0xe defer_accept=0 fastopen_queue=0\n", tree);
+
+        // The JSON keeps the port as its number and the address as text.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var fields = document.RootElement.GetProperty("items")[3].GetProperty("fields");
+            Assert.Equal("ISCK", document.RootElement.GetProperty("items")[3].GetProperty("tag").GetString());
+            Assert.Equal(["fd", "family", "port", "address", "scope_id", "backlog", "options", "defer_accept", "fastopen_queue"],
+                fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(8080, fields.GetProperty("port").GetInt32());
+            Assert.Equal("127.0.0.1", fields.GetProperty("address").GetString());
+            Assert.Equal(0x11, fields.GetProperty("options").GetInt32());
+        }
+
+        // The golden form: a port differs from run to run (a test's listener takes whichever is free), so it is <var>, and a
+        // file that differs in its ports alone gives the same text; the address, options and backlog stay. The socket's inode
+        // is numbered as an id, in its FDES and in its path alike.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], bytes);
+        Assert.Contains("ISCK fd=3 family=2 port=<var> address=\"127.0.0.1\" scope_id=0 backlog=511 options=0x11 defer_accept=1 fastopen_queue=256\n", golden);
+        Assert.Contains("ISCK fd=5 family=10 port=<var> address=\"2001:db8::1\" scope_id=0 backlog=4096 options=0xe defer_accept=0 fastopen_queue=0\n", golden);
+        Assert.Contains("ISCK fd=7 family=2 port=<var> address=\"127.0.0.1\" ", golden);
+        Assert.DoesNotContain("8080", golden);
+        Assert.DoesNotContain("0x1f90", golden);
+        var inode = System.Text.RegularExpressions.Regex.Match(golden, @"FDES fd=3 kind=6 [^\n]* inode=(I\d+) ");
+        Assert.True(inode.Success, golden);
+        Assert.Contains($"path=\"socket:[{inode.Groups[1].Value}]\"", golden);
+        var (_, otherPorts, _) = CryoDump.Run(["--normalize", "-"], Write(40123));
+        Assert.Equal(golden, otherPorts);
+        var (_, otherTree, _) = CryoDump.Run(["-"], Write(40123));
+        Assert.NotEqual(tree, otherTree); // the raw forms show the port
+        Assert.Contains("port=0x9cbb ", otherTree);
+    }
+
     /// <summary>The control characters of a terminal as `stty sane` leaves them: ^C ^\ DEL ^U ^D, VMIN 1, ^Q ^S ^Z ^R ^O ^W ^V.</summary>
     private static readonly byte[] SaneControlChars = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
 

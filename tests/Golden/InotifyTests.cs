@@ -62,6 +62,36 @@ public class InotifyTests
     public void Three_cycles_in_a_row_pass() =>
         Assert.Equal("PASS", CheckpointRestoreTests.Cycles("inotify-cycles", 3, "watcher"));
 
+    /// <summary>
+    /// On overlayfs (a container's root) the file handles fdinfo shows do not open again
+    /// (ESTALE without nfs_export): the watched inodes are then found near the process (its log
+    /// is in the directory above the watched one), and the restore passes. Not near anything the
+    /// process has open, a watch there would be refused.
+    /// </summary>
+    [Fact]
+    public void Watches_on_overlayfs_are_found_near_the_process()
+    {
+        using var dir = new TestDirectory("inotify-overlay");
+        using var overlay = new OverlayMount(dir.File("overlay"));
+        string pidFile = Path.Combine(overlay.Path, "pid"), outFile = Path.Combine(overlay.Path, "out"), image = dir.File("image.cryo");
+        int pid;
+        // Its output goes to a log beside the outfile, as a program's own log would be: the watched directory is next to it.
+        using (var watcher = Spawned.StartLoggingTo(dir, "watcher", Path.Combine(overlay.Path, "log"), TestPrograms.Path("watcher"), $"--pidfile={pidFile}", $"--outfile={outFile}"))
+        {
+            Wait.Until(() => File.Exists(pidFile) || watcher.HasExited(), RunningProgram.Timeout, "the watcher's pidfile", watcher.Describe);
+            pid = watcher.Pid;
+            CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", image);
+            watcher.WaitForExit("cryo checkpoint kills it by default");
+        }
+        Assert.Equal([1, 3, 4, 5], ImageItems.Of<InotifyFile>(image)[0].Watches.Select(w => w.Wd));
+        using (var restored = Restored.Start(image, dir))
+        {
+            Native.Kill(pid, Signals.SIGTERM);
+            restored.WaitForCryo("after SIGTERM", expectSuccess: true);
+        }
+        Assert.Equal("PASS", File.ReadAllText(outFile).Trim());
+    }
+
     /// <summary>GNU tail waits for inotify events of the file it follows: a line appended after the restore still shows.</summary>
     [Fact]
     public void Tail_f_follows_its_file_across_a_restore()

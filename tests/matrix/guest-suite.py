@@ -498,6 +498,8 @@ def main():
         ("unixsock (leave-running)", "unixsock", ["--child"], None, None, True),
         ("unsupported --kind=socketpair", "unsupported", ["--kind=socketpair"], None, None),
         ("watcher", "watcher", ["--child"], None, None),
+        ("unixlisten", "unixlisten", [], None, None),
+        ("unsupported --kind=socket", "unsupported", ["--kind=socket"], None, None),
         ("unsupported --kind=inotify", "unsupported", ["--kind=inotify"], None, None),
         ("seccomp", "seccomp", [], None, None),
         ("seccomp (leave-running)", "seccomp", ["--deny-seccomp"], None, None, True),
@@ -523,7 +525,9 @@ def main():
         if not only or label in only or "terminal" in only:
             guarded("cr", label, terminal_cycle, label, args)
     for label, name, args, expect, *names in [
-        ("socket", "unsupported", ["--kind=socket"], ["fd 3", "socket"]),
+        ("UDP socket", "unsupported", ["--kind=udp"], ["fd 3", "UDP sockets are not supported"]),
+        ("TCP listener with a connection waiting", "unsupported", ["--kind=tcp-pending"], ["fd 3", "connections wait"]),
+        ("Unix listener with a connection waiting", "unixlisten", ["--pending"], ["fd 40", "wait in its queue"]),
         ("inotify with events waiting", "unsupported", ["--kind=inotify-pending"], ["fd 3", "events wait"]),
         ("epoll watching a closed number", "unsupported", ["--kind=epoll-closed"], ["fd 4 (epoll)", "fd 5"]),
         ("deleted file of 80 MiB", "unsupported", ["--kind=deleted-big"], ["fd 3", "deleted file", "64 MiB"]),

@@ -25,8 +25,9 @@ KERNELS = [
 ]
 SUITES = sorted({k[1] for k in KERNELS} | {"bookworm"})
 # what the initramfs loads (with their dependencies); missing ones are built in
-# unix_diag: a Debian system loads it on the first request (Unix socket pairs need it); an initramfs must load it itself.
-MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "virtiofs", "unix_diag"]
+# unix_diag, tcp_diag: a Debian system loads them on the first request (Unix socket pairs and the
+# backlogs of listening TCP sockets need them); an initramfs must load them itself.
+MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "virtiofs", "unix_diag", "tcp_diag"]
 
 
 def log(message):

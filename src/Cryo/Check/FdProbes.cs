@@ -56,6 +56,25 @@ internal static class FdProbes
             : ProbeOutcome.Missing($"unix_diag names socket:[{diag.Peer}] as the peer of socket:[{first.Inode}], not socket:[{second.Inode}]");
     }
 
+    /// <summary>
+    /// inet_diag (NETLINK_SOCK_DIAG, CONFIG_INET_DIAG with tcp_diag) about a listener of cryo's own
+    /// on 127.0.0.1: it must show the backlog listen() was given. Without it a listening TCP
+    /// socket is saved with its backlog unknown (restored with 4096 and a warning).
+    /// </summary>
+    public static ProbeOutcome InetDiag()
+    {
+        const int Backlog = 37;
+        using var listener = new FdHolder(Native.Socket(Native.AF_INET, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, Native.IPPROTO_TCP, "the inet_diag probe"));
+        Native.BindAndListen(listener.Fd, Native.AF_INET, 0, [127, 0, 0, 1], 0, Backlog, "the inet_diag probe");
+        var status = Native.Fstat(listener.Fd, "the inet_diag probe");
+        uint? backlog = Native.ListenBacklog(Native.AF_INET, (uint)status.Inode, "the inet_diag probe");
+        if (backlog is null)
+            return ProbeOutcome.Missing("inet_diag does not list a listener of cryo's own: CONFIG_INET_DIAG is off or its modules are not loaded (modprobe tcp_diag)");
+        return backlog == Backlog
+            ? ProbeOutcome.Ok($"a listener on 127.0.0.1: backlog {backlog}")
+            : ProbeOutcome.Missing($"inet_diag shows backlog {backlog} for a listener given {Backlog}");
+    }
+
     /// <summary>kcmp(KCMP_FILE): the same description compares equal, two opens of one file do not.</summary>
     public static ProbeOutcome Kcmp()
     {

@@ -15,7 +15,7 @@ internal static class Probes
         PageWrite = "page write-back (restore; /proc/PID/mem remains)",
         PageFill = "filling anonymous memory by UFFDIO_COPY (restore; process_vm_writev remains)", SparseScan = "sparse memory scan (planned)",
         Incremental = "incremental/pre-dump (planned)", Memfd = "memfd objects (checkpoint and restore)", SocketPairs = "Unix socket pairs (checkpoint)",
-        MembarrierGlobal = "membarrier global expedited registrations (checkpoint)", SeccompFilters = "seccomp filters (checkpoint)", LargePipes = "pipes above pipe-max-size (restore)",
+        MembarrierGlobal = "membarrier global expedited registrations (checkpoint)", SeccompFilters = "seccomp filters (checkpoint)", ListenBacklogs = "backlogs of listening TCP sockets (checkpoint)", LargePipes = "pipes above pipe-max-size (restore)",
         RaiseLimits = "raising hard rlimits (restore)", OtherUsers = "processes of other users", CheckpointRestoreCap = "pid and mm restore without CAP_SYS_ADMIN",
         // What the /proc/PID/fd reopen fallback of pidfd_getfd loses (docs/engine-files.md).
         SharedDescriptions = "file descriptions shared across processes (restore; reopened apart)",
@@ -49,6 +49,7 @@ internal static class Probes
         new("soft-dirty", false, [Incremental], MemoryProbes.SoftDirty),
         new("memfd_create", false, [Memfd], MemoryProbes.MemfdCreate),
         new("unix_diag", false, [SocketPairs], FdProbes.UnixDiag),
+        new("inet_diag", false, [ListenBacklogs], FdProbes.InetDiag),
         new("membarrier-registrations", false, [MembarrierGlobal], MemoryProbes.MembarrierRegistrations),
         new("seccomp-filters", false, [SeccompFilters], PtraceProbes.SeccompFilters),
         new("cap.sys_ptrace", false, [OtherUsers], () => CapabilityProbes.Capability(CapabilityProbes.CAP_SYS_PTRACE, "CAP_SYS_PTRACE")),

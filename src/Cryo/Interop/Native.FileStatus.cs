@@ -74,24 +74,17 @@ internal static unsafe partial class Native
         Uid: *(uint*)(b + 28), Gid: *(uint*)(b + 32), RawDevice: *(ulong*)(b + 40), Size: *(long*)(b + 48), Links: *(ulong*)(b + 16));
 
     /// <summary>stat() (follows links), or null with <paramref name="errno"/> set.</summary>
-    public static FileStatus? TryStat(ReadOnlySpan<byte> path, out int errno)
-    {
-        byte* buffer = stackalloc byte[StatSize];
-        fixed (byte* p = CString(path))
-        {
-            if (StatRaw(p, buffer) != 0) { errno = Marshal.GetLastPInvokeError(); return null; }
-        }
-        errno = 0;
-        return Decode(buffer);
-    }
+    public static FileStatus? TryStat(ReadOnlySpan<byte> path, out int errno) => TryStat(path, follow: true, out errno);
 
     /// <summary>lstat() (a symbolic link itself), or null with <paramref name="errno"/> set.</summary>
-    public static FileStatus? TryLstat(ReadOnlySpan<byte> path, out int errno)
+    public static FileStatus? TryLstat(ReadOnlySpan<byte> path, out int errno) => TryStat(path, follow: false, out errno);
+
+    private static FileStatus? TryStat(ReadOnlySpan<byte> path, bool follow, out int errno)
     {
         byte* buffer = stackalloc byte[StatSize];
         fixed (byte* p = CString(path))
         {
-            if (LstatRaw(p, buffer) != 0) { errno = Marshal.GetLastPInvokeError(); return null; }
+            if ((follow ? StatRaw(p, buffer) : LstatRaw(p, buffer)) != 0) { errno = Marshal.GetLastPInvokeError(); return null; }
         }
         errno = 0;
         return Decode(buffer);

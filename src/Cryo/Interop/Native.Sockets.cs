@@ -126,12 +126,17 @@ internal static unsafe partial class Native
     }
 
     /// <summary>What unix_diag says of one Unix socket.</summary>
-    public sealed record UnixDiag(int Type, int State, uint Peer, byte[]? Name, byte Shutdown, uint ReceiveQueue);
+    /// <param name="ReceiveQueue">Bytes queued; for a listener, the connections waiting to be accepted.</param>
+    /// <param name="WriteQueue">For a listener, its backlog (sk_max_ack_backlog).</param>
+    /// <param name="FileInode">The socket file's inode (UNIX_DIAG_VFS) for a socket bound to a path, else 0.</param>
+    /// <param name="FileDevice">Its device, in the kernel's own encoding (major above bit 20).</param>
+    public sealed record UnixDiag(int Type, int State, uint Peer, byte[]? Name, byte Shutdown, uint ReceiveQueue,
+        uint WriteQueue = 0, uint FileInode = 0, uint FileDevice = 0);
 
     // unix_diag: SOCK_DIAG_BY_FAMILY, the attributes asked for, and the ones read.
     private const ushort SockDiagByFamily = 20, NlmFRequest = 1, NlmsgError = 2;
-    private const uint ShowName = 1, ShowPeer = 4, ShowRqlen = 0x10;
-    private const ushort DiagName = 0, DiagPeer = 2, DiagRqlen = 4, DiagShutdown = 6;
+    private const uint ShowName = 1, ShowVfs = 2, ShowPeer = 4, ShowRqlen = 0x10;
+    private const ushort DiagName = 0, DiagVfs = 1, DiagPeer = 2, DiagRqlen = 4, DiagShutdown = 6;
 
     /// <summary>unix_diag of the Unix socket with inode <paramref name="inode"/>; null when the kernel knows no such Unix socket (ENOENT).</summary>
     public static UnixDiag? DiagnoseUnixSocket(uint inode, string context)
@@ -149,7 +154,7 @@ internal static unsafe partial class Native
             request[16] = AF_UNIX;
             BinaryPrimitives.WriteUInt32LittleEndian(request[20..], uint.MaxValue); // every state
             BinaryPrimitives.WriteUInt32LittleEndian(request[24..], inode);
-            BinaryPrimitives.WriteUInt32LittleEndian(request[28..], ShowName | ShowPeer | ShowRqlen);
+            BinaryPrimitives.WriteUInt32LittleEndian(request[28..], ShowName | ShowVfs | ShowPeer | ShowRqlen);
             BinaryPrimitives.WriteUInt64LittleEndian(request[32..], ulong.MaxValue); // no cookie
             fixed (byte* p = request)
                 if (Write(fd, p, 40) != 40) throw new SysCallException("write (unix_diag request)", Marshal.GetLastPInvokeError(), context);
@@ -177,7 +182,7 @@ internal static unsafe partial class Native
         int length = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(reply), (uint)reply.Length);
         // struct unix_diag_msg: family, type, state, pad, ino, cookie[2] (16 bytes), then attributes.
         int socketType = reply[17], state = reply[18];
-        uint peer = 0, receiveQueue = 0;
+        uint peer = 0, receiveQueue = 0, writeQueue = 0, fileInode = 0, fileDevice = 0;
         byte[]? name = null;
         byte shutdown = 0;
         for (int at = 32; at + 4 <= length;)
@@ -190,11 +195,18 @@ internal static unsafe partial class Native
             {
                 case DiagName: name = value.ToArray(); break;
                 case DiagPeer: peer = BinaryPrimitives.ReadUInt32LittleEndian(value); break;
-                case DiagRqlen: receiveQueue = BinaryPrimitives.ReadUInt32LittleEndian(value); break;
+                case DiagRqlen:
+                    receiveQueue = BinaryPrimitives.ReadUInt32LittleEndian(value);
+                    writeQueue = BinaryPrimitives.ReadUInt32LittleEndian(value[4..]);
+                    break;
+                case DiagVfs:
+                    fileInode = BinaryPrimitives.ReadUInt32LittleEndian(value);
+                    fileDevice = BinaryPrimitives.ReadUInt32LittleEndian(value[4..]);
+                    break;
                 case DiagShutdown: shutdown = value[0]; break;
             }
             at += (size + 3) & ~3;
         }
-        return new UnixDiag(socketType, state, peer, name, shutdown, receiveQueue);
+        return new UnixDiag(socketType, state, peer, name, shutdown, receiveQueue, writeQueue, fileInode, fileDevice);
     }
 }

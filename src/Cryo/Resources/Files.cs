@@ -38,7 +38,7 @@ internal sealed class Files : IResourceKind
     public string Name => "Files";
 
     public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile
-        or UnixSocket or UnixSocketData or TerminalState or InotifyFile;
+        or UnixSocket or UnixSocketData or TerminalState or InotifyFile or InetSocket or UnixListener;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
     private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
@@ -385,7 +385,7 @@ internal sealed class Files : IResourceKind
             int of = item switch
             {
                 FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd,
-                InotifyFile i => i.Fd,
+                InotifyFile i => i.Fd, InetSocket s => s.Fd, UnixListener l => l.Fd,
                 UnixSocket u => u.Fd,
                 _ => throw new InvalidOperationException($"{item.Tag} is not a Files item"),
             };
@@ -393,6 +393,12 @@ internal sealed class Files : IResourceKind
                 throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} does not follow that descriptor's FDES");
             if (item is FileOwner owner) own.Owners.Add(of, owner);
             else if (item is FileLock held) (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add(held);
+            else if (item is InetSocket or UnixListener)
+            {
+                if (last.Kind != FileKind.Socket)
+                    throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} follows an FDES of {last.Kind} {Encoding.UTF8.GetString(last.Path)}, not of a socket");
+                table.Descriptions[last.DescriptionId].State ??= item;
+            }
             else if (item is UnixSocket socket)
             {
                 if (last.Kind != FileKind.Socket || last.Inode != socket.SocketId)
@@ -564,9 +570,13 @@ internal sealed class Files : IResourceKind
     private static int OpenSocket(Description d, RestoreSession session, FileTable table)
     {
         string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
-        if (d.State is not UnixSocket socket)
-            throw new InvalidDataException($"image: {what} has no USCK item after its FDES, so there is nothing to make it from");
-        int local = UnixSockets.Open(socket, d.FirstPid, session);
+        int local = d.State switch
+        {
+            UnixSocket socket => UnixSockets.Open(socket, d.FirstPid, session),
+            InetSocket listener => InetSockets.Open(listener, d.FirstPid, what, table.Warn),
+            UnixListener listener => UnixListeners.Open(listener, what),
+            _ => throw new InvalidDataException($"image: {what} has no USCK, ULSN or ISCK item after its FDES, so there is nothing to make it from"),
+        };
         try
         {
             if (Native.FcntlOrThrow(local, Native.F_GETFL, 0, what) != (int)d.First.OpenFlags)

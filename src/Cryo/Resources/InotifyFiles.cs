@@ -83,37 +83,94 @@ internal static class InotifyFiles
         uint mask = (uint)Hex("mask");
         ulong device = FileStatus.Makedev((uint)(sdev >> 20), (uint)(sdev & 0xfffff));
         string watch = $"its watch {wd} (inode {inode} on device {FileStatus.Major(device)}:{FileStatus.Minor(device)})";
-        if (!fields.TryGetValue("f_handle", out string? handleHex))
-            throw new UnsupportedResourceException(pid, where, $"{watch} is on a filesystem that gives no file handles, so cryo cannot find its path");
-        byte[] handle = Convert.FromHexString(handleHex);
-        byte[] path = PathOf(device, (int)Hex("fhandle-type"), handle, pid, where, watch, mounts);
+        string? handleFailed = "the filesystem gives no file handles";
+        byte[]? path = null;
+        if (fields.TryGetValue("f_handle", out string? handleHex))
+            (path, handleFailed) = PathOf(device, (int)Hex("fhandle-type"), Convert.FromHexString(handleHex), mounts);
+        // Some filesystems show a handle that does not open again (overlayfs without nfs_export,
+        // which container roots are: ESTALE): the inode is then looked for near the process.
+        path ??= SearchNearby(pid, device, inode)
+            ?? throw new UnsupportedResourceException(pid, where,
+                $"{watch}: cryo cannot find its path: {handleFailed}, and it is not within two levels below the process's working directory or the directories of its open files");
         var status = Native.TryLstat(path, out _);
         if (status is not { } found || found.Device != device || found.Inode != inode)
             throw new UnsupportedResourceException(pid, where, $"{watch}: its path {Encoding.UTF8.GetString(path)} names another file now");
         return new InotifyWatch(wd, mask & ~EventOnlyBits, device, inode, path);
     }
 
-    /// <summary>The path of a handle's inode: opened on a mount of its filesystem (from cryo's mountinfo), then read back from /proc/self/fd.</summary>
-    private static byte[] PathOf(ulong device, int type, byte[] handle, int pid, string where, string watch, Dictionary<ulong, int> mounts)
+    /// <summary>
+    /// The path of a handle's inode: opened on a mount of its filesystem (from cryo's mountinfo),
+    /// then read back from /proc/self/fd; else null and why not.
+    /// </summary>
+    private static (byte[]? Path, string? Failed) PathOf(ulong device, int type, byte[] handle, Dictionary<ulong, int> mounts)
     {
         if (!mounts.TryGetValue(device, out int mount))
         {
-            string point = MountPointOf(device)
-                ?? throw new UnsupportedResourceException(pid, where, $"{watch} is on a filesystem cryo does not see mounted");
+            if (MountPointOf(device) is not { } point) return (null, "its filesystem is not mounted where cryo sees it");
             // Not O_PATH: open_by_handle_at takes its mount descriptor with fdget, which refuses O_PATH files (EBADF).
             mounts[device] = mount = Native.OpenOrThrow(point, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_CLOEXEC);
         }
         int opened = Native.OpenByHandle(mount, type, handle, out int errno);
-        if (opened < 0)
-            throw new UnsupportedResourceException(pid, where, $"{watch}: its file handle does not open ({ErrnoNames.Name(errno)}): the file is gone or the filesystem does not say");
+        if (opened < 0) return (null, $"its file handle does not open ({ErrnoNames.Name(errno)})");
         try
         {
             byte[] path = Native.ReadLink($"/proc/self/fd/{opened}");
-            if (path.Length == 0 || path[0] != (byte)'/' || Encoding.UTF8.GetString(path).EndsWith(" (deleted)", StringComparison.Ordinal))
-                throw new UnsupportedResourceException(pid, where, $"{watch} watches {Encoding.UTF8.GetString(path)}, which no path reaches");
-            return path;
+            return path.Length == 0 || path[0] != (byte)'/' || Encoding.UTF8.GetString(path).EndsWith(" (deleted)", StringComparison.Ordinal)
+                ? (null, $"it watches {Encoding.UTF8.GetString(path)}, which no path reaches")
+                : (path, null);
         }
         finally { Native.Close(opened); }
+    }
+
+    private const int MostLooked = 20000;
+
+    /// <summary>
+    /// The path of an inode looked for near the process: its working directory and the files it
+    /// has open and their directories, and what lies up to two levels below those (at most
+    /// <see cref="MostLooked"/> entries), then the ancestors of those; null if not found. A watched file is usually one the
+    /// program opened or sits beside one (a log it follows, a directory of its own).
+    /// </summary>
+    private static byte[]? SearchNearby(int pid, ulong device, ulong inode)
+    {
+        var roots = new List<string>();
+        void Add(string link)
+        {
+            try
+            {
+                string target = Encoding.UTF8.GetString(Native.ReadLink(link));
+                if (!target.StartsWith('/') || target.EndsWith(" (deleted)", StringComparison.Ordinal)) return;
+                roots.Add(target);
+                if (Path.GetDirectoryName(target) is { } parent) roots.Add(parent);
+            }
+            catch (SysCallException) { }
+        }
+        Add($"/proc/{pid}/cwd");
+        foreach (string fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd")) Add(fd);
+        int looked = 0;
+        var level = roots.Distinct().ToList();
+        for (int depth = 0; depth <= 2 && level.Count > 0 && looked < MostLooked; depth++)
+        {
+            var next = new List<string>();
+            foreach (string path in level)
+            {
+                if (++looked > MostLooked) break;
+                byte[] bytes = Encoding.UTF8.GetBytes(path);
+                if (Native.TryLstat(bytes, out _) is not { } found) continue;
+                if (found.Device == device && found.Inode == inode) return bytes;
+                if (found.Type == FileStatus.S_IFDIR && depth < 2)
+                {
+                    try { next.AddRange(Directory.EnumerateFileSystemEntries(path).Take(MostLooked)); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+                }
+            }
+            level = next;
+        }
+        // Last, their ancestors themselves, up to / (one lstat each): a watch of a directory above.
+        foreach (string root in roots)
+            for (string? up = Path.GetDirectoryName(root); up is not null; up = Path.GetDirectoryName(up))
+                if (Native.TryLstat(Encoding.UTF8.GetBytes(up), out _) is { } found && found.Device == device && found.Inode == inode)
+                    return Encoding.UTF8.GetBytes(up);
+        return null;
     }
 
     /// <summary>A mount point of the filesystem with this device number in cryo's mount namespace (/proc/self/mountinfo), or null.</summary>

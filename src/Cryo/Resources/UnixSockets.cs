@@ -76,15 +76,16 @@ internal static class UnixSockets
         try
         {
             int domain = Native.GetSocketOption(copy, Native.SO_DOMAIN, what);
+            if (domain is Native.AF_INET or Native.AF_INET6) return [InetSockets.Dump(pid, file, copy, domain, Refuse, what)];
             if (domain != Native.AF_UNIX)
-                throw Refuse($"sockets of address family {domain} are not supported yet (only pairs of Unix sockets, socketpair, are)");
+                throw Refuse($"sockets of address family {domain} are not supported yet (only pairs of Unix sockets, socketpair, and listening TCP sockets are)");
             var diag = Native.DiagnoseUnixSocket((uint)file.Status.Inode, what)
                 ?? throw Refuse(UnixDiagWorks()
                     ? "the kernel's unix_diag does not know this socket"
                     : "this kernel answers no unix_diag request (CONFIG_UNIX_DIAG; as a module: modprobe unix_diag), and only unix_diag tells which socket is whose peer");
+            if (diag.State == TcpListen) return [UnixListeners.Dump(file, copy, diag, Refuse, what)];
             if (diag.Name is { Length: > 0 } name && !IsAutobound(name))
-                throw Refuse($"a Unix socket bound to a name ('{Encoding.UTF8.GetString(name).TrimEnd('\0')}') is not supported yet: only unnamed pairs (socketpair) are");
-            if (diag.State == TcpListen) throw Refuse("a listening Unix socket is not supported yet: only pairs (socketpair) are");
+                throw Refuse($"a connected or unconnected Unix socket bound to a name ('{Encoding.UTF8.GetString(name).TrimEnd('\0')}') is not supported yet: only unnamed pairs (socketpair) and listeners are");
             bool peerClosed = diag.Peer == 0 && diag.Shutdown == (UnixSocket.ReceiveShut | UnixSocket.SendShut) && diag.Type != (int)UnixSocketType.Datagram;
             if (diag.Peer == 0 && !peerClosed) throw Refuse("an unconnected Unix socket is not supported yet: only pairs (socketpair) are");
             var registry = Registries.GetValue(session, s => new DumpRegistry(s));

@@ -434,6 +434,178 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     }
 
     /// <summary>
+    /// ULSN's checks are all in the .ksy (a descriptor not negative, type 1 or 5, a name of 1 … 108
+    /// bytes, a socket file's inode with a path and none with an abstract name, no option bit but
+    /// SO_PASSCRED), and a payload cut short or too long is refused by both: what the C# reader
+    /// refuses, the Kaitai side refuses too. (The C# reader judges the name's length after its
+    /// bytes, the .ksy at `len_name`: both refuse the same payloads.)
+    /// </summary>
+    [Theory]
+    [InlineData("fd -1", "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("type 0", "field 'type' has invalid value 0", "ValidationExprError: not matching the expression, got [0]")]
+    [InlineData("type 2", "field 'type' has invalid value 2", "ValidationExprError: not matching the expression, got [2]")] // SOCK_DGRAM
+    [InlineData("type 3", "field 'type' has invalid value 3", "ValidationExprError: not matching the expression, got [3]")]
+    [InlineData("empty name", "field 'name' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("name of 109 bytes", "field 'name' has invalid value 109", "ValidationGreaterThanError: not in range, max [108], but got [109]")]
+    [InlineData("abstract name with an inode", "field 'file_inode' has invalid value 91500", "ValidationExprError: not matching the expression, got [91500]")]
+    [InlineData("abstract name with inode 2^64 - 1", "field 'file_inode' has invalid value 18446744073709551615",
+        "ValidationExprError: not matching the expression, got [18446744073709551615]")]
+    [InlineData("path with inode 0", "field 'file_inode' has invalid value 0", "ValidationExprError: not matching the expression, got [0]")]
+    [InlineData("options 2", "field 'options' has invalid value 0x2", "ValidationGreaterThanError: not in range, max [1], but got [2]")]
+    [InlineData("options 0x80000001", "field 'options' has invalid value 0x80000001", "ValidationGreaterThanError: not in range, max [1], but got [2147483649]")]
+    [InlineData("65 bytes", "field 'file_gid' needs 4 bytes but only 3 remain", "EOFError: requested 4 bytes, but only 3 bytes available")]
+    [InlineData("29 bytes", "field 'name' needs 23 bytes but only 22 remain", "EOFError: requested 23 bytes, but only 22 bytes available")]
+    [InlineData("67 bytes", "1 unexpected bytes after the last field", "1 bytes after the last field of unix_listener")]
+    public async Task The_ksy_refuses_the_unix_listeners_the_reader_refuses(string fault, string csharpError, string kaitaiError)
+    {
+        var socket = new UnixListener(5, UnixSocketType.Stream, "/run/cryo-test/ctl.sock"u8.ToArray(), 128, UnixSocket.PassCredentials, 0x803, 91_500,
+            0xc1ed, 1000, 100);
+        var abstractName = new UnixListener(5, UnixSocketType.SeqPacket, [0, .. "cryo"u8], 128, 0, 0, 0, 0, 0, 0);
+        // A name of 23 bytes: fd 0, type 4, name 5 (its bytes at 7), backlog 30, options 34, file_device 38, file_inode 46, file_mode 54,
+        // file_uid 58, file_gid 62; 66 bytes in all.
+        byte[] payload = fault switch
+        {
+            "fd -1" => Patch(socket, 0, 0xff, 0xff, 0xff, 0xff),
+            "type 0" => Patch(socket, 4, 0),
+            "type 2" => Patch(socket, 4, 2),
+            "type 3" => Patch(socket, 4, 3),
+            "empty name" => Patch(socket with { Name = [] }, 0),
+            "name of 109 bytes" => Patch(socket with { Name = [(byte)'/', .. Enumerable.Repeat((byte)'x', 108)] }, 0),
+            "abstract name with an inode" => Patch(abstractName with { FileInode = 91_500 }, 0),
+            "abstract name with inode 2^64 - 1" => Patch(abstractName with { FileInode = ulong.MaxValue }, 0),
+            "path with inode 0" => Patch(socket with { FileInode = 0 }, 0),
+            "options 2" => Patch(socket, 34, 2),
+            "options 0x80000001" => Patch(socket, 34, 1, 0, 0, 0x80),
+            "65 bytes" => Patch(socket, 0)[..65],
+            "29 bytes" => Patch(socket, 0)[..29],
+            "67 bytes" => [.. Patch(socket, 0), 0],
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("ULSN", ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("ulsn.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a ULSN the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'ULSN'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// What the reader takes, both sides take: the shortest and longest names of both kinds, an
+    /// abstract name with NULs inside and last, and what the reader leaves to writers and consumers
+    /// (a relative path, a path with a NUL inside, an abstract name with a device, mode and owner)
+    /// read the same through the .ksy as through the C# reader.
+    /// </summary>
+    [Fact]
+    public async Task The_ksy_reads_the_unix_listeners_the_reader_takes()
+    {
+        var listeners = new[]
+        {
+            new UnixListener(5, UnixSocketType.Stream, "/run/cryo-test/ctl.sock"u8.ToArray(), 128, UnixSocket.PassCredentials, 0x803, 91_500, 0xc1ed, 1000, 100),
+            new UnixListener(0, UnixSocketType.SeqPacket, "/"u8.ToArray(), 0, 0, 0, 1, 0, 0, 0),
+            new UnixListener(int.MaxValue, UnixSocketType.Stream, [(byte)'/', .. Enumerable.Range(0x80, 107).Select(i => (byte)i)], uint.MaxValue,
+                UnixSocket.PassCredentials, ulong.MaxValue, ulong.MaxValue, uint.MaxValue, uint.MaxValue, uint.MaxValue),
+            new UnixListener(1, UnixSocketType.Stream, [0], 1, 0, 0, 0, 0, 0, 0),
+            new UnixListener(2, UnixSocketType.SeqPacket, [0, .. new byte[106], 0xff], 4096, 0, 0, 0, 0, 0, 0),
+            new UnixListener(3, UnixSocketType.Stream, "run/relative.sock"u8.ToArray(), 5, 0, 0x803, 77, 0xc1ff, 0, 0),
+            new UnixListener(4, UnixSocketType.Stream, "/tmp/a\0b"u8.ToArray(), 5, 0, 0x803, 78, 0xc1ff, 0, 0),
+            new UnixListener(6, UnixSocketType.SeqPacket, [0, .. "x"u8, 0], 5, 0, 0x803, 0, 0xc1ff, 1000, 100),
+        };
+        var raw = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []));
+        foreach (var listener in listeners) raw.Item(listener);
+        byte[] bytes = raw.End("PROC").Complete();
+        var read = RawCheckpoint.ReadAll(bytes);
+        for (int i = 0; i < listeners.Length; i++) Assert.Null(ItemComparer.Difference(listeners[i], read[2 + i]));
+        Assert.Equal([false, false, false, true, true, false, false, true], read.Skip(2).Take(listeners.Length).Select(l => ((UnixListener)l).IsAbstract));
+
+        await KaitaiCrossCheck.AssertAgreeAsync(Write("ulsn-ok.cryo", bytes));
+    }
+
+    /// <summary>
+    /// ISCK's checks are all in the .ksy (a descriptor not negative, family 2 or 10, and for family 2
+    /// an address whose last 12 bytes are 0, no scope id and no IPV6_V6ONLY; no option bit above
+    /// 0x10), and a payload cut short or too long is refused by both: what the C# reader refuses, the
+    /// Kaitai side refuses too.
+    /// </summary>
+    [Theory]
+    [InlineData("fd -1", "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("family 0", "field 'family' has invalid value 0", "ValidationNotInEnumError: not in the enum, got [0]")]
+    [InlineData("family 1", "field 'family' has invalid value 1", "ValidationNotInEnumError: not in the enum, got [1]")] // AF_UNIX
+    [InlineData("family 3", "field 'family' has invalid value 3", "ValidationNotInEnumError: not in the enum, got [3]")]
+    [InlineData("IPv4, byte 4 set", "field 'address' has invalid value 7F000001010000000000000000000000", "ValidationExprError: not matching the expression")]
+    [InlineData("IPv4, byte 15 set", "field 'address' has invalid value 7F000001000000000000000000000080", "ValidationExprError: not matching the expression")]
+    [InlineData("IPv4 with a scope", "field 'scope_id' has invalid value 1", "ValidationExprError: not matching the expression, got [1]")]
+    [InlineData("options 0x20", "field 'options' has invalid value 0x20", "ValidationExprError: not matching the expression, got [32]")]
+    [InlineData("options 0x80000001", "field 'options' has invalid value 0x80000001", "ValidationExprError: not matching the expression, got [2147483649]")]
+    [InlineData("IPv4 with IPV6_V6ONLY", "field 'options' has invalid value 0x9", "ValidationExprError: not matching the expression, got [9]")]
+    [InlineData("42 bytes", "field 'fastopen_queue' needs 4 bytes but only 3 remain", "EOFError: requested 4 bytes, but only 3 bytes available")]
+    [InlineData("22 bytes", "field 'address' needs 16 bytes but only 15 remain", "EOFError: requested 16 bytes, but only 15 bytes available")]
+    [InlineData("44 bytes", "1 unexpected bytes after the last field", "1 bytes after the last field of inet_socket")]
+    public async Task The_ksy_refuses_the_listening_sockets_the_reader_refuses(string fault, string csharpError, string kaitaiError)
+    {
+        var socket = new InetSocket(5, InetSocket.Inet, 8080, [127, 0, 0, 1, .. new byte[12]], 0, 511, InetSocket.ReuseAddress, 1, 256);
+        // fd 0, family 4, port 5, address 7, scope_id 23, backlog 27, options 31, defer_accept 35, fastopen_queue 39.
+        byte[] payload = fault switch
+        {
+            "fd -1" => Patch(socket, 0, 0xff, 0xff, 0xff, 0xff),
+            "family 0" => Patch(socket, 4, 0),
+            "family 1" => Patch(socket, 4, 1),
+            "family 3" => Patch(socket, 4, 3),
+            "IPv4, byte 4 set" => Patch(socket, 11, 1),
+            "IPv4, byte 15 set" => Patch(socket, 22, 0x80),
+            "IPv4 with a scope" => Patch(socket, 23, 1),
+            "options 0x20" => Patch(socket, 31, 0x20),
+            "options 0x80000001" => Patch(socket, 31, 1, 0, 0, 0x80),
+            "IPv4 with IPV6_V6ONLY" => Patch(socket, 31, 0x09),
+            "42 bytes" => Patch(socket, 0)[..42],
+            "22 bytes" => Patch(socket, 0)[..22],
+            "44 bytes" => [.. Patch(socket, 0), 0],
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("ISCK", ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("isck.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted an ISCK the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'ISCK'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// What the family allows, both sides take: the bytes the IPv4 checks refuse (an address beyond 4
+    /// bytes, a scope id, IPV6_V6ONLY) in an IPv6 socket read the same through the .ksy as through the
+    /// C# reader, and so do IPv4 and IPv6 sockets at the edges of their values.
+    /// </summary>
+    [Fact]
+    public async Task The_ksy_reads_the_listening_sockets_the_reader_takes()
+    {
+        var sockets = new[]
+        {
+            new InetSocket(5, InetSocket.Inet6, 8080, [127, 0, 0, 1, 1, .. new byte[10], 0x80], 1, 511, InetSocket.V6Only | InetSocket.ReuseAddress, 1, 256),
+            new InetSocket(0, InetSocket.Inet, 0, new byte[16], 0, 0, 0, 0, 0),
+            new InetSocket(int.MaxValue, InetSocket.Inet, ushort.MaxValue, [255, 255, 255, 255, .. new byte[12]], 0, uint.MaxValue, 0x17, uint.MaxValue, uint.MaxValue),
+            new InetSocket(int.MaxValue, InetSocket.Inet6, ushort.MaxValue, [.. Enumerable.Repeat((byte)0xff, 16)], uint.MaxValue, uint.MaxValue, 0x1f,
+                uint.MaxValue, uint.MaxValue),
+        };
+        var raw = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []));
+        foreach (var socket in sockets) raw.Item(socket);
+        byte[] bytes = raw.End("PROC").Complete();
+        var read = RawCheckpoint.ReadAll(bytes);
+        for (int i = 0; i < sockets.Length; i++) Assert.Null(ItemComparer.Difference(sockets[i], read[2 + i]));
+        Assert.Equal("7f00:1:100::80", ((InetSocket)read[2]).AddressText);
+
+        await KaitaiCrossCheck.AssertAgreeAsync(Write("isck-ok.cryo", bytes));
+    }
+
+    /// <summary>
     /// TTYS's checks are all in the .ksy (a descriptor not negative; flags 0, 1 or 3: no bit but
     /// 0x1 and 0x2, and 0x2 only with 0x1), and a payload cut short is refused by both: what the C#
     /// reader refuses, the Kaitai side refuses too.

@@ -10,7 +10,9 @@ namespace Cryo.Tests.Format;
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
 /// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the longest seccomp
-/// program, an inotify instance of a thousand watches up to the highest watch descriptor, the optional STAT item, unknown optional items
+/// program, an inotify instance of a thousand watches up to the highest watch descriptor, listening Unix sockets with the shortest
+/// and longest paths and abstract names, listening sockets at the ends of the
+/// port range with addresses of every shape cryo-dump prints as text, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -178,6 +180,36 @@ public static class KaitaiEdgeSample
             w.Write(new UnixSocketData(1, B("eof")));
             w.Write(new UnixSocket(10, Max, Above53, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut,
                 uint.MaxValue, uint.MaxValue, UnixSocket.PassCredentials, int.MaxValue, (1 << 20) + 6));
+            // ULSN after its FDES (kind 6, socket:[INODE]): a stream listener on a path with quotes, a backslash and UTF-8, backlog 0,
+            // its socket file's device at the top of its range and inode above 2^53; the longest path (108 bytes: '/', then the
+            // byte values 1 … 107, control bytes among them) on a seqpacket listener with the largest backlog, SO_PASSCRED, every mode bit and the largest
+            // owner; the shortest path ("/"); the empty abstract name (a NUL alone); the longest abstract name (108 bytes, NULs,
+            // a quote and a backslash among them); an abstract name whose last byte is a NUL (part of the name).
+            w.Write(new FileDescriptor(17, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802, 0, 0xc1ff, 0x8, 93001, 0, 16, 0, B("socket:[93001]")));
+            w.Write(new UnixListener(17, UnixSocketType.Stream, B("/run/\"ctl\" \\\u00e9.sock"), 0, 0, Max, Above53, 0xc1ed, 0, 0));
+            w.Write(new UnixListener(int.MaxValue, UnixSocketType.SeqPacket, [(byte)'/', .. Enumerable.Range(1, 107).Select(i => (byte)i)], uint.MaxValue,
+                UnixSocket.PassCredentials, TopBit, Max, 0xcfff, uint.MaxValue, uint.MaxValue));
+            w.Write(new UnixListener(0, UnixSocketType.Stream, B("/"), 1, 0, 0, 1, 0xc000, 1000, 100));
+            w.Write(new UnixListener(1, UnixSocketType.Stream, [0], 5, 0, 0, 0, 0, 0, 0));
+            w.Write(new UnixListener(2, UnixSocketType.SeqPacket, [0, .. B("\"\\"), 0, .. Enumerable.Range(0x7d, 104).Select(i => (byte)i)], 4096,
+                UnixSocket.PassCredentials, 0, 0, 0, 0, 0));
+            w.Write(new UnixListener(3, UnixSocketType.Stream, [0, .. B("cryo"), 0], 128, 0, 0, 0, 0, 0, 0));
+            // ISCK after its FDES (kind 6, socket:[INODE]): IPv4 on the wildcard, port 0 (the reader takes it; a writer never sees
+            // it), nothing set, backlog 0 (unknown); IPv4 at the top of everything, port 65535, backlog 2^32 - 1, every option
+            // an IPv4 socket can have (no IPV6_V6ONLY). IPv6: a link-local address with the largest scope id and every option
+            // bit; then addresses whose text is easy to get wrong: the wildcard, ::1, IPv4-mapped (dotted tail), ::0.1.0.0
+            // and ::ffff:0:a.b.c.d (dotted, as .NET prints them), ISATAP (dotted), two equal runs of zeros (the first one
+            // becomes "::"), a longer second run, a single zero group (never "::"), every bit set.
+            w.Write(new FileDescriptor(15, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802, 0, 0xc1ff, 0x8, 91001, 0, 14, 0, B("socket:[91001]")));
+            w.Write(new InetSocket(15, InetSocket.Inet, 0, Ip("0.0.0.0"), 0, 0, 0, 0, 0));
+            w.Write(new InetSocket(int.MaxValue, InetSocket.Inet, ushort.MaxValue, Ip("255.255.255.255"), 0, uint.MaxValue,
+                InetSocket.ReuseAddress | InetSocket.ReusePort | InetSocket.KeepAlive | InetSocket.NoDelay, uint.MaxValue, uint.MaxValue));
+            w.Write(new InetSocket(0, InetSocket.Inet6, 8080, Ip("fe80::1"), uint.MaxValue, 128, 0x1f, 1, 256));
+            string[] shapes = ["::", "::1", "::ffff:192.0.2.1", "::0.1.0.0", "::ffff:0:192.0.2.1", "fe80::5efe:192.0.2.1", "2001:db8::1:0:0:1",
+                "1:0:0:2::3", "1:0:2:3:4:5:6:7", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"];
+            for (int i = 0; i < shapes.Length; i++)
+                w.Write(new InetSocket(16 + i, InetSocket.Inet6, (ushort)(1 << i % 16), Ip(shapes[i]), (uint)i, (uint)i << 28,
+                    i % 2 == 0 ? InetSocket.V6Only : 0, (uint)i, 0));
             // TTYS: a pseudo-terminal slave (136:3) controlled, in the foreground, with the settings `stty sane` gives; /dev/tty
             // (5:0) neither controlling nor in the foreground, all zero; the largest values, every bit of every mode, control
             // characters 0xff down to 0xed, the top speeds, the largest window.
@@ -298,6 +330,13 @@ public static class KaitaiEdgeSample
     }
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    /// <summary>The 16 bytes of an ISCK address: an IPv4 address's 4 and 12 zero bytes, or an IPv6 address's 16.</summary>
+    private static byte[] Ip(string text)
+    {
+        byte[] bytes = System.Net.IPAddress.Parse(text).GetAddressBytes();
+        return bytes.Length == 16 ? bytes : [.. bytes, .. new byte[12]];
+    }
 
     /// <summary>The longest memfd name, 249 bytes: the byte values from 1 up, '/' left out.</summary>
     private static byte[] MemfdName() => [.. Enumerable.Range(1, 255).Where(b => b != '/').Take(MemfdObject.MaxName).Select(b => (byte)b)];

@@ -21,6 +21,9 @@
 //     (printable ASCII 0x20..0x7E except backslash and double quote as is, any other byte as
 //     \xNN, lower-case hex). Other byte arrays (memory, pipe data, XSAVE area, siginfo data)
 //     are printed as {length, crc32c} with CRC-32C (Castagnoli) computed here.
+//   - An attribute marked `-cryo-dump: ip-address` (16 address bytes) is printed as the text
+//     cryo-dump prints (System.Net.IPAddress.ToString): dotted IPv4 from the first 4 bytes when
+//     the `family` attribute beside it is 2, else IPv6 (ipAddressText below).
 //   - Lists of a user type (with or without arguments) are printed as arrays of field objects.
 //
 // 64-bit integers: the kaitai-struct runtime reads u8/s8 into JavaScript Numbers, which are
@@ -106,6 +109,36 @@ function escapeBytes(bytes) {
 
 function blob(bytes) {
   return { length: bytes.length, crc32c: crc32c(bytes) };
+}
+
+/**
+ * An IP address as cryo-dump prints it, System.Net.IPAddress.ToString of 4 or 16 bytes: IPv4
+ * dotted; IPv6 as lower-case hex groups without leading zeros, the longest run of two or more zero
+ * groups (the first of equal runs) as "::", and the last 4 bytes dotted when .NET sees an embedded
+ * IPv4 address: ::a.b.c.d (the 7th group not 0), ::ffff:a.b.c.d, ::ffff:0:a.b.c.d, and ISATAP's
+ * x:x:x:x:0:5efe:a.b.c.d.
+ */
+function ipAddressText(bytes, family) {
+  if (bytes.length !== 16) throw new Error(`an IP address of ${bytes.length} bytes, not 16`);
+  if (family === 2) return Array.from(bytes.subarray(0, 4)).join('.');
+  const g = [];
+  for (let i = 0; i < 8; i++) g.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  const embedded = (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[6] !== 0 &&
+      ((g[4] === 0 && (g[5] === 0 || g[5] === 0xffff)) || (g[4] === 0xffff && g[5] === 0)))
+    || (g[4] === 0 && g[5] === 0x5efe);
+  if (!embedded) return ipv6Groups(g);
+  const head = ipv6Groups(g.slice(0, 6));
+  return head + (head.endsWith(':') ? '' : ':') + Array.from(bytes.subarray(12)).join('.');
+}
+
+function ipv6Groups(groups) {
+  let start = -1, longest = 0;
+  for (let i = 0, run = 0; i < groups.length; i++) {
+    run = groups[i] === 0 ? run + 1 : 0;
+    if (run > longest) { longest = run; start = i - run + 1; }
+  }
+  const hex = list => list.map(x => x.toString(16)).join(':');
+  return longest < 2 ? hex(groups) : hex(groups.slice(0, start)) + '::' + hex(groups.slice(start + longest));
 }
 
 /** JSON with BigInt printed as exact decimal digits, indented like Utf8JsonWriter's Indented. */
@@ -206,7 +239,9 @@ class Describer {
       if (attr['-cryo-dump'] === 'hidden' || /^(len|num)_/.test(attr.id)) continue;
       const prop = jsName(attr.id);
       if (!(prop in obj)) throw new Error(`${where}: parsed ${typeName} has no property '${prop}' for '${attr.id}'`);
-      out[attr.id] = this.value(obj[prop], attr, `${where}.${attr.id}`);
+      out[attr.id] = attr['-cryo-dump'] === 'ip-address'
+        ? ipAddressText(obj[prop], obj.family)
+        : this.value(obj[prop], attr, `${where}.${attr.id}`);
     }
     return out;
   }

@@ -10,7 +10,11 @@ public sealed class Spawned(int pid, string name, TestDirectory dir) : IDisposab
     public int Pid { get; } = pid;
 
     public static Spawned Start(TestDirectory dir, string name, string path, params string[] args) =>
-        new(PosixSpawn.Spawn(path, [path, .. args], environment: null, outputPath: dir.File($"{name}.log"), newSession: false), name, dir);
+        StartLoggingTo(dir, name, dir.File($"{name}.log"), path, args);
+
+    /// <summary>Starts it with its output appended to <paramref name="output"/> instead (a file elsewhere: what it has open matters to the test).</summary>
+    public static Spawned StartLoggingTo(TestDirectory dir, string name, string output, string path, params string[] args) =>
+        new(PosixSpawn.Spawn(path, [path, .. args], environment: null, outputPath: output, newSession: false), name, dir);
 
     public bool HasExited()
     {

@@ -15,7 +15,7 @@ public sealed class TmpfsMount : IDisposable
 
     public void Dispose() => Run("umount", Path);
 
-    private static void Run(string program, params string[] args)
+    internal static void Run(string program, params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardError = true };
         using var process = System.Diagnostics.Process.Start(start)!;
