@@ -726,3 +726,14 @@ void tp_make_fifo(const char *path)
     if (mkfifo(path, 0600) != 0)
         tp_die_errno("mkfifo(%s)", path);
 }
+
+void tp_fd_target(int fd, char *buf, size_t len)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(p, buf, len - 1);
+    if (n < 0)
+        snprintf(buf, len, "? (%s)", strerror(errno));
+    else
+        buf[n] = '\0';
+}

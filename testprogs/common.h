@@ -45,6 +45,8 @@ int tp_arg_flag(const char *name);
 void tp_args_done(void);
 
 /* ---- diagnostics ---- */
+/* What /proc/self/fd/FD links to, into buf ("? (reason)" if it cannot be read). */
+void tp_fd_target(int fd, char *buf, size_t len);
 /* Message to stderr, prefixed with "prog[pid]: ". */
 void tp_log(const char *fmt, ...) TP_PRINTF(1, 2);
 /* Setup failure: message to stderr, exit 1, no pidfile, no outfile. */

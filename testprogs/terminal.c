@@ -203,16 +203,6 @@ static void check_termios(int fd, const struct termios *want, const char *what)
         }
 }
 
-static void fd_target(int fd, char *buf, size_t len)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(p, buf, len - 1);
-    if (n < 0)
-        snprintf(buf, len, "? (%s)", strerror(errno));
-    else
-        buf[n] = '\0';
-}
 
 /* fds 0, 1, 2: terminals, one device, O_RDWR, one open file description. */
 static void check_std_fds(void)
@@ -234,7 +224,7 @@ static void check_std_fds(void)
         }
         if (!S_ISCHR(st[fd].st_mode)) {
             char t[256];
-            fd_target(fd, t, sizeof t);
+            tp_fd_target(fd, t, sizeof t);
             tp_fail("fd %d is not a character device (mode 0%o, %s)", fd, st[fd].st_mode, t);
             continue;
         }
@@ -295,7 +285,7 @@ static void check_ctty(void)
         tp_fail("fd %d (/dev/tty): fstat: %s", FD_DEVTTY, strerror(errno));
     } else {
         char t[256];
-        fd_target(FD_DEVTTY, t, sizeof t);
+        tp_fd_target(FD_DEVTTY, t, sizeof t);
         if (!S_ISCHR(st3.st_mode) || st3.st_rdev != makedev(5, 0))
             tp_fail("fd %d is %s (mode 0%o, device %u:%u), expected /dev/tty (character device "
                     "5:0)", FD_DEVTTY, t, st3.st_mode, major(st3.st_rdev), minor(st3.st_rdev));
@@ -351,7 +341,7 @@ static void check_no_other_fds_between(int first, int max)
     for (int fd = first; fd < max; fd++)
         if (fcntl(fd, F_GETFD) >= 0) {
             char t[256];
-            fd_target(fd, t, sizeof t);
+            tp_fd_target(fd, t, sizeof t);
             tp_fail("fd %d is open (%s), but the program has no descriptor there", fd, t);
         }
 }
@@ -390,7 +380,7 @@ static void check_no_other_fds(int first)
     for (int fd = first; fd < max; fd++)
         if (fcntl(fd, F_GETFD) >= 0) {
             char t[256];
-            fd_target(fd, t, sizeof t);
+            tp_fd_target(fd, t, sizeof t);
             tp_fail("fd %d is open (%s), but the program has no descriptor there", fd, t);
         }
 }

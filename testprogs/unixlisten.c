@@ -395,16 +395,6 @@ static void set_up_diag(void)
 /* ------------------------------------------------------------------ */
 /* checks                                                               */
 
-static void fd_target(int fd, char *buf, size_t len)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(p, buf, len - 1);
-    if (n < 0)
-        snprintf(buf, len, "? (%s)", strerror(errno));
-    else
-        buf[n] = '\0';
-}
 
 /* No descriptor but 0-2, the listeners and (--pending) the client. */
 static void check_no_other_fds(void)
@@ -423,7 +413,7 @@ static void check_no_other_fds(void)
         if (fd == own || fd <= 2 || fd == FD_P || fd == FD_A || fd == FD_B || (g_pending && fd == FD_CLIENT))
             continue;
         char t[PATH_MAX];
-        fd_target(fd, t, sizeof t);
+        tp_fd_target(fd, t, sizeof t);
         tp_fail("fd %d is open (%s), but the program has no descriptor there", fd, t);
     }
     closedir(d);
@@ -451,7 +441,7 @@ static void check_listener(const struct listener *l)
     }
     if (!S_ISSOCK(st.st_mode)) {
         char t[PATH_MAX];
-        fd_target(l->fd, t, sizeof t);
+        tp_fd_target(l->fd, t, sizeof t);
         tp_fail("%s: not a socket (mode 0%o, %s)", what, st.st_mode, t);
         return;
     }
