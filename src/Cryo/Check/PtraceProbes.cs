@@ -52,14 +52,10 @@ internal static class PtraceProbes
         tracer.Interrupt(target.Pid);
         using var memory = new RemoteMemory(target.Pid);
         var calls = new RemoteSyscall(tracer, target.Pid, SyscallSite.FindInVdso(target.Pid, memory));
-        // struct sock_fprog { len 1, filter } and one instruction: BPF_RET | BPF_K, SECCOMP_RET_ALLOW.
+        // One instruction: BPF_RET | BPF_K, SECCOMP_RET_ALLOW.
+        Format.BpfInstruction[] allowAll = [new(0x06, 0, 0, SeccompChain.RetAllow)];
         ulong at = (tracer.GetRegs(target.Pid).Rsp - 128 - 32) & ~15UL;
-        var program = new byte[24];
-        BinaryPrimitives.WriteUInt16LittleEndian(program, 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(program.AsSpan(8), at + 16);
-        BinaryPrimitives.WriteUInt16LittleEndian(program.AsSpan(16), 0x06);
-        BinaryPrimitives.WriteUInt32LittleEndian(program.AsSpan(20), SeccompChain.RetAllow);
-        memory.Write(at, program);
+        memory.Write(at, SeccompChain.FilterArgument(allowAll, at));
         calls.Checked("prctl(PR_SET_NO_NEW_PRIVS)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_NO_NEW_PRIVS, 1);
         long installed = calls.Invoke(SyscallNumbers.Seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, (long)at);
         if (installed < 0) return ProbeOutcome.Missing($"seccomp(SECCOMP_SET_MODE_FILTER) in the helper: {ErrnoNames.Name((int)-installed)}");
@@ -70,7 +66,7 @@ internal static class PtraceProbes
             return ProbeOutcome.Missing($"PTRACE_SECCOMP_GET_FILTER: {ErrnoNames.Name(e.Errno)} (a kernel without CONFIG_CHECKPOINT_RESTORE)");
         }
         tracer.Detach(target.Pid);
-        return filters.Count == 1 && filters[0].Program.AsSpan().SequenceEqual(program.AsSpan(16))
+        return filters.Count == 1 && filters[0].Program.AsSpan().SequenceEqual(SeccompChain.Encode(allowAll))
             ? ProbeOutcome.Ok("the helper's allow-all filter read back with PTRACE_SECCOMP_GET_FILTER")
             : ProbeOutcome.Missing($"PTRACE_SECCOMP_GET_FILTER read {filters.Count} filter(s), not the helper's one");
     }

@@ -48,19 +48,10 @@ internal static unsafe partial class Native
         public byte* Control; public nuint ControlLength; public int Flags;
     }
 
-    public static int GetSocketOption(int fd, int name, string context)
-    {
-        int value = 0, length = sizeof(int);
-        if (GetsockoptRaw(fd, SOL_SOCKET, name, &value, &length) != 0)
-            throw new SysCallException($"getsockopt({name})", Marshal.GetLastPInvokeError(), context);
-        return value;
-    }
+    /// <summary>An int option at SOL_SOCKET (the level-taking overload is in Native.InetSockets).</summary>
+    public static int GetSocketOption(int fd, int name, string context) => GetSocketOption(fd, SOL_SOCKET, name, context);
 
-    public static void SetSocketOption(int fd, int name, int value, string context)
-    {
-        if (SetsockoptRaw(fd, SOL_SOCKET, name, &value, sizeof(int)) != 0)
-            throw new SysCallException($"setsockopt({name}, {value})", Marshal.GetLastPInvokeError(), context);
-    }
+    public static void SetSocketOption(int fd, int name, int value, string context) => SetSocketOption(fd, SOL_SOCKET, name, value, context);
 
     public static (int A, int B) SocketPair(int type, string context)
     {

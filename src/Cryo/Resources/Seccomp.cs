@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Cryo.Checkpoint;
 using Cryo.Format;
@@ -49,7 +48,7 @@ internal sealed class Seccomp : IResourceKind
             uint parent = 0;
             foreach (var (program, flags) in chain.Filters)
             {
-                var key = (parent, flags, Convert.ToHexString(Encode(program)));
+                var key = (parent, flags, Convert.ToHexString(SeccompChain.Encode(program)));
                 if (!ids.TryGetValue(key, out uint id))
                 {
                     ids[key] = id = (uint)filters.Count + 1;
@@ -102,20 +101,6 @@ internal sealed class Seccomp : IResourceKind
     /// <summary>A return of SECCOMP_RET_USER_NOTIF (a constant return; a computed one cannot be told).</summary>
     private static bool ReturnsUserNotification(BpfInstruction i) =>
         (i.Code & 0x07) == 0x06 && (i.Code & 0x18) == 0 && (i.K & 0xffff0000) == SeccompChain.RetUserNotif;
-
-    private static byte[] Encode(BpfInstruction[] program)
-    {
-        var raw = new byte[program.Length * 8];
-        for (int i = 0; i < program.Length; i++)
-        {
-            var at = raw.AsSpan(i * 8, 8);
-            BinaryPrimitives.WriteUInt16LittleEndian(at, program[i].Code);
-            at[2] = program[i].JumpTrue;
-            at[3] = program[i].JumpFalse;
-            BinaryPrimitives.WriteUInt32LittleEndian(at[4..], program[i].K);
-        }
-        return raw;
-    }
 
     // ---------------------------------------------------------------- restore
 
@@ -205,17 +190,11 @@ internal sealed class Seccomp : IResourceKind
 
     private static void InstallFilter(RestoringProcess process, RemoteSyscall calls, ulong stackPointer, SeccompFilter filter, string what)
     {
-        // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 bytes), then the program.
-        byte[] program = Encode(filter.Program);
-        int size = 16 + program.Length;
+        int size = SeccompChain.FilterArgumentSize(filter.Program);
         ulong address = PlaceFor(process.Pid, stackPointer, size, what);
         var saved = new byte[size];
         process.Memory.Read(address, saved);
-        var fprog = new byte[size];
-        BinaryPrimitives.WriteUInt16LittleEndian(fprog, (ushort)filter.Program.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(fprog.AsSpan(8), address + 16);
-        program.CopyTo(fprog, 16);
-        process.Memory.Write(address, fprog);
+        process.Memory.Write(address, SeccompChain.FilterArgument(filter.Program, address));
         try
         {
             calls.Checked($"seccomp(SECCOMP_SET_MODE_FILTER) for {what}", SyscallNumbers.Seccomp, SeccompSetModeFilter, filter.Flags, (long)address);

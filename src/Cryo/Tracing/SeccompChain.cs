@@ -59,6 +59,38 @@ internal sealed class SeccompChain
         return program;
     }
 
+    /// <summary>The instructions as the kernel takes them (struct sock_filter, 8 bytes each): what <see cref="Decode"/> reads.</summary>
+    public static byte[] Encode(BpfInstruction[] program)
+    {
+        var raw = new byte[program.Length * 8];
+        for (int i = 0; i < program.Length; i++)
+        {
+            var at = raw.AsSpan(i * 8, 8);
+            BinaryPrimitives.WriteUInt16LittleEndian(at, program[i].Code);
+            at[2] = program[i].JumpTrue;
+            at[3] = program[i].JumpFalse;
+            BinaryPrimitives.WriteUInt32LittleEndian(at[4..], program[i].K);
+        }
+        return raw;
+    }
+
+    /// <summary>The bytes of <see cref="FilterArgument"/> for <paramref name="program"/>.</summary>
+    public static int FilterArgumentSize(BpfInstruction[] program) => 16 + program.Length * 8;
+
+    /// <summary>
+    /// What seccomp(SECCOMP_SET_MODE_FILTER) takes, to be written at <paramref name="address"/> in
+    /// the process: struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16
+    /// bytes), the filter pointing just past it at the program.
+    /// </summary>
+    public static byte[] FilterArgument(BpfInstruction[] program, ulong address)
+    {
+        var bytes = new byte[FilterArgumentSize(program)];
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)program.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), address + 16);
+        Encode(program).CopyTo(bytes, 16);
+        return bytes;
+    }
+
     /// <summary>The action the thread's seccomp state takes on <paramref name="call"/> made at the syscall instruction at <paramref name="site"/>.</summary>
     public uint Evaluate(SyscallRequest call, ulong site)
     {
