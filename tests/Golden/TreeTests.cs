@@ -139,4 +139,37 @@ public class TreeTests
         result.Sort();
         return result;
     }
+    /// <summary>
+    /// A process whose process group outlived its leader (a shell that started it in the
+    /// background and exited): once the process is killed the group is gone, so the restore tries
+    /// to join it at the end, after the image's memory replaced the stub's (where the first
+    /// syscall site was), and warns that it cannot. The program must still pass. The C programs
+    /// make their own session, so this is testprogs/py/waiter.py under python3.
+    /// </summary>
+    [Fact]
+    public void A_process_whose_group_leader_is_gone_is_restored_with_a_warning()
+    {
+        using var dir = new TestDirectory("orphan-group");
+        int shell = PosixSpawn.Spawn("/bin/sh", ["/bin/sh", "-c", "python3 \"$0\" \"$1\" \"$2\" &", TestPrograms.Script("waiter.py"),
+            dir.PidFile, dir.OutFile], environment: null, outputPath: dir.LogFile, newSession: true);
+        Assert.Equal(shell, Native.WaitPid(shell, out _, 0));
+        Wait.Until(() => File.Exists(dir.PidFile), RunningProgram.Timeout, "the pidfile of waiter.py started by sh", () => dir.Describe("waiter.py"));
+        int pid = int.Parse(File.ReadAllText(dir.PidFile).Trim(), CultureInfo.InvariantCulture);
+        bool checkpointed = false;
+        try
+        {
+            Assert.Equal(shell.ToString(CultureInfo.InvariantCulture), File.ReadAllText($"/proc/{pid}/stat").Split(' ')[4]);
+            CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", dir.File("image.cryo"));
+            checkpointed = true;
+            using var restored = Restored.Start(dir.File("image.cryo"), dir);
+            Native.Kill(restored.Pid, Signals.SIGTERM);
+            var result = restored.WaitForCryo("after SIGTERM", expectSuccess: true);
+            Assert.Contains($"pid {pid} was in process group {shell}, which cannot be joined here", result.StandardError);
+            Assert.Equal("PASS", dir.Verdict());
+        }
+        finally
+        {
+            if (!checkpointed) Native.Kill(pid, Signals.SIGKILL); // the original, left by a failure (init reaps it)
+        }
+    }
 }

@@ -273,7 +273,7 @@ internal static class ProcessBirth
             session.Warn($"pid {info.Pid} was in session {info.SessionId}, which no process of the image leads; it is restored in session {stat.Session}");
         if (info.ProcessGroupId != info.Pid && stat.ProcessGroup != info.ProcessGroupId
             && syscalls.Invoke(MemoryCalls.Setpgid, 0, info.ProcessGroupId) < 0)
-            session.DeferredGroups.Add((child, info.ProcessGroupId, site));
+            session.DeferredGroups.Add((child, info.ProcessGroupId));
     }
 
     /// <summary>

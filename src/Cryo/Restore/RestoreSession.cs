@@ -32,8 +32,8 @@ internal sealed class RestoreSession(Tracer tracer, CheckpointHeader header, Res
     /// <summary>Zombies recreated (pid, parent pid): ended and left for their parents to reap.</summary>
     public List<(int Pid, int Parent)> Zombies { get; } = [];
 
-    /// <summary>Processes whose process group did not exist yet when they were born: (pid, group, syscall site).</summary>
-    public List<(int Pid, int Group, ulong Site)> DeferredGroups { get; } = [];
+    /// <summary>Processes whose process group did not exist yet when they were born: (pid, group).</summary>
+    public List<(int Pid, int Group)> DeferredGroups { get; } = [];
 
     /// <summary>
     /// What a failed restore undoes besides killing its processes: objects it made outside them

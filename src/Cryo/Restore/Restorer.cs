@@ -43,7 +43,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             reader.CheckUnchanged();
             phases.End("read+map");
             if (session.Processes.Count == 0) throw new InvalidOperationException($"{input} holds no process");
-            JoinGroups(session);
+            tracer.Run(() => JoinGroups(session));
             var threads = ResourceKinds.Find<Threads>();
             foreach (var process in session.Processes)
                 foreach (var kind in ResourceKinds.FinishOrder)
@@ -218,9 +218,11 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
     /// <summary>Members of a process group whose leader was born after them join it now that every process exists.</summary>
     private void JoinGroups(RestoreSession session)
     {
-        foreach (var (pid, group, site) in session.DeferredGroups)
+        foreach (var (pid, group) in session.DeferredGroups)
         {
-            long result = tracer.InjectSyscall(pid, site, new SyscallRequest(MemoryCalls.Setpgid, 0, group));
+            // Through the process's syscall site of now: the one it was born with went with the
+            // stub's memory when the image's memory took its place.
+            long result = session.Processes.First(p => p.Pid == pid).Syscalls.Invoke(MemoryCalls.Setpgid, 0, group);
             if (result < 0)
                 session.Warn($"pid {pid} was in process group {group}, which cannot be joined here ({ErrnoNames.Name((int)-result)}): " +
                              "its leader is not in the image");
