@@ -11,8 +11,8 @@ doc: |
   credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
-  state of eventfd, signalfd, timerfd, epoll and inotify files, of Unix socket pairs with the bytes
-  queued in them, of listening Unix and TCP sockets and of the terminals the processes run on, the seccomp
+  state of eventfd, signalfd, timerfd, epoll and inotify files, of connected Unix sockets with their
+  names and the bytes queued in them, of listening Unix and TCP sockets and of the terminals the processes run on, the seccomp
   filters of their threads, threads with their registers, scheduling attributes and seccomp mode,
   pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
@@ -124,15 +124,16 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `USCK`, `UDAT`, `ULSN`,
-      `ISCK`, `TTYS`, `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`,
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `USCK`, `UDAT`, `USNM`,
+      `ULSN`, `ISCK`, `TTYS`, `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`,
       `GREG`, `XSTA`, `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`,
       `STAT` and `TRLR` at top level.
       The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
       items of a memory area its
       AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, USCK, ULSN, ISCK or TTYS, FOWN and FLCK items of a descriptor its FDES
       (exactly one of USCK, ULSN or ISCK after the first FDES of a socket description in a process),
-      the UDAT items of a Unix socket the first USCK of that socket, the FBUF items of a pipe its
+      the USNM (if it is named) and then the UDAT items of a Unix socket the first USCK of that
+      socket, the FBUF items of a pipe its
       FINF item; the SCMF items of a PROC come before its first THRD, each after its parent.
     seq:
       - id: tag
@@ -185,6 +186,7 @@ types:
             '"INOT"': inotify_file
             '"USCK"': unix_socket
             '"UDAT"': unix_socket_data
+            '"USNM"': unix_socket_name
             '"ULSN"': unix_listener
             '"ISCK"': inet_socket
             '"TTYS"': terminal_state
@@ -1220,14 +1222,17 @@ types:
 
   unix_socket:
     doc: |
-      USCK, Unix socket - one end of a connected pair of Unix sockets (socketpair) behind a
-      descriptor: directly after the first FDES (kind socket, path "socket:[INODE]") of its
+      USCK, Unix socket - a connected Unix socket behind a descriptor, one end of a pair: of
+      unnamed sockets (socketpair), or of a stream or seqpacket connection whose end a listener
+      accepted carries the listener's name and whose client may have bound one (each named end
+      has a USNM). Directly after the first FDES (kind socket, path "socket:[INODE]") of its
       description in each process that holds it. The first USCK of a socket in the file is
-      followed by the socket's UDAT items (its receive queue). Both ends are held by processes of
-      the file, or the peer has been closed (`peer_id` 0). A restore makes the pair again, sets
-      buffer sizes and options, sends each end's queued bytes through the other end, then shuts
-      down the stored directions and sets the peek offset. Its O_NONBLOCK is the FDES's
-      `open_flags`.
+      followed by the socket's USNM, if it is named, then by its UDAT items (its receive queue).
+      Both ends are held by processes of the file, or the peer has been closed (`peer_id` 0). A
+      restore makes the pair again (socketpair, or for a named pair a connection under the same
+      names), sets buffer sizes and options, sends each end's queued bytes through the other end,
+      then shuts down the stored directions and sets the peek offset. Its O_NONBLOCK is the
+      FDES's `open_flags`.
     seq:
       - id: fd
         type: s4
@@ -1238,7 +1243,7 @@ types:
         type: u8
         valid:
           min: 1
-        doc: The socket's inode number, not 0; the `inode` of its FDES and the `socket_id` of its UDAT items.
+        doc: The socket's inode number, not 0; the `inode` of its FDES and the `socket_id` of its USNM and UDAT items.
       - id: peer_id
         type: u8
         valid:
@@ -1280,10 +1285,10 @@ types:
   unix_socket_data:
     doc: |
       UDAT, Unix socket data - bytes waiting in the receive queue of the Unix socket `socket_id`,
-      directly after the first USCK of that socket in the file (or the UDAT before it), in queue
-      order: one item per message of a datagram or seqpacket socket, chunks of at most 1 MiB of
-      the byte stream of a stream socket. A restore sends each item with one send through the
-      other end of the pair.
+      directly after the first USCK of that socket in the file (or its USNM, or the UDAT before
+      it), in queue order: one item per message of a datagram or seqpacket socket, chunks of at
+      most 1 MiB of the byte stream of a stream socket. A restore sends each item with one send
+      through the other end of the pair.
     seq:
       - id: socket_id
         type: u8
@@ -1291,6 +1296,38 @@ types:
       - id: data
         size-eos: true
         doc: The bytes, the rest of the payload; may be empty (a message of 0 bytes).
+
+  unix_socket_name:
+    doc: |
+      USNM, Unix socket name - the name the connected stream or seqpacket Unix socket `socket_id`
+      is bound to (an accepted connection carries its listener's name; a client may have bound
+      one before it connected), directly after the first USCK of that socket in the file and
+      before its UDAT items; at most one per socket, never of a datagram socket (a consumer
+      rejects a USNM elsewhere or of a datagram socket). A socket without one is unnamed. A
+      restore makes a pair with a name at either end by a connection to a listener of its own
+      bound to the name (a path in a private root, an abstract name with its exact length), with
+      the other end bound to its own name first if it has one, before any listener of the file is
+      bound, so that getsockname and getpeername show the same names as before.
+    seq:
+      - id: socket_id
+        type: u8
+        valid:
+          min: 1
+        doc: The socket the name is of, not 0; the `socket_id` of the USCK it follows.
+      - id: len_name
+        type: u2
+        valid:
+          min: 1
+          max: 108
+        doc: Length in bytes of `name`, 1 to 108 (the size of sun_path).
+      - id: name
+        size: len_name
+        valid:
+          expr: _.first == 0 or _.min != 0
+        doc: |
+          The name the socket is bound to (what getsockname returns), bytes: a path (first byte
+          not NUL; absolute or relative, as bound; no NUL in it) or an abstract name (a NUL byte,
+          then any bytes, NULs included; its exact length is part of it).
 
   unix_listener:
     doc: |
@@ -2054,9 +2091,10 @@ enums:
     6:
       id: socket
       doc: |
-        Socket: exactly one of USCK (one end of a connected pair of Unix sockets, socketpair),
-        ULSN (a listening Unix socket) or ISCK (a listening TCP socket) follows the first FDES of
-        a socket description in each process; path "socket:[INODE]".
+        Socket: exactly one of USCK (a connected Unix socket: an end of a pair made by
+        socketpair, or of a named connection, whose names are USNM items), ULSN (a listening Unix
+        socket) or ISCK (a listening TCP socket) follows the first FDES of a socket description in
+        each process; path "socket:[INODE]".
     7:
       id: anon_inode
       doc: |

@@ -1,3 +1,4 @@
+using System.Text;
 using Cryo.Format;
 
 namespace Cryo.Dump;
@@ -23,6 +24,7 @@ public sealed class SummaryPrinter(TextWriter output)
     private sealed class SocketSummary(UnixSocket socket)
     {
         public UnixSocket Socket { get; } = socket;
+        public byte[]? Name;
         public ulong QueuedBytes;
         public int Messages;
     }
@@ -52,6 +54,9 @@ public sealed class SummaryPrinter(TextWriter output)
                 _socketsById[u.SocketId] = socket;
                 break;
             // A socket's queued bytes count with the socket, as a pipe's unread bytes with the pipe, not as stored memory.
+            case UnixSocketName n when _socketsById.TryGetValue(n.SocketId, out var named):
+                named.Name = n.Name;
+                break;
             case UnixSocketData d when _socketsById.TryGetValue(d.SocketId, out var queue):
                 queue.QueuedBytes += (ulong)d.Data.Length;
                 queue.Messages++;
@@ -98,7 +103,9 @@ public sealed class SummaryPrinter(TextWriter output)
             _ => "",
         };
         string messages = u.Type == UnixSocketType.Stream ? "" : $" in {s.Messages} message(s)";
-        return $"{type} pair, {(u.PeerId == 0 ? "peer closed" : $"peer {u.PeerId}")}{shut}, {s.QueuedBytes} bytes queued{messages}";
+        // A name as ss shows one: an abstract name with '@' for its leading NUL.
+        string name = s.Name is not { } bound ? "" : $", named {(bound[0] == 0 ? "@" + Encoding.UTF8.GetString(bound.AsSpan(1)) : Encoding.UTF8.GetString(bound))}";
+        return $"{type} pair{name}, {(u.PeerId == 0 ? "peer closed" : $"peer {u.PeerId}")}{shut}, {s.QueuedBytes} bytes queued{messages}";
     }
 
     private void PrintTree(ProcessSummary p, Dictionary<int, ProcessSummary> byPid, int depth)

@@ -56,6 +56,7 @@ public static class ItemKinds
         new(UnixSocket.TagValue, "Unix socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixSocket.Decode(ref r)),
         new(TerminalState.TagValue, "terminal", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TerminalState.Decode(ref r)),
         new(UnixSocketData.TagValue, "Unix socket data", false, InProcess, UnixSocketData.Decode),
+        new(UnixSocketName.TagValue, "Unix socket name", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixSocketName.Decode(ref r)),
         new(UnixListener.TagValue, "listening Unix socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixListener.Decode(ref r)),
         new(InetSocket.TagValue, "listening TCP socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => InetSocket.Decode(ref r)),
         new(SeccompFilter.TagValue, "seccomp filter", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SeccompFilter.Decode(ref r)),

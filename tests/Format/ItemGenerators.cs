@@ -166,6 +166,53 @@ public static class ItemGenerators
         select (CheckpointItem)new UnixSocket(fd, id, peer == id ? 0 : peer, type, (byte)shutdown, buffers[0], buffers[1], options, peek, queued);
 
     /// <summary>
+    /// A named connected Unix socket as a writer writes it: an FDES of kind 6 whose path is
+    /// socket:[INODE], its USCK (stream or seqpacket, the inode as its socket id; a peer, or none
+    /// when it was closed, and then shut down both ways), directly followed by its USNM, then its
+    /// queued bytes as UDAT items (empty messages only on a seqpacket socket) that add up to its
+    /// queued_bytes.
+    /// </summary>
+    private static Gen<CheckpointItem[]> NamedUnixSocketDescriptor =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Elements(0u, FileDescriptor.CloseOnExec) // SOCK_CLOEXEC
+        from openFlags in Gen.Elements(0x2u, 0x802u) // O_RDWR, with SOCK_NONBLOCK (O_NONBLOCK)
+        from inode in Gen.Choose(1, int.MaxValue)
+        from peer in Gen.Frequency((3, Gen.Choose(1, int.MaxValue).Select(n => (ulong)n)), (1, Gen.Constant(0UL)))
+        from ids in U64.ArrayOf(2)
+        from type in Gen.Elements(UnixSocketType.Stream, UnixSocketType.SeqPacket)
+        from buffers in U32.ArrayOf(2)
+        from options in Gen.Elements(0u, UnixSocket.PassCredentials)
+        from name in UnixSocketNameBytes
+        from chunks in Gen.Choose(0, 3).SelectMany(n => Bytes(64).ArrayOf(n))
+        select NamedUnixSocketItems(fd, fdFlags, openFlags, (ulong)inode, peer == (ulong)inode ? 0 : peer, ids, type, buffers, options, name,
+            [.. chunks.Where(c => type == UnixSocketType.SeqPacket || c.Length > 0)]);
+
+    private static CheckpointItem[] NamedUnixSocketItems(int fd, uint fdFlags, uint openFlags, ulong inode, ulong peer, ulong[] ids,
+        UnixSocketType type, uint[] buffers, uint options, byte[] name, byte[][] queue) =>
+    [
+        new FileDescriptor(fd, FileKind.Socket, fdFlags, openFlags, 0, 0xc1ff, ids[0], inode, 0, ids[1], 0, Encoding.ASCII.GetBytes($"socket:[{inode}]")),
+        new UnixSocket(fd, inode, peer, type, peer == 0 ? (byte)(UnixSocket.ReceiveShut | UnixSocket.SendShut) : (byte)0, buffers[0], buffers[1], options, -1,
+            (ulong)queue.Sum(m => (long)m.Length)),
+        new UnixSocketName(inode, name),
+        .. queue.Select(m => new UnixSocketData(inode, m)),
+    ];
+
+    /// <summary>
+    /// Valid USNM names, as writers write them: a path (absolute, or now and then relative, as a
+    /// client may bind one; no NUL; 1 … 108 bytes) or an abstract name (a NUL, then any bytes, NUL
+    /// among them, 1 … 108 bytes in all).
+    /// </summary>
+    private static Gen<byte[]> UnixSocketNameBytes =>
+        from isAbstract in Gen.Elements(true, false)
+        from relative in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
+        from length in Gen.Frequency((4, Gen.Choose(1, 40)), (1, Gen.Choose(1, UnixSocketName.MaxLength)))
+        from bytes in U8.ArrayOf(UnixSocketName.MaxLength - 1)
+        select SocketName(isAbstract, relative, bytes[..(length - 1)]);
+
+    private static byte[] SocketName(bool isAbstract, bool relative, byte[] rest) =>
+        isAbstract ? [0, .. rest] : [relative ? (byte)'r' : (byte)'/', .. rest.Select(b => b == 0 ? (byte)'-' : b)];
+
+    /// <summary>
     /// A listening Unix socket as a writer writes it: an FDES of kind 6 whose path is socket:[INODE]
     /// (the socket's inode, not its socket file's), directly followed by its ULSN.
     /// </summary>
@@ -519,7 +566,7 @@ public static class ItemGenerators
             (26, Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
                 MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
                 UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).Select(item => new[] { item })),
-            (1, InotifyDescriptor), (1, UnixListenerDescriptor), (1, InetSocketDescriptor)).ListOf()
+            (1, InotifyDescriptor), (1, UnixListenerDescriptor), (1, NamedUnixSocketDescriptor), (1, InetSocketDescriptor)).ListOf()
         from filters in SeccompFilters
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock(filters.Length).ArrayOf(n))
         select Wrap(ItemKinds.Process, [head, .. rest.SelectMany(r => r), .. filters, .. threads.SelectMany(t => t)]);

@@ -778,6 +778,182 @@ public class ReaderRejectionTests
         Assert.DoesNotContain("sockets:", withoutSockets);
     }
 
+    [Fact]
+    public void Unix_socket_names_round_trip_and_bad_fields_are_rejected()
+    {
+        var path = new UnixSocketName(88123, "/run/cryo-test/app.sock"u8.ToArray());
+        Assert.True(path.IsCritical);
+        var back = Assert.IsType<UnixSocketName>(RawCheckpoint.ReadAll(InProcess("USNM", Encoded(path)))[2]);
+        Assert.Null(ItemComparer.Difference(path, back));
+        Assert.Equal(88123UL, back.SocketId);
+        Assert.Equal(path.Name, back.Name);
+        Assert.False(back.IsAbstract);
+        // An abstract name with NULs inside and last: every byte counts, NULs included.
+        var @abstract = new UnixSocketName(88124, [0, .. "cryo"u8, 0, .. "x"u8, 0]);
+        var abstractBack = Assert.IsType<UnixSocketName>(RawCheckpoint.ReadAll(InProcess("USNM", Encoded(@abstract)))[2]);
+        Assert.Equal(new byte[] { 0, 0x63, 0x72, 0x79, 0x6f, 0, 0x78, 0 }, abstractBack.Name);
+        Assert.True(abstractBack.IsAbstract);
+        // The shortest and longest names of both kinds (a path "/" or "x", the empty abstract name: one NUL; 108 bytes each, an
+        // abstract name of NULs only among them); a relative path (a client may bind one); every byte but NUL in a path; the
+        // largest socket id. The reader takes what only consumers care about: a name the kernel could have given by itself
+        // (autobind: writers write no USNM for it), and a USNM with no USCK before it (§8.5).
+        var edges = new[]
+        {
+            new UnixSocketName(1, "/"u8.ToArray()),
+            new UnixSocketName(2, "x"u8.ToArray()),
+            new UnixSocketName(ulong.MaxValue, [(byte)'/', .. Enumerable.Repeat((byte)'x', 107)]),
+            new UnixSocketName(3, [0]),
+            new UnixSocketName(4, new byte[UnixSocketName.MaxLength]),
+            new UnixSocketName(5, [0, .. Enumerable.Range(0, 107).Select(i => (byte)(i * 37))]),
+            new UnixSocketName(6, "run/relative.sock"u8.ToArray()),
+            new UnixSocketName(7, [.. Enumerable.Range(1, 108).Select(i => (byte)(i * 7 % 255 + 1))]),
+            new UnixSocketName(8, [0, .. "3f2a1"u8]),
+        };
+        foreach (var edge in edges)
+        {
+            var read = Assert.IsType<UnixSocketName>(RawCheckpoint.ReadAll(InProcess("USNM", Encoded(edge)))[2]);
+            Assert.Null(ItemComparer.Difference(edge, read));
+            Assert.Equal(edge.Name, read.Name);
+            Assert.Equal(edge.Name[0] == 0, read.IsAbstract);
+        }
+        Assert.Equal([1, 1, 108, 1, 108, 108], edges[..6].Select(e => e.Name.Length));
+        Assert.DoesNotContain((byte)0, edges[7].Name);
+
+        byte[] payload = Encoded(path);
+        int n = path.Name.Length;
+        Assert.Equal(23, n);
+        Assert.Equal(10 + n, payload.Length);
+        // socket_id 0, name 8 (its length, then its bytes at 10).
+        Assert.Equal(88123UL, BinaryPrimitives.ReadUInt64LittleEndian(payload));
+        Assert.Equal(new byte[] { 23, 0 }, payload[8..10]);
+        Assert.Equal(path.Name, payload[10..]);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("USNM", Patch(payload, offset, bytes));
+        Rejects(Patched(0, 0, 0, 0, 0, 0, 0, 0, 0), "'USNM'", "field 'socket_id' has invalid value 0", "never 0");
+        Rejects(InProcess("USNM", Encoded(path with { Name = [] })), "field 'name' has invalid value 0", "1 to 108 bytes (sun_path)");
+        Rejects(InProcess("USNM", Encoded(path with { Name = [(byte)'/', .. Enumerable.Repeat((byte)'x', 108)] })), "field 'name' has invalid value 109");
+        Rejects(InProcess("USNM", Encoded(path with { Name = [0, .. Enumerable.Repeat((byte)'x', 108)] })), "field 'name' has invalid value 109");
+        Rejects(InProcess("USNM", Encoded(path with { Name = new byte[109] })), "field 'name' has invalid value 109");
+        Rejects(Patched(8, 0x01, 0x10), "field 'name' is 4097 bytes long, over the limit of 4096");
+        // A NUL in a path, anywhere after its first byte: inside, last, in the longest path; in a name of one byte and a NUL.
+        Rejects(Patched(15, 0), "'USNM'", "field 'name' has invalid value", "a path holds no NUL byte");
+        Rejects(Patched(10 + n - 1, 0), "a path holds no NUL byte");
+        Rejects(InProcess("USNM", Encoded(path with { Name = [(byte)'/', .. Enumerable.Repeat((byte)'x', 106), 0] })), "a path holds no NUL byte");
+        Rejects(InProcess("USNM", Encoded(path with { Name = "x\0"u8.ToArray() })), "a path holds no NUL byte");
+        // The path's first byte made NUL: an abstract name, which may hold NULs.
+        var madeAbstract = Assert.IsType<UnixSocketName>(RawCheckpoint.ReadAll(Patched(10, 0))[2]);
+        Assert.True(madeAbstract.IsAbstract);
+        byte[] expected = [0, .. path.Name[1..]];
+        Assert.Equal(expected, madeAbstract.Name);
+        // The first failing check wins, in field order: the socket id before the name, the length before the NUL.
+        Rejects(InProcess("USNM", Patch(Encoded(path with { Name = [] }), 0, 0, 0, 0, 0, 0, 0, 0, 0)), "field 'socket_id' has invalid value 0");
+        Rejects(InProcess("USNM", Encoded(path with { Name = [(byte)'/', .. new byte[108]] })), "field 'name' has invalid value 109", "1 to 108 bytes");
+        // Cut short, or a byte too many.
+        Rejects(InProcess("USNM", payload[..^1]), "field 'name' needs 23 bytes but only 22 remain");
+        Rejects(InProcess("USNM", payload[..10]), "field 'name' needs 23 bytes but only 0 remain");
+        Rejects(InProcess("USNM", payload[..9]), "field 'name.length' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("USNM", payload[..7]), "field 'socket_id' needs 8 bytes but only 7 remain");
+        Rejects(InProcess("USNM", []), "field 'socket_id' needs 8 bytes but only 0 remain");
+        Rejects(InProcess("USNM", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("USNM", [.. Encoded(@abstract), 0]), "1 unexpected bytes after the last field"); // a NUL more is no part of the name
+        // In the wrong place.
+        Rejects(InProcess("USNM", payload, inThread: true), "'USNM'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(path).Complete(), "'USNM'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(path).End("FIFO").Complete(), "'USNM'", "may not stand in section 'FIFO'");
+        // Registered in PROC only, as an item.
+        var kind = Assert.IsType<ItemKind>(ItemKinds.Find(UnixSocketName.TagValue));
+        Assert.Equal(("Unix socket name", false), (kind.Name, kind.IsSection));
+        Assert.Equal([ItemKinds.Process], kind.AllowedIn);
+    }
+
+    [Fact]
+    public void Named_unix_sockets_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of a description in each process, its USCK, then (after the socket's first USCK in the
+        // file) its USNM, its UDAT items, then its FOWN. A server (pid 7) that listens on /run/cryo-test/app.sock holds the end
+        // of a connection it accepted, which carries the listener's name; its client (pid 8) bound an abstract name before it
+        // connected. A child of the server (pid 9) that inherited the accepted socket has a USCK of it, without USNM or UDAT.
+        var server = new UnixSocket(4, 88300, 88301, UnixSocketType.Stream, 0, 212_992, 212_992, UnixSocket.PassCredentials, -1, 5);
+        var client = new UnixSocket(3, 88301, 88300, UnixSocketType.Stream, 0, 212_992, 212_992, 0, -1, 0);
+        var serverName = new UnixSocketName(88300, "/run/cryo-test/app.sock"u8.ToArray());
+        var clientName = new UnixSocketName(88301, [0, .. "client-1"u8]);
+        var listener = new UnixListener(3, UnixSocketType.Stream, serverName.Name, 128, UnixSocket.PassCredentials, 0x803, 91_500, 0xc1ed, 1000, 100);
+        FileDescriptor Fd(int fd, ulong inode, ulong description) =>
+            new(fd, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802 /* O_RDWR | O_NONBLOCK */, 0, 0xc1ff, 0x8, inode, 0, description, 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]"));
+        var file = new MemoryStream();
+        using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+        {
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process());
+            writer.Write(Fd(3, 93001, 1));
+            writer.Write(listener);
+            writer.Write(Fd(4, 88300, 2));
+            writer.Write(server);
+            writer.Write(serverName);
+            writer.Write(new UnixSocketData(88300, "hello"u8.ToArray()));
+            writer.Write(new FileOwner(4, FileOwnerKind.Process, 7, 0));
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(8));
+            writer.Write(Fd(3, 88301, 3));
+            writer.Write(client);
+            writer.Write(clientName); // no UDAT: nothing queued at the client
+            writer.EndSection(ItemKinds.Process);
+            writer.BeginSection(ItemKinds.Process);
+            writer.Write(Process(9));
+            writer.Write(Fd(4, 88300, 2));
+            writer.Write(server);
+            writer.EndSection(ItemKinds.Process);
+            writer.Complete();
+        }
+        byte[] bytes = file.ToArray();
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "FDES", "ULSN", "FDES", "USCK", "USNM", "UDAT", "FOWN", "PROC",
+            "PROC", "PINF", "FDES", "USCK", "USNM", "PROC", "PROC", "PINF", "FDES", "USCK", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Null(ItemComparer.Difference(serverName, read[6]));
+        Assert.Null(ItemComparer.Difference(clientName, read[14]));
+        Assert.Equal(server, read[19]);
+        Assert.True(Assert.IsType<UnixSocketName>(read[14]).IsAbstract);
+        Assert.True(read[6].IsCritical);
+
+        // The tree: the name as an escaped byte string (an abstract name's NUL as \x00), the socket id as a number.
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Contains("USNM @", tree);
+        Assert.Contains("socket_id=88300 name=\"/run/cryo-test/app.sock\"\n", tree);
+        Assert.Contains("socket_id=88301 name=\"\\x00client-1\"\n", tree);
+
+        // The JSON: the fields in payload order, the name as the same escaped text.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var items = document.RootElement.GetProperty("items");
+            Assert.Equal("USNM", items[6].GetProperty("tag").GetString());
+            Assert.True(items[6].GetProperty("critical").GetBoolean());
+            var fields = items[6].GetProperty("fields");
+            Assert.Equal(["socket_id", "name"], fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(88300UL, fields.GetProperty("socket_id").GetUInt64());
+            Assert.Equal("/run/cryo-test/app.sock", fields.GetProperty("name").GetString());
+            Assert.Equal("\\x00client-1", items[14].GetProperty("fields").GetProperty("name").GetString());
+        }
+
+        // The golden form numbers a USNM's socket id as its USCK's (and its FDES's inode), and gives its path the path aliases,
+        // as the listener's name.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "--path-alias", "/run/cryo-test=<run>", "-"], bytes);
+        var ids = System.Text.RegularExpressions.Regex.Match(golden, @"USCK fd=4 socket_id=(I\d+) peer_id=(I\d+) ");
+        Assert.True(ids.Success, golden);
+        Assert.Contains($"USNM socket_id={ids.Groups[1].Value} name=\"<run>/app.sock\"\n", golden);
+        Assert.Contains($"USNM socket_id={ids.Groups[2].Value} name=\"\\x00client-1\"\n", golden);
+        Assert.Contains("ULSN fd=3 type=1 name=\"<run>/app.sock\" ", golden);
+
+        // The summary lists the pair with its names (an abstract one with '@', as ss shows it), peer and queue.
+        var (summaryCode, summary, _) = CryoDump.Run(["--summary", "-"], bytes);
+        Assert.Equal(0, summaryCode);
+        Assert.Contains("socket 88300: stream pair, named /run/cryo-test/app.sock, peer 88301", summary);
+        Assert.Contains("socket 88301: stream pair, named @client-1, peer 88300", summary);
+    }
+
     /// <summary>A daemon's control socket: a stream listener on /run/cryo-test/ctl.sock with SO_PASSCRED, backlog 128, its socket file of mode 0755 owned by 1000:100.</summary>
     private static UnixListener PathListener(int fd = 5) =>
         new(fd, UnixSocketType.Stream, "/run/cryo-test/ctl.sock"u8.ToArray(), 128, UnixSocket.PassCredentials, 0x803, 91_500, 0xc1ed, 1000, 100);

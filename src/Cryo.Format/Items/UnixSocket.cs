@@ -85,3 +85,38 @@ public sealed record UnixSocketData(ulong SocketId, ReadOnlyMemory<byte> Data) :
 
     public override IReadOnlyList<ItemField> Describe() => [ItemField.Ino("socket_id", SocketId), ItemField.Data("data", Data)];
 }
+
+/// <summary>
+/// <c>USNM</c>: the name a connected Unix socket (stream or seqpacket) of a <c>USCK</c> is bound
+/// to: a path as bound (absolute or relative, no NUL), or an abstract name (a NUL, then bytes; its
+/// exact length counts). An accepted socket carries the name of the listener that accepted it,
+/// and a client may have bound one before it connected. Written right after the first
+/// <c>USCK</c> of the socket, before its <c>UDAT</c> items; a socket without it is unnamed. A
+/// restore makes such a pair by a connection to a listener bound to the name, so that both ends
+/// show the same names (getsockname, getpeername) as before.
+/// </summary>
+public sealed record UnixSocketName(ulong SocketId, byte[] Name) : CheckpointItem
+{
+    /// <summary>The longest name: sun_path's size.</summary>
+    public const int MaxLength = 108;
+
+    public static readonly ItemTag TagValue = ItemTag.Parse("USNM");
+    public override ItemTag Tag => TagValue;
+
+    /// <summary>An abstract name (no file): it starts with a NUL byte.</summary>
+    public bool IsAbstract => Name.Length > 0 && Name[0] == 0;
+
+    public override void Encode(PayloadWriter w) { w.U64(SocketId); w.Bytes16(Name); }
+
+    public static UnixSocketName Decode(ref PayloadReader r)
+    {
+        ulong id = r.U64("socket_id");
+        if (id == 0) throw r.Invalid("socket_id", id, "a socket id is the socket's inode number, never 0");
+        byte[] name = r.Bytes16("name");
+        if (name.Length is 0 or > MaxLength) throw r.Invalid("name", name.Length, $"a bound name is 1 to {MaxLength} bytes (sun_path)");
+        if (name[0] != 0 && Array.IndexOf(name, (byte)0) >= 0) throw r.Invalid("name", $"\"{System.Text.Encoding.UTF8.GetString(name).Replace("\0", "\\0")}\"", "a path holds no NUL byte (only an abstract name, which starts with one, may)");
+        return new UnixSocketName(id, name);
+    }
+
+    public override IReadOnlyList<ItemField> Describe() => [ItemField.Ino("socket_id", SocketId), ItemField.Text("name", Name)];
+}

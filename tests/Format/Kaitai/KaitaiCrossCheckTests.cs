@@ -526,6 +526,94 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     }
 
     /// <summary>
+    /// USNM's checks are all in the .ksy (a socket id not 0, a name of 1 … 108 bytes, no NUL in a
+    /// path, compared exactly above 2^53), and a payload cut short or too long is refused by both:
+    /// what the C# reader refuses, the Kaitai side refuses too. (The C# reader judges the name's
+    /// length after its bytes, the .ksy at `len_name`: both refuse the same payloads.)
+    /// </summary>
+    [Theory]
+    [InlineData("socket_id 0", "field 'socket_id' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("empty name", "field 'name' has invalid value 0", "ValidationLessThanError: not in range, min [1], but got [0]")]
+    [InlineData("path of 109 bytes", "field 'name' has invalid value 109", "ValidationGreaterThanError: not in range, max [108], but got [109]")]
+    [InlineData("abstract name of 109 bytes", "field 'name' has invalid value 109", "ValidationGreaterThanError: not in range, max [108], but got [109]")]
+    [InlineData("name length 4097", "field 'name' is 4097 bytes long, over the limit of 4096",
+        "ValidationGreaterThanError: not in range, max [108], but got [4097]")]
+    [InlineData("NUL inside a path", "a path holds no NUL byte", "ValidationExprError: not matching the expression")]
+    [InlineData("NUL last in a path", "a path holds no NUL byte", "ValidationExprError: not matching the expression")]
+    [InlineData("NUL inside the longest path", "a path holds no NUL byte", "ValidationExprError: not matching the expression")]
+    [InlineData("7 bytes", "field 'socket_id' needs 8 bytes but only 7 remain", "EOFError: requested 8 bytes, but only 7 bytes available")]
+    [InlineData("9 bytes", "field 'name.length' needs 2 bytes but only 1 remain", "EOFError: requested 2 bytes, but only 1 bytes available")]
+    [InlineData("name cut short", "field 'name' needs 13 bytes but only 12 remain", "EOFError: requested 13 bytes, but only 12 bytes available")]
+    [InlineData("a byte too many", "1 unexpected bytes after the last field", "1 bytes after the last field of unix_socket_name")]
+    public async Task The_ksy_refuses_the_unix_socket_names_the_reader_refuses(string fault, string csharpError, string kaitaiError)
+    {
+        var name = new UnixSocketName(88123, "/run/app.sock"u8.ToArray());
+        // socket_id 0, name 8 (its length, then its bytes at 10): 23 bytes in all with a name of 13.
+        byte[] payload = fault switch
+        {
+            "socket_id 0" => Patch(name, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+            "empty name" => Patch(name with { Name = [] }, 0),
+            "path of 109 bytes" => Patch(name with { Name = [(byte)'/', .. Enumerable.Repeat((byte)'x', 108)] }, 0),
+            "abstract name of 109 bytes" => Patch(name with { Name = new byte[109] }, 0),
+            "name length 4097" => Patch(name, 8, 0x01, 0x10),
+            "NUL inside a path" => Patch(name, 14, 0),
+            "NUL last in a path" => Patch(name, 22, 0),
+            "NUL inside the longest path" => Patch(name with { Name = [(byte)'/', .. Enumerable.Range(1, 106).Select(i => (byte)i), 0] }, 0),
+            "7 bytes" => Patch(name, 0)[..7],
+            "9 bytes" => Patch(name, 0)[..9],
+            "name cut short" => Patch(name, 0)[..22],
+            "a byte too many" => [.. Patch(name, 0), 0],
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Frame("USNM", ItemFlags.Critical, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("usnm.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted a USNM the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #2 'USNM'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// What the reader takes, both sides take: the shortest and longest paths and abstract names, an
+    /// abstract name with NULs inside and last (NULs only, too), a relative path, every byte but NUL
+    /// in a path, the largest socket id, and what the reader leaves to consumers (a USNM without a
+    /// USCK before it, a name the kernel could have given by itself) read the same through the .ksy
+    /// as through the C# reader.
+    /// </summary>
+    [Fact]
+    public async Task The_ksy_reads_the_unix_socket_names_the_reader_takes()
+    {
+        var names = new[]
+        {
+            new UnixSocketName(88123, "/run/app.sock"u8.ToArray()),
+            new UnixSocketName(1, "/"u8.ToArray()),
+            new UnixSocketName(ulong.MaxValue, [(byte)'/', .. Enumerable.Range(0x80, 107).Select(i => (byte)i)]),
+            new UnixSocketName(KaitaiEdgeSample.Above53, "x"u8.ToArray()),
+            new UnixSocketName(KaitaiEdgeSample.TopBit, "run/relative \"a\\b\".sock"u8.ToArray()),
+            new UnixSocketName(2, [.. Enumerable.Range(1, 108).Select(i => (byte)i)]),
+            new UnixSocketName(3, [0]),
+            new UnixSocketName(4, new byte[108]),
+            new UnixSocketName(5, [0, .. "a"u8, 0, .. "b"u8, 0]),
+            new UnixSocketName(6, [0, .. Enumerable.Range(0, 107).Select(i => (byte)(i * 37))]),
+            new UnixSocketName(7, [0, .. "3f2a1"u8]), // what autobind gives: writers write none, the reader takes it
+        };
+        var raw = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []));
+        foreach (var name in names) raw.Item(name);
+        byte[] bytes = raw.End("PROC").Complete();
+        var read = RawCheckpoint.ReadAll(bytes);
+        for (int i = 0; i < names.Length; i++) Assert.Null(ItemComparer.Difference(names[i], read[2 + i]));
+        Assert.Equal([false, false, false, false, false, false, true, true, true, true, true],
+            read.Skip(2).Take(names.Length).Select(n => ((UnixSocketName)n).IsAbstract));
+
+        await KaitaiCrossCheck.AssertAgreeAsync(Write("usnm-ok.cryo", bytes));
+    }
+
+    /// <summary>
     /// ISCK's checks are all in the .ksy (a descriptor not negative, family 2 or 10, and for family 2
     /// an address whose last 12 bytes are 0, no scope id and no IPV6_V6ONLY; no option bit above
     /// 0x10), and a payload cut short or too long is refused by both: what the C# reader refuses, the

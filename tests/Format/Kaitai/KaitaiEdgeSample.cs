@@ -10,8 +10,8 @@ namespace Cryo.Tests.Format;
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
 /// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the longest seccomp
-/// program, an inotify instance of a thousand watches up to the highest watch descriptor, listening Unix sockets with the shortest
-/// and longest paths and abstract names, listening sockets at the ends of the
+/// program, an inotify instance of a thousand watches up to the highest watch descriptor, named connected Unix sockets and listening
+/// Unix sockets with the shortest and longest paths and abstract names, listening sockets at the ends of the
 /// port range with addresses of every shape cryo-dump prints as text, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
@@ -166,20 +166,33 @@ public static class KaitaiEdgeSample
             // peek offset off (-1). A datagram pair whose ids, 2^63 + 1 and 2^63, are one number as doubles (a reader that
             // compared peer_id with socket_id as doubles would call the socket its own peer), with an empty datagram and one of
             // every byte value. A seqpacket socket whose peer was closed (peer_id 0), and a later USCK of the stream socket
-            // (another descriptor of it, as in a second process): no UDAT after it.
+            // (another descriptor of it, as in a second process): no USNM and no UDAT after it.
+            // USNM, after the first USCK of its socket and before its UDAT: the stream pair is a named connection, the socket
+            // 2^64 - 1 bound to the longest path (108 bytes: '/', then the byte values 1 … 107, control bytes, a quote and a
+            // backslash among them), its peer to the longest abstract name (108 bytes, NULs inside and last, a quote, a backslash,
+            // bytes above 0x7f); the seqpacket socket whose peer was closed to the shortest path ("/"). A seqpacket pair of
+            // its own: one end bound to the shortest abstract name (a NUL alone), the other, a client, to a relative path with
+            // quotes, a backslash and UTF-8.
             w.Write(new UnixSocket(int.MaxValue, Max, Above53, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut,
                 uint.MaxValue, uint.MaxValue, UnixSocket.PassCredentials, int.MaxValue, (1 << 20) + 6));
+            w.Write(new UnixSocketName(Max, [(byte)'/', .. Enumerable.Range(1, 107).Select(i => (byte)i)]));
             w.Write(new UnixSocketData(Max, Pattern(1 << 20, 16)));
             w.Write(new UnixSocketData(Max, B("tail\"\\")));
             w.Write(new UnixSocket(0, Above53, Max, UnixSocketType.Stream, 0, 4608, 2304, 0, -1, 0));
+            w.Write(new UnixSocketName(Above53, [0, .. B("\"\\"), 0, .. Enumerable.Range(0x80, 103).Select(i => (byte)i), 0]));
             w.Write(new UnixSocket(7, TopBit, TopBit - 1, UnixSocketType.Datagram, UnixSocket.SendShut, 212_992, 212_992, 0, 0, 256));
             w.Write(new UnixSocketData(TopBit, Array.Empty<byte>()));
             w.Write(new UnixSocketData(TopBit, Enumerable.Range(0, 256).Select(i => (byte)i).ToArray()));
             w.Write(new UnixSocket(8, TopBit - 1, TopBit, UnixSocketType.Datagram, UnixSocket.ReceiveShut, 0, 0, 0, 1, 0));
             w.Write(new UnixSocket(9, 1, 0, UnixSocketType.SeqPacket, UnixSocket.ReceiveShut | UnixSocket.SendShut, 1, 2, 0, -1, 3));
+            w.Write(new UnixSocketName(1, B("/")));
             w.Write(new UnixSocketData(1, B("eof")));
             w.Write(new UnixSocket(10, Max, Above53, UnixSocketType.Stream, UnixSocket.ReceiveShut | UnixSocket.SendShut,
                 uint.MaxValue, uint.MaxValue, UnixSocket.PassCredentials, int.MaxValue, (1 << 20) + 6));
+            w.Write(new UnixSocket(18, 2, 3, UnixSocketType.SeqPacket, 0, 212_992, 212_992, 0, -1, 0));
+            w.Write(new UnixSocketName(2, [0]));
+            w.Write(new UnixSocket(19, 3, 2, UnixSocketType.SeqPacket, 0, 212_992, 212_992, UnixSocket.PassCredentials, 0, 0));
+            w.Write(new UnixSocketName(3, B("run/\"c\" \\\u00e9.sock")));
             // ULSN after its FDES (kind 6, socket:[INODE]): a stream listener on a path with quotes, a backslash and UTF-8, backlog 0,
             // its socket file's device at the top of its range and inode above 2^53; the longest path (108 bytes: '/', then the
             // byte values 1 … 107, control bytes among them) on a seqpacket listener with the largest backlog, SO_PASSCRED, every mode bit and the largest
