@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -46,6 +46,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/wait.h>
@@ -119,7 +120,7 @@ static void install_seccomp_kind(const char *kind)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -139,6 +140,28 @@ int main(int argc, char **argv)
         struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         if ((fds[0] = socket(AF_INET, SOCK_DGRAM, 0)) < 0) tp_die_errno("socket(AF_INET, SOCK_DGRAM)");
         if (bind(fds[0], (struct sockaddr *)&address, sizeof address) < 0) tp_die_errno("bind");
+    } else if (strcmp(kind, "unix-dgram-named") == 0) {
+        /* fd 3: a Unix datagram socket bound to the abstract name "\0cryo-unsupported-dgram-PID". */
+        struct sockaddr_un address = {.sun_family = AF_UNIX};
+        int length = snprintf(address.sun_path + 1, sizeof address.sun_path - 1, "cryo-unsupported-dgram-%d", (int)getpid());
+        if ((fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0)) < 0) tp_die_errno("socket(AF_UNIX, SOCK_DGRAM)");
+        if (bind(fds[0], (struct sockaddr *)&address, (socklen_t)(sizeof(sa_family_t) + 1 + length)) < 0) tp_die_errno("bind");
+    } else if (strcmp(kind, "unix-both-named") == 0) {
+        /* A stream connection whose two ends are named and whose listener is closed: the client
+         * (fd 3) bound "\0cryo-unsupported-client-PID" before it connected to the listener's
+         * "\0cryo-unsupported-server-PID", the accepted end is fd 4. */
+        struct sockaddr_un server = {.sun_family = AF_UNIX}, client = {.sun_family = AF_UNIX};
+        int server_length = snprintf(server.sun_path + 1, sizeof server.sun_path - 1, "cryo-unsupported-server-%d", (int)getpid());
+        int client_length = snprintf(client.sun_path + 1, sizeof client.sun_path - 1, "cryo-unsupported-client-%d", (int)getpid());
+        int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (listener < 0 || (fds[0] = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) tp_die_errno("socket(AF_UNIX, SOCK_STREAM)");
+        if (bind(listener, (struct sockaddr *)&server, (socklen_t)(sizeof(sa_family_t) + 1 + server_length)) < 0 || listen(listener, 1) < 0)
+            tp_die_errno("bind or listen (the listener)");
+        if (bind(fds[0], (struct sockaddr *)&client, (socklen_t)(sizeof(sa_family_t) + 1 + client_length)) < 0 ||
+            connect(fds[0], (struct sockaddr *)&server, (socklen_t)(sizeof(sa_family_t) + 1 + server_length)) < 0)
+            tp_die_errno("bind or connect (the client)");
+        if ((fds[1] = accept(listener, NULL, NULL)) < 0) tp_die_errno("accept");
+        close(listener);
     } else if (strcmp(kind, "tcp-pending") == 0) {
         /* A listener (fd 3) with a connection waiting to be accepted: its client at fd 4. */
         struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -285,6 +308,14 @@ int main(int argc, char **argv)
         int type = 0;
         socklen_t len = sizeof type;
         if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM) tp_fail("fd %d is no longer the UDP socket", fds[0]);
+    } else if (strcmp(kind, "unix-dgram-named") == 0) {
+        int type = 0;
+        socklen_t len = sizeof type;
+        if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM) tp_fail("fd %d is no longer the datagram socket", fds[0]);
+    } else if (strcmp(kind, "unix-both-named") == 0) {
+        if (write(fds[0], "c", 1) != 1 || read(fds[1], buf, 1) != 1 || buf[0] != 'c' ||
+            write(fds[1], "s", 1) != 1 || read(fds[0], buf, 1) != 1 || buf[0] != 's')
+            tp_fail("the connection of fds 3 and 4 no longer carries a byte each way");
     } else if (strcmp(kind, "tcp-pending") == 0) {
         int accepted = accept(fds[0], NULL, NULL);
         if (accepted < 0) tp_fail("the waiting connection cannot be accepted: %s", strerror(errno));

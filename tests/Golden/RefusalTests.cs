@@ -12,6 +12,8 @@ public class RefusalTests
     [Theory]
     [InlineData("udp", "fd 3 (socket socket:[", "UDP sockets are not supported yet (of the IP sockets, listening TCP ones are)")]
     [InlineData("tcp-pending", "fd 3 (socket socket:[", "connections wait in its queue to be accepted")]
+    [InlineData("unix-dgram-named", "fd 3 (socket socket:[", "a datagram Unix socket bound to the name '@cryo-unsupported-dgram-")]
+    [InlineData("unix-both-named", "(socket socket:[", "both ends of its connection are named ('@cryo-unsupported-")]
     [InlineData("inotify-pending", "fd 3 (inotify anon_inode:inotify)", "bytes of events wait in its queue to be read, and events cannot be put back")]
     [InlineData("epoll-closed", "fd 4 (epoll)", "it watches a file as fd 5, but that number is closed")]
     [InlineData("deleted-big", "fd 3 (deleted file /dev/shm/cryo-deleted-big.", "more than cryo saves of a deleted file (64 MiB; --deleted-file-limit raises it)")]

@@ -83,11 +83,12 @@ internal static unsafe partial class Native
     /// <summary>A Unix socket bound to <paramref name="name"/> (a path, or an abstract name: a NUL, then bytes; its exact length counts) and listening.</summary>
     public static void BindUnixAndListen(int fd, ReadOnlySpan<byte> name, int backlog, string context)
     {
-        byte* raw = stackalloc byte[110];
-        new Span<byte>(raw, 110).Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(new Span<byte>(raw, 2), (ushort)AF_UNIX);
-        name.CopyTo(new Span<byte>(raw + 2, 108));
-        if (BindRaw(fd, raw, 2 + name.Length) != 0) throw new SysCallException("bind", Marshal.GetLastPInvokeError(), context);
+        BindUnix(fd, name, context);
+        Listen(fd, backlog, context);
+    }
+
+    public static void Listen(int fd, int backlog, string context)
+    {
         if (ListenRaw(fd, backlog) != 0) throw new SysCallException($"listen({backlog})", Marshal.GetLastPInvokeError(), context);
     }
 
@@ -128,7 +129,7 @@ internal static unsafe partial class Native
             length = 28;
         }
         if (BindRaw(fd, raw, length) != 0) throw new SysCallException("bind", Marshal.GetLastPInvokeError(), context);
-        if (ListenRaw(fd, backlog) != 0) throw new SysCallException($"listen({backlog})", Marshal.GetLastPInvokeError(), context);
+        Listen(fd, backlog, context);
     }
 
     public static int Socket(int family, int type, int protocol, string context)

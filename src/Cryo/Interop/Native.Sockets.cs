@@ -37,6 +37,12 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     private static partial int ShutdownRaw(int fd, int how);
 
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    private static partial int ConnectRaw(int fd, byte* address, int length);
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    private static partial int Accept4Raw(int fd, byte* address, int* length, int flags);
+
     // struct msghdr and struct iovec on x86-64.
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVector { public byte* Base; public nuint Length; }
@@ -59,6 +65,42 @@ internal static unsafe partial class Native
         if (SocketpairRaw(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0)
             throw new SysCallException("socketpair", Marshal.GetLastPInvokeError(), context);
         return (fds[0], fds[1]);
+    }
+
+    /// <summary>
+    /// bind() of a Unix socket to <paramref name="name"/>: a path as the kernel resolves it for
+    /// the calling thread (its root and working directory), or an abstract name (a NUL, then
+    /// bytes; its exact length counts).
+    /// </summary>
+    public static void BindUnix(int fd, ReadOnlySpan<byte> name, string context)
+    {
+        byte* raw = stackalloc byte[110];
+        int length = UnixAddress(raw, name);
+        if (BindRaw(fd, raw, length) != 0) throw new SysCallException("bind", Marshal.GetLastPInvokeError(), context);
+    }
+
+    /// <summary>connect() of a Unix socket to <paramref name="name"/>, named as for <see cref="BindUnix"/>.</summary>
+    public static void ConnectUnix(int fd, ReadOnlySpan<byte> name, string context)
+    {
+        byte* raw = stackalloc byte[110];
+        int length = UnixAddress(raw, name);
+        if (ConnectRaw(fd, raw, length) != 0) throw new SysCallException("connect", Marshal.GetLastPInvokeError(), context);
+    }
+
+    /// <summary>accept4() with close-on-exec; the peer's address is not asked for.</summary>
+    public static int Accept(int fd, string context)
+    {
+        int accepted = Accept4Raw(fd, null, null, SOCK_CLOEXEC);
+        return accepted >= 0 ? accepted : throw new SysCallException("accept4", Marshal.GetLastPInvokeError(), context);
+    }
+
+    /// <summary>struct sockaddr_un for a name (at most 108 bytes): its length is the family's 2 bytes and the name's own.</summary>
+    private static int UnixAddress(byte* raw, ReadOnlySpan<byte> name)
+    {
+        new Span<byte>(raw, 110).Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(new Span<byte>(raw, 2), (ushort)AF_UNIX);
+        name.CopyTo(new Span<byte>(raw + 2, 108));
+        return 2 + name.Length;
     }
 
     /// <summary>

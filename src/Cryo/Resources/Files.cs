@@ -38,7 +38,7 @@ internal sealed class Files : IResourceKind
     public string Name => "Files";
 
     public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile
-        or UnixSocket or UnixSocketData or TerminalState or InotifyFile or InetSocket or UnixListener;
+        or UnixSocket or UnixSocketData or UnixSocketName or TerminalState or InotifyFile or InetSocket or UnixListener;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
     private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
@@ -372,6 +372,11 @@ internal sealed class Files : IResourceKind
             UnixSockets.Read(data, process.Pid, session);
             return;
         }
+        if (item is UnixSocketName name)
+        {
+            UnixSockets.Read(name, process.Pid, session);
+            return;
+        }
         if (item is TerminalState terminal)
         {
             if (own.Items.LastOrDefault() is not { Kind: FileKind.Terminal } holder || holder.Fd != terminal.Fd)
@@ -398,6 +403,7 @@ internal sealed class Files : IResourceKind
                 if (last.Kind != FileKind.Socket)
                     throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} follows an FDES of {last.Kind} {Encoding.UTF8.GetString(last.Path)}, not of a socket");
                 table.Descriptions[last.DescriptionId].State ??= item;
+                if (item is UnixListener listener) UnixSockets.NoteListener(listener, session);
             }
             else if (item is UnixSocket socket)
             {
@@ -570,6 +576,8 @@ internal sealed class Files : IResourceKind
     private static int OpenSocket(Description d, RestoreSession session, FileTable table)
     {
         string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
+        // Before the first socket of all: a listener may take an abstract name a named pair needs for an instant.
+        UnixSockets.MakeNamedPairs(session);
         int local = d.State switch
         {
             UnixSocket socket => UnixSockets.Open(socket, d.FirstPid, session),

@@ -20,13 +20,7 @@ internal static class UnixListeners
     {
         if (diag.ReceiveQueue > 0)
             throw refuse($"{diag.ReceiveQueue} connection(s) wait in its queue to be accepted, which cannot be saved: checkpoint again once the program has accepted them");
-        byte[] name = diag.Name is { Length: > 0 } bound ? bound : throw refuse("a listening Unix socket without a name");
-        if (name[0] != 0)
-        {
-            // A path as bound (sun_path): what follows the first NUL is not part of it.
-            int end = Array.IndexOf(name, (byte)0);
-            if (end >= 0) name = name[..end];
-        }
+        byte[] name = diag.Name is { Length: > 0 } bound ? UnixSocketNames.AsBound(bound) : throw refuse("a listening Unix socket without a name");
         uint options = Native.GetSocketOption(copy, Native.SO_PASSCRED, what) != 0 ? UnixSocket.PassCredentials : 0;
         if (name[0] == 0)
             return new UnixListener(file.Fd, (UnixSocketType)diag.Type, name, diag.WriteQueue, options, 0, 0, 0, 0, 0);
@@ -53,7 +47,7 @@ internal static class UnixListeners
         try
         {
             if ((item.Options & UnixSocket.PassCredentials) != 0) Native.SetSocketOption(fd, Native.SO_PASSCRED, 1, what);
-            string name = item.IsAbstract ? $"@{Encoding.UTF8.GetString(item.Name.AsSpan(1))}" : Encoding.UTF8.GetString(item.Name);
+            string name = UnixSocketNames.Show(item.Name);
             if (!item.IsAbstract && Native.TryLstat(item.Name, out _) is { } there)
             {
                 if (there.Type != FileStatus.S_IFSOCK || there.Device != item.FileDevice || there.Inode != item.FileInode)
@@ -66,6 +60,11 @@ internal static class UnixListeners
             catch (SysCallException e) when (e.Errno == ErrnoNames.EADDRINUSE)
             {
                 throw new InvalidOperationException($"{what}: cannot listen on {name} again: the name is in use (the original, if it was left running, or another program)");
+            }
+            catch (SysCallException e) when (e.Errno == ErrnoNames.ENOENT && !item.IsAbstract)
+            {
+                throw new InvalidOperationException($"{what}: cannot listen on {name} again: its directory {Path.GetDirectoryName(name)} is gone " +
+                    "(removed after the checkpoint, e.g. by the original's own clean-up when it ended); cryo does not make directories");
             }
             if (!item.IsAbstract) Native.SetOwnerAndMode(item.Name, item.FileMode, item.FileUid, item.FileGid, what);
             return fd;
