@@ -1,14 +1,18 @@
 /* Shared code of the test programs: see common.h and README.md. */
 #include "common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -736,4 +740,77 @@ void tp_fd_target(int fd, char *buf, size_t len)
         snprintf(buf, len, "? (%s)", strerror(errno));
     else
         buf[n] = '\0';
+}
+
+void tp_check_only_fds(const int *fds, int count)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) {
+        tp_fail("opendir(/proc/self/fd): %s", strerror(errno));
+        return;
+    }
+    int own = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = atoi(e->d_name);
+        if (fd == own || fd <= 2)
+            continue;
+        int known = 0;
+        for (int i = 0; i < count && !known; i++)
+            known = fds[i] == fd;
+        if (known)
+            continue;
+        char t[PATH_MAX];
+        tp_fd_target(fd, t, sizeof t);
+        tp_fail("fd %d is open (%s), but the program has no descriptor there", fd, t);
+    }
+    closedir(d);
+}
+
+int tp_wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r;
+    while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {}
+    return r > 0 && (p.revents & POLLIN);
+}
+
+/* ------------------------------------------------------------------ */
+/* socket helpers                                                       */
+
+int tp_sockopt_int(int fd, int level, int option, const char *name, const char *what, int *value)
+{
+    socklen_t l = sizeof *value;
+    *value = 0;
+    if (getsockopt(fd, level, option, value, &l) != 0) {
+        tp_fail("%s: getsockopt(%d, %s): %s", what, fd, name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void tp_check_nothing_more(int fd, int expect_eof, const char *what)
+{
+    unsigned char b[64];
+    ssize_t r;
+    while ((r = recv(fd, b, sizeof b, MSG_DONTWAIT)) < 0 && errno == EINTR) {}
+    if (expect_eof) {
+        if (r != 0)
+            tp_fail("%s: recv(%d) after the data gave %zd (%s), expected 0 (end of file)", what, fd, r,
+                    r < 0 ? strerror(errno) : "more data");
+    } else if (r > 0) {
+        tp_fail("%s: recv(%d) after the data gave %zd more bytes, expected nothing (EAGAIN)", what, fd, r);
+    } else if (r == 0) {
+        /* A stream socket's 0 is its end of file; a datagram or seqpacket socket's may also be an
+         * empty message (unknown type: say both). */
+        int type = 0;
+        socklen_t l = sizeof type;
+        int stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) == 0 && type == SOCK_STREAM;
+        tp_fail("%s: recv(%d) after the data gave 0 (%s), expected nothing (EAGAIN)", what, fd,
+                stream ? "end of file" : "end of file or an empty message");
+    } else if (errno != EAGAIN) {
+        tp_fail("%s: recv(%d) after the data: %s, expected EAGAIN", what, fd, strerror(errno));
+    }
 }

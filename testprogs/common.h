@@ -121,4 +121,23 @@ int tp_check_roundtrip(int rfd, int wfd, const char *what, size_t len, uint64_t 
 /* Check F_GETFD and F_GETFL of fd against the recorded values. */
 int tp_check_fd_flags(int fd, const char *what, int fdflags, int flflags);
 
+/* No descriptor open but 0-2 and fds[0..count-1]: reads /proc/self/fd (skipping the
+ * directory's own descriptor, closed again before returning) and tp_fail()s for every other
+ * fd, naming what it links to. */
+void tp_check_only_fds(const int *fds, int count);
+
+/* poll(fd) for POLLIN for up to timeout_ms (EINTR-safe); 1 if readable, else 0. */
+int tp_wait_readable(int fd, int timeout_ms);
+
+/* ---- socket helpers ---- */
+/* getsockopt(fd, level, option) of an int into *value (0 if it fails): 0, or -1 after
+ * tp_fail("WHAT: getsockopt(FD, NAME): strerror"). */
+int tp_sockopt_int(int fd, int level, int option, const char *name, const char *what, int *value);
+
+/* The next recv(fd, MSG_DONTWAIT) (EINTR-safe) must find nothing: EAGAIN, or with
+ * `expect_eof` 0 (end of file); tp_fail()s with `what` otherwise. On a datagram or
+ * seqpacket socket (SO_TYPE, asked only then) an unexpected 0 is reported as "end of
+ * file or an empty message". */
+void tp_check_nothing_more(int fd, int expect_eof, const char *what);
+
 #endif

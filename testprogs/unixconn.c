@@ -65,7 +65,6 @@
  */
 #include "common.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -335,19 +334,10 @@ static void connect_to(int fd, const struct name *n, const char *what)
     }
 }
 
-/* poll(fd) for POLLIN for up to WAIT_MS; 1 if ready. */
-static int wait_in(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r;
-    while ((r = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR) {}
-    return r > 0 && (p.revents & POLLIN);
-}
-
 /* The connection waiting at listener lfd (within WAIT_MS), accepted blocking. */
 static int accept_setup(int lfd, const char *what)
 {
-    if (!wait_in(lfd))
+    if (!tp_wait_readable(lfd, WAIT_MS))
         tp_die("%s: no connection to accept on fd %d within %d ms (poll)", what, lfd, WAIT_MS);
     int s;
     while ((s = accept4(lfd, NULL, NULL, 0)) < 0 && errno == EINTR) {}
@@ -538,45 +528,6 @@ static void record_names(void)
 /* ------------------------------------------------------------------ */
 /* checks                                                               */
 
-/* No descriptor but 0-2, 40-52 and (--child) 61. */
-static void check_no_other_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) {
-        tp_fail("opendir(/proc/self/fd): %s", strerror(errno));
-        return;
-    }
-    int own = dirfd(d);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        int fd = atoi(de->d_name);
-        if (fd == own || fd <= 2)
-            continue;
-        int known = 0;
-        for (int i = 0; i < g_ne; i++)
-            known |= g_e[i].fd == fd;
-        if (known)
-            continue;
-        char t[PATH_MAX];
-        tp_fd_target(fd, t, sizeof t);
-        tp_fail("fd %d is open (%s), but the program has no descriptor there", fd, t);
-    }
-    closedir(d);
-}
-
-static int get_int(int fd, int opt, const char *name, const char *what, int *v)
-{
-    socklen_t l = sizeof *v;
-    *v = 0;
-    if (getsockopt(fd, SOL_SOCKET, opt, v, &l) != 0) {
-        tp_fail("%s: getsockopt(%d, %s): %s", what, fd, name, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Type, options, flags and both names of one descriptor; 0 if it is a socket at all. */
 /* An abstract name is taken by the socket bound to it (not by the sockets accepted under a
  * listener's name): bind() of a new socket to it must fail with EADDRINUSE. */
@@ -613,11 +564,11 @@ static int check_ent(const struct ent *e)
         return -1;
     }
     int v;
-    if (get_int(e->fd, SO_DOMAIN, "SO_DOMAIN", what, &v) == 0 && v != AF_UNIX)
+    if (tp_sockopt_int(e->fd, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", what, &v) == 0 && v != AF_UNIX)
         tp_fail("%s: SO_DOMAIN is %d, expected %d (AF_UNIX)", what, v, AF_UNIX);
-    if (get_int(e->fd, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != e->type)
+    if (tp_sockopt_int(e->fd, SOL_SOCKET, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != e->type)
         tp_fail("%s: SO_TYPE is %d, expected %d (%s)", what, v, e->type, e->type_name);
-    if (get_int(e->fd, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != e->listening)
+    if (tp_sockopt_int(e->fd, SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != e->listening)
         tp_fail("%s: SO_ACCEPTCONN is %d, expected %d (%s)", what, v, e->listening,
                 e->listening ? "listening" : "connected");
 
@@ -664,23 +615,6 @@ static void check_queued(int fd, size_t want, const char *what)
         tp_fail("%s: %d bytes queued at fd %d (FIONREAD), expected %zu", what, q, fd, want);
 }
 
-/* The next recv must find nothing: EAGAIN (expect_eof: 0, end of file). */
-static void check_nothing_more(int fd, int expect_eof, const char *what)
-{
-    unsigned char b[64];
-    ssize_t r = recv_nb(fd, b, sizeof b);
-    if (expect_eof) {
-        if (r != 0)
-            tp_fail("%s: recv(%d) after the data gave %zd (%s), expected 0 (end of file)", what, fd, r,
-                    r < 0 ? strerror(errno) : "more data");
-    } else if (r >= 0) {
-        tp_fail("%s: recv(%d) after the data gave %zd%s, expected nothing (EAGAIN)", what, fd, r,
-                r == 0 ? " (end of file)" : " more bytes");
-    } else if (errno != EAGAIN) {
-        tp_fail("%s: recv(%d) after the data: %s, expected EAGAIN", what, fd, strerror(errno));
-    }
-}
-
 static void report_mismatch(const unsigned char *got, size_t len, int which, const char *what)
 {
     ssize_t bad = tp_pattern_check(got, len, seed_of(which), 0);
@@ -709,7 +643,7 @@ static void check_stream(int fd, size_t len, int which, int expect_eof, const ch
     }
     report_mismatch(g_buf, got, which, what);
     if (got == len)
-        check_nothing_more(fd, expect_eof, what);
+        tp_check_nothing_more(fd, expect_eof, what);
 }
 
 /* The messages (lengths len[i], streams which[i]) queued at a seqpacket socket, each whole
@@ -742,7 +676,7 @@ static void check_messages(int fd, int n, const size_t *len, const int *which, c
         }
         report_mismatch(g_buf, len[i], which[i], w);
     }
-    check_nothing_more(fd, 0, what);
+    tp_check_nothing_more(fd, 0, what);
 }
 
 /* One byte (a one-byte message on seqpacket) from wfd to rfd within WAIT_MS. */
@@ -755,7 +689,7 @@ static void check_byte(int wfd, int rfd, unsigned char c, const char *what)
                 w < 0 ? strerror(errno) : "short");
         return;
     }
-    if (!wait_in(rfd)) {
+    if (!tp_wait_readable(rfd, WAIT_MS)) {
         tp_fail("%s: the byte sent on fd %d did not arrive at fd %d within %d ms", what, wfd, rfd, WAIT_MS);
         return;
     }
@@ -808,7 +742,7 @@ static void check_new_connection(const struct ent *l, unsigned char c)
         close(cl);
         return;
     }
-    if (!wait_in(l->fd)) {
+    if (!tp_wait_readable(l->fd, WAIT_MS)) {
         tp_fail("%s: no connection to accept on fd %d within %d ms (poll)", what, l->fd, WAIT_MS);
         close(cl);
         return;
@@ -834,7 +768,7 @@ static void check_new_connection(const struct ent *l, unsigned char c)
     close(cl);
     check_nothing_waits(l, "after the new connection");
     int v;
-    if (get_int(l->fd, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != 1)
+    if (tp_sockopt_int(l->fd, SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != 1)
         tp_fail("%s: SO_ACCEPTCONN is %d after the accept, expected 1", l->label, v);
 }
 
@@ -849,7 +783,7 @@ static void check_child(void)
         char b[8] = {0};
         size_t got = 0;
         while (got < 4) {
-            if (!wait_in(FD_PARENT)) {
+            if (!tp_wait_readable(FD_PARENT, WAIT_MS)) {
                 tp_fail("%s: no answer (%zu of 4 bytes) within %d ms", what, got, WAIT_MS);
                 break;
             }
@@ -871,8 +805,8 @@ static void check_child(void)
         tp_fail("waitpid(%d): %s", (int)g_child_pid, r < 0 ? strerror(errno) : "another pid");
     else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         tp_fail("the child ended with status 0x%x, expected exit 0", status);
-    else if (wait_in(FD_PARENT))
-        check_nothing_more(FD_PARENT, 1, "--child: fd 61 once the child has exited");
+    else if (tp_wait_readable(FD_PARENT, WAIT_MS))
+        tp_check_nothing_more(FD_PARENT, 1, "--child: fd 61 once the child has exited");
     else
         tp_fail("--child: fd 61 shows no end of file within %d ms of the child's exit", WAIT_MS);
 }
@@ -942,7 +876,10 @@ int main(int argc, char **argv)
     tp_wait_sigterm();
     tp_begin_check();
 
-    check_no_other_fds();
+    int fds[sizeof g_e / sizeof g_e[0]]; /* no descriptor but 0-2, 40-52 and (--child) 61 */
+    for (int i = 0; i < g_ne; i++)
+        fds[i] = g_e[i].fd;
+    tp_check_only_fds(fds, g_ne);
     for (int i = 0; i < g_ne; i++)
         check_ent(&g_e[i]);
 

@@ -42,7 +42,6 @@
  */
 #include "common.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -395,41 +394,6 @@ static void set_up_diag(void)
 /* ------------------------------------------------------------------ */
 /* checks                                                               */
 
-
-/* No descriptor but 0-2, the listeners and (--pending) the client. */
-static void check_no_other_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) {
-        tp_fail("opendir(/proc/self/fd): %s", strerror(errno));
-        return;
-    }
-    int own = dirfd(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        int fd = atoi(e->d_name);
-        if (fd == own || fd <= 2 || fd == FD_P || fd == FD_A || fd == FD_B || (g_pending && fd == FD_CLIENT))
-            continue;
-        char t[PATH_MAX];
-        tp_fd_target(fd, t, sizeof t);
-        tp_fail("fd %d is open (%s), but the program has no descriptor there", fd, t);
-    }
-    closedir(d);
-}
-
-static int get_int(int fd, int opt, const char *name, const char *what, int *v)
-{
-    socklen_t l = sizeof *v;
-    *v = 0;
-    if (getsockopt(fd, SOL_SOCKET, opt, v, &l) != 0) {
-        tp_fail("%s: getsockopt(%d, %s): %s", what, fd, name, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static void check_listener(const struct listener *l)
 {
     char what[32];
@@ -446,13 +410,13 @@ static void check_listener(const struct listener *l)
         return;
     }
     int v;
-    if (get_int(l->fd, SO_DOMAIN, "SO_DOMAIN", what, &v) == 0 && v != AF_UNIX)
+    if (tp_sockopt_int(l->fd, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", what, &v) == 0 && v != AF_UNIX)
         tp_fail("%s: SO_DOMAIN is %d, expected %d (AF_UNIX)", what, v, AF_UNIX);
-    if (get_int(l->fd, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != l->type)
+    if (tp_sockopt_int(l->fd, SOL_SOCKET, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != l->type)
         tp_fail("%s: SO_TYPE is %d, expected %d (%s)", what, v, l->type, l->type_name);
-    if (get_int(l->fd, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != 1)
+    if (tp_sockopt_int(l->fd, SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != 1)
         tp_fail("%s: SO_ACCEPTCONN is %d, expected 1 (listening)", what, v);
-    if (get_int(l->fd, SO_PASSCRED, "SO_PASSCRED", what, &v) == 0 && v != l->passcred)
+    if (tp_sockopt_int(l->fd, SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED", what, &v) == 0 && v != l->passcred)
         tp_fail("%s: SO_PASSCRED is %d, expected %d", what, v, l->passcred);
 
     struct sockaddr_un a;
@@ -523,19 +487,10 @@ static void check_socket_file(void)
                 (unsigned)st.st_gid, (unsigned)g_uid, (unsigned)g_gid);
 }
 
-/* poll(fd) for POLLIN for up to WAIT_MS; 1 if ready. */
-static int wait_in(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r;
-    while ((r = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR) {}
-    return r > 0 && (p.revents & POLLIN);
-}
-
 /* Accept a connection on the listener (which must have one within WAIT_MS); -1 (tp_fail'ed). */
 static int accept_one(const struct listener *l, const char *what)
 {
-    if (!wait_in(l->fd)) {
+    if (!tp_wait_readable(l->fd, WAIT_MS)) {
         tp_fail("%s: no connection to accept on fd %d within %d ms (poll)", what, l->fd, WAIT_MS);
         return -1;
     }
@@ -561,7 +516,7 @@ static int send_byte(int fd, unsigned char c, const char *what, const char *dir)
  * 0: with no control message at all. */
 static void recv_byte(int fd, unsigned char c, int creds, const char *what, const char *dir)
 {
-    if (!wait_in(fd)) {
+    if (!tp_wait_readable(fd, WAIT_MS)) {
         tp_fail("%s: the byte sent %s did not arrive at fd %d within %d ms", what, dir, fd, WAIT_MS);
         return;
     }
@@ -630,9 +585,9 @@ static void check_pending(void)
         tp_fail("%s: not a socket (%s)", what, strerror(errno));
         return;
     }
-    if (get_int(FD_CLIENT, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != SOCK_STREAM)
+    if (tp_sockopt_int(FD_CLIENT, SOL_SOCKET, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != SOCK_STREAM)
         tp_fail("%s: SO_TYPE is %d, expected %d (SOCK_STREAM)", what, v, SOCK_STREAM);
-    if (get_int(FD_CLIENT, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != 0)
+    if (tp_sockopt_int(FD_CLIENT, SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN", what, &v) == 0 && v != 0)
         tp_fail("%s: SO_ACCEPTCONN is %d, expected 0", what, v);
     struct sockaddr_un a;
     socklen_t alen = sizeof a;
@@ -722,7 +677,9 @@ int main(int argc, char **argv)
     tp_wait_sigterm();
     tp_begin_check();
 
-    check_no_other_fds();
+    /* No descriptor but 0-2, the listeners and (--pending) the client. */
+    const int fds[] = {FD_P, FD_A, FD_B, FD_CLIENT};
+    tp_check_only_fds(fds, g_pending ? 4 : 3);
     for (int i = 0; i < NL; i++)
         check_listener(&g_l[i]);
     check_socket_file();

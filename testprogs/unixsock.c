@@ -145,21 +145,18 @@ __attribute__((noreturn)) static void child_loop(int fd)
 
 static void check_opt(int fd, int level, int opt, const char *name, int want, const char *what)
 {
-    int v = 0;
-    socklen_t l = sizeof v;
-    if (getsockopt(fd, level, opt, &v, &l) < 0) tp_fail("%s: getsockopt(%d, %s): %s", what, fd, name, strerror(errno));
-    else if (v != want) tp_fail("%s: fd %d %s is %d, expected %d", what, fd, name, v, want);
+    int v;
+    if (tp_sockopt_int(fd, level, opt, name, what, &v) == 0 && v != want)
+        tp_fail("%s: fd %d %s is %d, expected %d", what, fd, name, v, want);
 }
 
 static void check_type(int fd, int type, const char *type_name, const char *what)
 {
-    int v = 0;
-    socklen_t l = sizeof v;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0) tp_fail("%s: getsockopt(%d, SO_TYPE): %s", what, fd, strerror(errno));
-    else if (v != type) tp_fail("%s: fd %d SO_TYPE is %d, expected %d (%s)", what, fd, v, type, type_name);
-    l = sizeof v;
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0) tp_fail("%s: getsockopt(%d, SO_DOMAIN): %s", what, fd, strerror(errno));
-    else if (v != AF_UNIX) tp_fail("%s: fd %d SO_DOMAIN is %d, expected %d (AF_UNIX)", what, fd, v, AF_UNIX);
+    int v;
+    if (tp_sockopt_int(fd, SOL_SOCKET, SO_TYPE, "SO_TYPE", what, &v) == 0 && v != type)
+        tp_fail("%s: fd %d SO_TYPE is %d, expected %d (%s)", what, fd, v, type, type_name);
+    if (tp_sockopt_int(fd, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", what, &v) == 0 && v != AF_UNIX)
+        tp_fail("%s: fd %d SO_DOMAIN is %d, expected %d (AF_UNIX)", what, fd, v, AF_UNIX);
 }
 
 static void check_fdflags(int fd, int want_cloexec, int want_nonblock, const char *what)
@@ -182,23 +179,6 @@ static ssize_t recv_nb(int fd, void *buf, size_t len)
     ssize_t r;
     while ((r = recv(fd, buf, len, MSG_DONTWAIT)) < 0 && errno == EINTR) {}
     return r;
-}
-
-/* The next recv must find nothing: EAGAIN (expect_eof: 0, end of file). */
-static void check_nothing_more(int fd, int expect_eof, const char *what)
-{
-    unsigned char b[64];
-    ssize_t r = recv_nb(fd, b, sizeof b);
-    if (expect_eof) {
-        if (r != 0)
-            tp_fail("%s: recv(%d) after the data gave %zd (%s), expected 0 (end of file)", what, fd, r,
-                    r < 0 ? strerror(errno) : "more data");
-    } else if (r >= 0) {
-        tp_fail("%s: recv(%d) after the data gave %zd%s, expected nothing (EAGAIN)", what, fd, r,
-                r == 0 ? " (end of file or an empty message)" : " more bytes");
-    } else if (errno != EAGAIN) {
-        tp_fail("%s: recv(%d) after the data: %s, expected EAGAIN", what, fd, strerror(errno));
-    }
 }
 
 static void report_mismatch(const unsigned char *got, size_t len, int which, uint64_t off, const char *what)
@@ -229,7 +209,7 @@ static void check_stream(int fd, size_t len, int which, int expect_eof, const ch
         if (got == len) break;
     }
     report_mismatch(g_buf, got, which, 0, what);
-    if (got == len) check_nothing_more(fd, expect_eof, what);
+    if (got == len) tp_check_nothing_more(fd, expect_eof, what);
 }
 
 /* One message/datagram of exactly len bytes of stream `which` at offset off. */
@@ -371,9 +351,9 @@ int main(int argc, char **argv)
     check_msg(FD_D1, 1, P_D, 0, "D: first datagram at fd 44 (1 byte)");
     check_msg(FD_D1, D_BIG, P_D, 1, "D: second datagram at fd 44 (1000 bytes)");
     check_msg(FD_D1, 0, P_D, 1 + D_BIG, "D: third datagram at fd 44 (empty)");
-    check_nothing_more(FD_D1, 0, "D: fd 44 after its three datagrams");
+    tp_check_nothing_more(FD_D1, 0, "D: fd 44 after its three datagrams");
     check_msg(FD_D0, D_BACK, P_D_BACK, 0, "D: datagram at fd 43 (300 bytes)");
-    check_nothing_more(FD_D0, 0, "D: fd 43 after its datagram");
+    tp_check_nothing_more(FD_D0, 0, "D: fd 43 after its datagram");
     {
         ssize_t w;
         tp_pattern_fill(g_buf, 77, seed_of(P_D_RT1), 0);
@@ -395,7 +375,7 @@ int main(int argc, char **argv)
     check_type(FD_Q1, SOCK_SEQPACKET, "SOCK_SEQPACKET", "Q");
     check_msg(FD_Q1, Q_SMALL, P_Q, 0, "Q: first message at fd 46 (10 bytes)");
     check_msg(FD_Q1, Q_BIG, P_Q, Q_SMALL, "Q: second message at fd 46 (5000 bytes)");
-    check_nothing_more(FD_Q1, 1, "Q: fd 46 after its two messages (fd 45 shut down for writing)");
+    tp_check_nothing_more(FD_Q1, 1, "Q: fd 46 after its two messages (fd 45 shut down for writing)");
     {
         ssize_t w = send(FD_Q0, "x", 1, MSG_DONTWAIT);
         if (w >= 0) tp_fail("Q: send(%d) succeeded (%zd bytes), expected EPIPE: the SHUT_WR is gone", FD_Q0, w);
@@ -413,8 +393,8 @@ int main(int argc, char **argv)
     check_fdflags(FD_E1, 1, 0, "E");
     check_type(FD_E0, SOCK_STREAM, "SOCK_STREAM", "E");
     check_type(FD_E1, SOCK_STREAM, "SOCK_STREAM", "E");
-    check_nothing_more(FD_E0, 0, "E: fd 47 (nothing queued)");
-    check_nothing_more(FD_E1, 0, "E: fd 48 (nothing queued)");
+    tp_check_nothing_more(FD_E0, 0, "E: fd 47 (nothing queued)");
+    tp_check_nothing_more(FD_E1, 0, "E: fd 48 (nothing queued)");
     check_roundtrip(FD_E0, FD_E1, ROUND, P_E_RT1, "E: fresh bytes 47 -> 48");
     check_roundtrip(FD_E1, FD_E0, ROUND, P_E_RT2, "E: fresh bytes 48 -> 47");
 
