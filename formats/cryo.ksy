@@ -8,11 +8,11 @@ meta:
   bit-endian: le
 doc: |
   A cryo checkpoint: the saved state of a tree of Linux x86-64 processes (process info,
-  credentials, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
+  credentials, a working directory deleted while the process was in it, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
-  state of eventfd, signalfd, timerfd, epoll and inotify files, of connected Unix sockets with their
-  names and the bytes queued in them, of listening Unix and TCP sockets and of the terminals the processes run on, the seccomp
+  state of eventfd, signalfd, timerfd, epoll and inotify files, the process each pidfd refers to, the state of connected Unix sockets with their
+  names and the bytes queued in them, of listening Unix and TCP sockets, of UDP sockets and of the terminals the processes run on, the seccomp
   filters of their threads, threads with their registers, scheduling attributes and seccomp mode,
   pipes and their unread bytes),
   written as a stream of items so that it can be produced and consumed without seeking (a pipe
@@ -122,16 +122,17 @@ types:
   item:
     doc: |
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
-      payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `RLIM`,
+      payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `DCWD`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `USCK`, `UDAT`, `USNM`,
-      `ULSN`, `ISCK`, `TTYS`, `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`,
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `PIDF`, `USCK`, `UDAT`, `USNM`,
+      `ULSN`, `ISCK`, `UDPS`, `TTYS`, `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`,
       `GREG`, `XSTA`, `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`,
       `STAT` and `TRLR` at top level.
-      The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
+      The DCWD of a process whose working directory was deleted directly follows its PINF (at
+      most one per PROC). The MDAT items of a memfd object or a deleted file follow its MEMF or DELF item, the PAGE
       items of a memory area its
-      AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, USCK, ULSN, ISCK or TTYS, FOWN and FLCK items of a descriptor its FDES
-      (exactly one of USCK, ULSN or ISCK after the first FDES of a socket description in a process),
+      AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, PIDF, USCK, ULSN, ISCK, UDPS or TTYS, FOWN and FLCK items of a descriptor its FDES
+      (exactly one of USCK, ULSN, ISCK or UDPS after the first FDES of a socket description in a process),
       the USNM (if it is named) and then the UDAT items of a Unix socket the first USCK of that
       socket, the FBUF items of a pipe its
       FINF item; the SCMF items of a PROC come before its first THRD, each after its parent.
@@ -161,6 +162,7 @@ types:
           cases:
             '"PINF"': process_info
             '"CRED"': credentials
+            '"DCWD"': deleted_working_directory
             '"RLIM"': resource_limits
             '"SIGA"': signal_handlers
             '"PEND"': pending_signals
@@ -184,11 +186,13 @@ types:
             '"TMFD"': timer_file
             '"EPOL"': event_poll_file
             '"INOT"': inotify_file
+            '"PIDF"': pid_fd
             '"USCK"': unix_socket
             '"UDAT"': unix_socket_data
             '"USNM"': unix_socket_name
             '"ULSN"': unix_listener
             '"ISCK"': inet_socket
+            '"UDPS"': inet_datagram_socket
             '"TTYS"': terminal_state
             '"SCMF"': seccomp_filter
             '"TINF"': thread_info
@@ -297,7 +301,9 @@ types:
         doc: Length in bytes of `cwd`.
       - id: cwd
         size: len_cwd
-        doc: Current working directory, bytes.
+        doc: |
+          The working directory (/proc/PID/cwd), bytes; when it was deleted, its path before the
+          deletion (the link without " (deleted)"), and a DCWD item follows this PINF.
       - id: len_root
         type: u2
         valid:
@@ -369,6 +375,42 @@ types:
       - id: gid
         type: u4
         doc: Group id.
+
+  deleted_working_directory:
+    doc: |
+      DCWD, deleted working directory - the process's working directory was deleted (rmdir) while
+      the process was in it: its path, mode and owner. Directly after the PINF of such a process
+      (before its CRED), at most once per PROC; `path` is that PINF's `cwd` (a consumer rejects a
+      DCWD elsewhere, a second one, or one whose path differs; not expressed here). Writers refuse a
+      process whose deleted working directory's parent directory is gone too. A restore makes an
+      empty directory at `path` (beside it, PATH.cryo-N, if the name is taken) with the mode and
+      owner, makes it the process's working directory and removes it again at once, so that the
+      process is in a deleted directory as before (no file can be made there, getcwd fails).
+    seq:
+      - id: len_path
+        type: u2
+        valid:
+          min: 2
+          max: 4096
+        doc: Length in bytes of `path`, at least 2 (not "/" alone; a deleted directory has a parent).
+      - id: path
+        size: len_path
+        valid:
+          expr: _.first == 0x2f and _.min != 0
+        doc: |
+          The path the directory had when it was deleted, bytes, as /proc/PID/cwd shows it without
+          the " (deleted)" suffix: absolute (first byte '/'), no NUL; the `cwd` of the PINF it follows.
+      - id: mode
+        type: u4
+        valid:
+          expr: (_ & 0xf000) == 0x4000
+        doc: st_mode of the directory; its type bits are 0x4000, a directory.
+      - id: uid
+        type: u4
+        doc: Owner's user id (st_uid).
+      - id: gid
+        type: u4
+        doc: Owner's group id (st_gid).
 
   resource_limits:
     doc: RLIM, resource limits of the process.
@@ -1220,6 +1262,30 @@ types:
           fails when it no longer exists, and warns when it names another inode than `device`
           and `inode`.
 
+  pid_fd:
+    doc: |
+      PIDF, pidfd - the process the pidfd behind a descriptor refers to (pidfd_open, clone's
+      CLONE_PIDFD): directly after the first FDES (kind anon_inode, path "anon_inode:[pidfd]") of
+      the description in each process. Only pidfds of processes of the file (live or zombie) are
+      written: writers refuse those of processes outside the checkpointed tree, of reaped
+      processes, of another pid namespace, and thread pidfds (PIDFD_THREAD). A restore opens a
+      pidfd of the process it made with that pid (pidfd_open) once every process of the file
+      exists, and fails when no PINF of the file (zombies included) has that pid (a consumer's
+      check; not expressed here). Its O_NONBLOCK (PIDFD_NONBLOCK) is the FDES's `open_flags`.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: pid
+        type: s4
+        valid:
+          min: 1
+        doc: |
+          The pid of the process the pidfd refers to (`Pid:` in /proc/PID/fdinfo/FD), positive:
+          the `pid` of a PINF of the file, a live process or a zombie.
+
   unix_socket:
     doc: |
       USCK, Unix socket - a connected Unix socket behind a descriptor, one end of a pair: of
@@ -1451,6 +1517,91 @@ types:
       - id: fastopen_queue
         type: u4
         doc: TCP_FASTOPEN, the queue length of pending Fast Open requests; 0 off.
+
+  inet_datagram_socket:
+    doc: |
+      UDPS, UDP socket - a UDP socket (IPv4 or IPv6), bound or not, connected or not, with no
+      datagram waiting to be read and not corked (UDP_CORK), behind a descriptor: directly after the
+      first FDES (kind socket, path "socket:[INODE]") of its description in each process that holds
+      it, as a USCK, a ULSN or an ISCK would be. Both endpoints have ISCK's layout of port, address
+      and scope id. A restore makes a new socket of the family, sets the options (IPV6_V6ONLY before
+      bind), the buffer sizes (SO_SNDBUFFORCE and SO_RCVBUFFORCE with half the saved values) and
+      the type of service, binds it to the local address and port if `local_port` is not 0, connects
+      it to the peer if `peer_port` is not 0, and fails when the address is in use. Its O_NONBLOCK is
+      the FDES's `open_flags`. Multicast memberships and most other IP-level options are not saved.
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative.
+      - id: family
+        type: u1
+        enum: inet_family
+        valid:
+          in-enum: true
+        doc: The address family, 2 (AF_INET) or 10 (AF_INET6).
+      - id: local_port
+        type: u2
+        doc: |
+          The port the socket is bound to (getsockname), a number (little-endian like every field,
+          not sin_port's network order); 0 when not bound yet (never bound, never sent).
+      - id: local_address
+        size: 16
+        -cryo-dump: ip-address
+        valid:
+          expr: >-
+            family == inet_family::inet6 or (_[4] == 0 and _[5] == 0 and _[6] == 0 and _[7] == 0
+            and _[8] == 0 and _[9] == 0 and _[10] == 0 and _[11] == 0 and _[12] == 0 and _[13] == 0
+            and _[14] == 0 and _[15] == 0)
+        doc: |
+          The address the socket is bound to, in network byte order: the 16 bytes of sin6_addr,
+          or for IPv4 the 4 bytes of sin_addr followed by 12 zero bytes. All zero is the wildcard;
+          for a connected socket, the address its connect chose, unless it was bound to one.
+      - id: local_scope_id
+        type: u4
+        valid:
+          expr: family == inet_family::inet6 or _ == 0
+        doc: sin6_scope_id of the local address, the interface of a link-local IPv6 address; 0 for IPv4.
+      - id: peer_port
+        type: u2
+        valid:
+          expr: _ == 0 or local_port != 0
+        doc: |
+          The port of the peer the socket is connected to (getpeername), a number; 0 when not
+          connected. A connected socket is bound: not 0 only when `local_port` is not 0.
+      - id: peer_address
+        size: 16
+        -cryo-dump: ip-address
+        valid:
+          expr: >-
+            family == inet_family::inet6 or (_[4] == 0 and _[5] == 0 and _[6] == 0 and _[7] == 0
+            and _[8] == 0 and _[9] == 0 and _[10] == 0 and _[11] == 0 and _[12] == 0 and _[13] == 0
+            and _[14] == 0 and _[15] == 0)
+        doc: The peer's address, laid out as `local_address`; all zero when not connected (readers take any bytes then).
+      - id: peer_scope_id
+        type: u4
+        valid:
+          expr: family == inet_family::inet6 or _ == 0
+        doc: sin6_scope_id of the peer's address; 0 for IPv4.
+      - id: options
+        type: u4
+        valid:
+          expr: _ <= 0xf and (family == inet_family::inet6 or (_ & 0x8) == 0)
+        doc: |
+          The options that are on: 0x1 SO_REUSEADDR, 0x2 SO_REUSEPORT, 0x4 SO_BROADCAST, 0x8
+          IPV6_V6ONLY (IPv6 only); other bits zero.
+      - id: send_buffer
+        type: u4
+        doc: SO_SNDBUF as getsockopt returns it (twice what setsockopt was given).
+      - id: receive_buffer
+        type: u4
+        doc: SO_RCVBUF as getsockopt returns it (twice what setsockopt was given).
+      - id: tos
+        type: u4
+        valid:
+          max: 255
+        doc: IP_TOS (IPv4) or IPV6_TCLASS (IPv6), the byte each datagram sent carries, 0 to 0xff.
 
   terminal_state:
     doc: |
@@ -2093,15 +2244,15 @@ enums:
       doc: |
         Socket: exactly one of USCK (a connected Unix socket: an end of a pair made by
         socketpair, or of a named connection, whose names are USNM items), ULSN (a listening Unix
-        socket) or ISCK (a listening TCP socket) follows the first FDES of a socket description in
-        each process; path "socket:[INODE]".
+        socket), ISCK (a listening TCP socket) or UDPS (a UDP socket) follows the first FDES of a
+        socket description in each process; path "socket:[INODE]".
     7:
       id: anon_inode
       doc: |
         Anonymous inode; its path names the item after the first FDES of its description in each
         process: "anon_inode:[eventfd]" EVFD, "anon_inode:[signalfd]" SGFD,
         "anon_inode:[timerfd]" TMFD, "anon_inode:[eventpoll]" EPOL, "anon_inode:inotify" (no
-        brackets) INOT.
+        brackets) INOT, "anon_inode:[pidfd]" PIDF. Writers write no other anonymous inode.
     8:
       id: other
       doc: Anything else.

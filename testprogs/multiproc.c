@@ -17,7 +17,8 @@
  * sends "go" to its children, collects their verdicts and wait() results (pid and exit status
  * 10 + index), reports its own verdict to its parent and exits with 10 + its index. The root
  * reports PASS only if every process of the tree passed. With --socket-in-child, g3 also holds
- * a UDP socket bound to 127.0.0.1 (a resource cryo refuses), for the refusal tests.
+ * a UDP socket bound to 127.0.0.1 with a datagram to itself waiting unread (a resource cryo
+ * refuses), for the refusal tests.
  */
 #include "common.h"
 
@@ -60,7 +61,7 @@ static int go_pipe[NODES][2], data_pipe[NODES][2], verdict_pipe[NODES][2], ready
 static pid_t pids[NODES];          /* as known to the parent */
 static pid_t root_pid;
 static uint64_t seed;
-static int socket_in_g3; /* --socket-in-child: g3 holds a UDP socket (cryo refuses the tree) */
+static int socket_in_g3; /* --socket-in-child: g3 holds a UDP socket with a datagram waiting (cryo refuses the tree) */
 
 /* What each process recorded about itself at setup. */
 static pid_t my_pid, my_ppid, my_sid, my_pgid;
@@ -123,11 +124,15 @@ static void child_main(int i)
     }
     record_identity();
     if (socket_in_g3 && i == 5) {
-        /* A UDP socket bound to 127.0.0.1 (any free port), kept open: cryo refuses it. */
+        /* A UDP socket bound to 127.0.0.1 (any free port) with a datagram to itself waiting
+         * unread, kept open: cryo refuses it (a datagram's sender cannot be made again). */
         struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof addr;
         int s = socket(AF_INET, SOCK_DGRAM, 0);
         if (s < 0) tp_die_errno("%s: socket(AF_INET, SOCK_DGRAM)", nodes[i].name);
         if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) tp_die_errno("%s: bind 127.0.0.1:0", nodes[i].name);
+        if (getsockname(s, (struct sockaddr *)&addr, &len) < 0) tp_die_errno("%s: getsockname", nodes[i].name);
+        if (sendto(s, "x", 1, 0, (struct sockaddr *)&addr, sizeof addr) != 1) tp_die_errno("%s: sendto itself", nodes[i].name);
     }
     spawn_children();
     if (write(ready_pipe[1], "r", 1) != 1) tp_die_errno("%s: ready", nodes[i].name);

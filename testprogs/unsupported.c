@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -21,6 +21,12 @@
  * 127.0.0.1 with a connection waiting to be accepted (checked by accepting it).
  * inotify-pending: an inotify instance watching the outfile's directory with two events
  * unread (a file made and removed there); checked: still an inotify instance with events waiting.
+ * cwd-deleted: the working directory is OUTFILE.cwd (mode 0750), removed (rmdir) while the
+ * program is in it (needs an absolute --outfile); checked: "." is a directory of mode 0750 with
+ * no links, /proc/self/cwd reads "OUTFILE.cwd... (deleted)", and no file can be made in it.
+ * pidfd-outside: fd 3 = pidfd_open(getppid(), 0), taken before tp_ready (setsid): a pidfd of the
+ * program's parent, a process outside the checkpointed tree; checked: /proc/self/fdinfo/3 still
+ * says Pid: the recorded parent, or -1 if the parent has gone since.
  */
 #include "common.h"
 
@@ -41,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -120,12 +127,13 @@ static void install_seccomp_kind(const char *kind)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
     int fds[2] = {-1, -1};
     pid_t child = -1;
+    pid_t outside = -1; /* pidfd-outside: the parent's pid */
     char deleted_path[4096] = "";
     timer_t timer = 0;
     char buf0[1];
@@ -290,6 +298,17 @@ int main(int argc, char **argv)
             }
         }
         if (read(fds[0], buf0, 1) != 1) tp_die("the tracing child did not attach");
+    } else if (strcmp(kind, "cwd-deleted") == 0) {
+        /* The working directory, removed while the program is in it. */
+        if (tp_outfile[0] != '/') tp_die("--kind=cwd-deleted needs an absolute --outfile");
+        snprintf(deleted_path, sizeof deleted_path, "%s.cwd", tp_outfile);
+        rmdir(deleted_path);
+        if (mkdir(deleted_path, 0750) < 0 || chmod(deleted_path, 0750) < 0 || chdir(deleted_path) < 0 || rmdir(deleted_path) < 0)
+            tp_die_errno("mkdir, chdir into and rmdir %s", deleted_path);
+    } else if (strcmp(kind, "pidfd-outside") == 0) {
+        /* fd 3: a pidfd of the parent, outside the tree (taken before setsid). */
+        outside = getppid();
+        if ((fds[0] = pidfd_open(outside, 0)) < 0) tp_die_errno("pidfd_open(parent %d, 0)", (int)outside);
     } else {
         tp_die("unknown --kind=%s", kind);
     }
@@ -363,6 +382,35 @@ int main(int argc, char **argv)
         int queued = -1;
         ioctl(fds[0], FIONREAD, &queued);
         if (strcmp(kind, "inotify-pending") == 0 && queued <= 0) tp_fail("the two events that waited in the inotify queue are gone (FIONREAD %d)", queued);
+    } else if (strcmp(kind, "cwd-deleted") == 0) {
+        struct stat here;
+        char link[4200] = {0};
+        size_t length = strlen(deleted_path);
+        if (stat(".", &here) < 0 || !S_ISDIR(here.st_mode) || (here.st_mode & 07777) != 0750 || here.st_nlink != 0)
+            tp_fail("the working directory is not a deleted directory of mode 0750 (stat: %s, mode 0%o, %lu links)",
+                    strerror(errno), (unsigned)here.st_mode, (unsigned long)here.st_nlink);
+        if (readlink("/proc/self/cwd", link, sizeof link - 1) < 0 || strncmp(link, deleted_path, length) != 0 ||
+            strlen(link) < 10 || strcmp(link + strlen(link) - 10, " (deleted)") != 0)
+            tp_fail("/proc/self/cwd reads '%s', expected '%s... (deleted)'", link, deleted_path);
+        int made = open("probe", O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (made >= 0 || errno != ENOENT)
+            tp_fail("a file could be made in the deleted working directory, or not with ENOENT (%s)", made >= 0 ? "made" : strerror(errno));
+        if (made >= 0) close(made);
+    } else if (strcmp(kind, "pidfd-outside") == 0) {
+        /* Pid: -1 once the parent has gone (reaped). */
+        char path[64], info[4096] = {0};
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fds[0]);
+        int f = open(path, O_RDONLY);
+        if (f < 0) tp_fail("open %s: %s", path, strerror(errno));
+        else {
+            tp_read_full(f, info, sizeof info - 1);
+            close(f);
+            char *line = strstr(info, "\nPid:");
+            long pid = line ? strtol(line + 5, NULL, 10) : 0;
+            if (!line) tp_fail("%s has no Pid: line: fd %d is no longer a pidfd", path, fds[0]);
+            else if (pid == -1) tp_log("the parent (pid %d) has gone: fd %d says Pid: -1", (int)outside, fds[0]);
+            else if (pid != outside) tp_fail("fd %d (a pidfd of the parent, pid %d) now says Pid: %ld", fds[0], (int)outside, pid);
+        }
     } else if (strcmp(kind, "ptmx") == 0) {
         if (ptsname(fds[0]) == NULL) tp_fail("fd %d is no longer a pseudo-terminal master: %s", fds[0], strerror(errno));
     } else if (strcmp(kind, "memfd-hugetlb") == 0) {

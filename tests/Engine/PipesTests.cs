@@ -249,7 +249,7 @@ public sealed class PipesTests(ResourcePrograms programs) : IClassFixture<Resour
     }
 
     [Theory]
-    [InlineData("udp", "socket")]
+    [InlineData("unix-dgram-named", "socket")]
     [InlineData("inotify-pending", "inotify")]
     public void Unsupported_Descriptors_AreRefused_NamingPidFdAndKind(string what, string kind)
     {

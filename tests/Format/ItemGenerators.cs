@@ -41,6 +41,31 @@ public static class ItemGenerators
         select (CheckpointItem)new ProcessInfo(ids[0], ids[1], ids[2], ids[3], state, ids[4], nums[0], nums[1], dumpable, booleans[0], booleans[1], nums[2], nums[3],
             texts[0], texts[1], texts[2], texts[3]);
 
+    /// <summary>
+    /// Valid DCWD items: a path of 2 to 4096 bytes that starts with '/' and holds no NUL (mostly
+    /// short, now and then up to the limit), a directory's mode (any permission bits), any owner.
+    /// </summary>
+    private static Gen<DeletedWorkingDirectory> DeletedWorkingDirectoryItem =>
+        from rest in Gen.Frequency((8, Bytes(64)), (1, Bytes(FormatLimits.MaxBytesString - 2)))
+        from last in Gen.Choose(1, 255)
+        from permissions in Gen.Choose(0, 0xfff)
+        from owners in U32.ArrayOf(2)
+        select new DeletedWorkingDirectory([(byte)'/', .. rest.Select(b => b == 0 ? (byte)'-' : b), (byte)last],
+            0x4000 | (uint)permissions, owners[0], owners[1]);
+
+    /// <summary>
+    /// The head of a PROC section as a writer writes it: its PINF, and for a process that is not a
+    /// zombie now and then a deleted working directory: the PINF's cwd is the DCWD's path, and the
+    /// DCWD directly follows the PINF.
+    /// </summary>
+    private static Gen<CheckpointItem[]> ProcessHead =>
+        from head in ProcessInfo
+        from deleted in DeletedWorkingDirectoryItem
+        from cwdDeleted in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select head is Cryo.Format.ProcessInfo { State: not ProcessState.Zombie } info && cwdDeleted
+            ? new CheckpointItem[] { info with { Cwd = deleted.Path }, deleted }
+            : [head];
+
     private static Gen<CheckpointItem> Credentials =>
         from ids in U32.ArrayOf(9)
         from caps in U64.ArrayOf(5)
@@ -293,6 +318,70 @@ public static class ItemGenerators
                 _ => bytes,
             }, scope, backlog, options, timers[0], timers[1]));
 
+    /// <summary>
+    /// A UDP socket as a writer writes it: an FDES of kind 6 whose path is socket:[INODE], directly
+    /// followed by its UDPS.
+    /// </summary>
+    private static Gen<CheckpointItem[]> InetDatagramSocketDescriptor =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Elements(0u, FileDescriptor.CloseOnExec) // SOCK_CLOEXEC
+        from openFlags in Gen.Elements(0x2u, 0x802u) // O_RDWR, with SOCK_NONBLOCK (O_NONBLOCK)
+        from inode in Gen.Choose(1, int.MaxValue)
+        from ids in U64.ArrayOf(2)
+        from socket in InetDatagramSocketItem(fd)
+        select new CheckpointItem[]
+        {
+            new FileDescriptor(fd, FileKind.Socket, fdFlags, openFlags, 0, 0xc1ff, ids[0], (ulong)inode, 0, ids[1], 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]")),
+            socket,
+        };
+
+    /// <summary>
+    /// Valid UDPS items as writers write them: not bound (local port 0, the wildcard), bound, or
+    /// bound and connected (a connected socket is bound; a socket not connected has peer port 0 and
+    /// the wildcard); IPv4 endpoints with their 4 address bytes first and 12 zero bytes and no scope,
+    /// no IPV6_V6ONLY; IPv6 endpoints with any 16 bytes (the wildcard and IPv4-mapped addresses
+    /// among them) and any scope, every option bit; the buffer sizes Linux shows by default or any;
+    /// a type of service of one byte.
+    /// </summary>
+    private static Gen<CheckpointItem> InetDatagramSocketItem(int fd) =>
+        from family in Gen.Elements(InetSocket.Inet, InetSocket.Inet6)
+        from state in Gen.Choose(0, 2) // 0 not bound, 1 bound, 2 bound and connected
+        from ports in Gen.Frequency((3, Gen.Elements(53, 123, 514, 8125)), (2, Gen.Choose(1, ushort.MaxValue))).Select(p => (ushort)p).ArrayOf(2)
+        from local in InetAddress(family)
+        from peer in InetAddress(family)
+        from scopes in Gen.Frequency((3, Gen.Constant(0u)), (1, U32)).ArrayOf(2)
+        from options in Gen.Choose(0, 0xf).Select(o => (uint)o)
+        from buffers in Gen.Frequency((3, Gen.Elements(212_992u, 4608u, 2304u)), (1, U32)).ArrayOf(2)
+        from tos in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(0, 0xff))).Select(t => (uint)t)
+        select (CheckpointItem)UdpSocket(fd, family, state, ports, local, peer, scopes, options, buffers, tos);
+
+    private static InetDatagramSocket UdpSocket(int fd, byte family, int state, ushort[] ports, byte[] local, byte[] peer, uint[] scopes,
+        uint options, uint[] buffers, uint tos)
+    {
+        bool v6 = family == InetSocket.Inet6, bound = state >= 1, connected = state == 2;
+        return new InetDatagramSocket(fd, family,
+            bound ? ports[0] : (ushort)0, bound ? local : new byte[16], bound && v6 ? scopes[0] : 0,
+            connected ? ports[1] : (ushort)0, connected ? peer : new byte[16], connected && v6 ? scopes[1] : 0,
+            v6 ? options : options & ~InetDatagramSocket.V6Only, buffers[0], buffers[1], tos);
+    }
+
+    /// <summary>The 16 bytes of an IP address of <paramref name="family"/>: IPv4 any 4 bytes and 12 zero bytes; IPv6 the wildcard, IPv4-mapped, or any bytes.</summary>
+    private static Gen<byte[]> InetAddress(byte family) =>
+        from bytes in U8.ArrayOf(16)
+        from shape in Gen.Choose(0, 3) // IPv6: 0 the wildcard, 1 IPv4-mapped, else any bytes
+        select AddressOfShape(family, shape, bytes);
+
+    private static byte[] AddressOfShape(byte family, int shape, byte[] bytes) =>
+        family == InetSocket.Inet
+            ? [.. bytes[..4], .. new byte[12]]
+            : shape switch
+            {
+                0 => new byte[16],
+                1 => [.. new byte[10], 0xff, 0xff, .. bytes[12..]],
+                _ => bytes,
+            };
+
     /// <summary>UDAT items: any socket id, any data, empty included (a message of 0 bytes); mostly small, sometimes several MiB.</summary>
     private static Gen<CheckpointItem> UnixSocketDataItem =>
         from id in U64
@@ -487,6 +576,28 @@ public static class ItemGenerators
         select (CheckpointItem)new InotifyFile(fd, [.. steps.Select((step, i) => new InotifyWatch(
             steps.Take(i + 1).Sum(), masks[i] & FdinfoInotifyMask, ids[2 * i], ids[2 * i + 1], [(byte)'/', .. paths[i].Select(b => b == 0 ? (byte)'-' : b)]))]);
 
+    /// <summary>PID_MAX_LIMIT: the largest pid Linux hands out (pid_max may be set up to it).</summary>
+    private const int PidMaxLimit = 1 << 22;
+
+    /// <summary>
+    /// A pidfd descriptor as a writer writes it: an FDES of kind 7 whose path is
+    /// anon_inode:[pidfd] (O_RDWR, with PIDFD_NONBLOCK as O_NONBLOCK; close-on-exec as pidfd_open
+    /// makes it, or cleared), directly followed by its PIDF: a pidfd of the process itself
+    /// (<paramref name="ownPid"/>, when it is positive) or of another process, mostly with a pid
+    /// Linux hands out, sometimes up to 2^31 - 1.
+    /// </summary>
+    private static Gen<CheckpointItem[]> PidFdDescriptor(int ownPid) =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Frequency((3, Gen.Constant(FileDescriptor.CloseOnExec)), (1, Gen.Constant(0u)))
+        from openFlags in Gen.Elements(0x2u, 0x802u) // O_RDWR, with PIDFD_NONBLOCK (O_NONBLOCK)
+        from ids in U64.ArrayOf(3)
+        from pid in Gen.Frequency((1, Gen.Constant(ownPid > 0 ? ownPid : 1)), (4, Gen.Choose(1, PidMaxLimit)), (1, Gen.Choose(1, int.MaxValue)))
+        select new CheckpointItem[]
+        {
+            new FileDescriptor(fd, FileKind.AnonInode, fdFlags, openFlags, 0, 0x1c0, ids[0], ids[1], 0, ids[2], 0, "anon_inode:[pidfd]"u8.ToArray()),
+            new PidFd(fd, pid),
+        };
+
     private static Gen<CheckpointItem> Owner =>
         from fd in Gen.Choose(0, int.MaxValue)
         from kind in Gen.Choose(0, 2)
@@ -561,15 +672,17 @@ public static class ItemGenerators
     }
 
     private static Gen<List<CheckpointItem>> ProcessBlock =>
-        from head in ProcessInfo
+        from head in ProcessHead
         from rest in Gen.Frequency(
             (26, Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
                 MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
                 UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).Select(item => new[] { item })),
-            (1, InotifyDescriptor), (1, UnixListenerDescriptor), (1, NamedUnixSocketDescriptor), (1, InetSocketDescriptor)).ListOf()
+            (1, InotifyDescriptor), (1, PidFdDescriptor(head[0] is Cryo.Format.ProcessInfo info ? info.Pid : 0)),
+            (1, UnixListenerDescriptor), (1, NamedUnixSocketDescriptor), (1, InetSocketDescriptor),
+            (1, InetDatagramSocketDescriptor)).ListOf()
         from filters in SeccompFilters
         from threads in Gen.Choose(0, 2).SelectMany(n => ThreadBlock(filters.Length).ArrayOf(n))
-        select Wrap(ItemKinds.Process, [head, .. rest.SelectMany(r => r), .. filters, .. threads.SelectMany(t => t)]);
+        select Wrap(ItemKinds.Process, [.. head, .. rest.SelectMany(r => r), .. filters, .. threads.SelectMany(t => t)]);
 
     /// <summary>A THRD section; its SCMT, if any, last and naming one of the process's <paramref name="filters"/> seccomp filters.</summary>
     private static Gen<List<CheckpointItem>> ThreadBlock(int filters) =>

@@ -449,6 +449,141 @@ public class ReaderRejectionTests
     }
 
     [Fact]
+    public void Pidfds_round_trip_and_bad_fields_are_rejected()
+    {
+        var pidfd = new PidFd(5, 4243);
+        Assert.True(pidfd.IsCritical);
+        Assert.Equal(pidfd, Assert.IsType<PidFd>(RawCheckpoint.ReadAll(InProcess("PIDF", Encoded(pidfd)))[2]));
+        // What the reader takes at the edges: fd 0 and 2^31 - 1, pid 1, PID_MAX_LIMIT (2^22) and 2^31 - 1.
+        foreach (var edge in new[] { new PidFd(0, 1), new PidFd(3, 1 << 22), new PidFd(int.MaxValue, int.MaxValue) })
+            Assert.Equal(edge, RawCheckpoint.ReadAll(InProcess("PIDF", Encoded(edge)))[2]);
+
+        byte[] payload = Encoded(pidfd);
+        Assert.Equal([5, 0, 0, 0, 0x93, 0x10, 0, 0], payload); // fd 0, pid 4: 8 bytes, little-endian
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("PIDF", Patch(payload, offset, bytes));
+        // A bad value is reported just past its field (§8.1): the PIDF frame stands before END PROC (16 bytes) and the trailer
+        // (28), and its payload 12 bytes into it.
+        long payloadAt = InProcess("PIDF", payload).Length - 28 - 16 - (16 + 8) + 12;
+        var badFd = Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'PIDF'", "field 'fd' has invalid value -1", "not negative");
+        Assert.Equal(payloadAt + 4, badFd.Offset);
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'fd' has invalid value -2147483648");
+        var zero = Rejects(Patched(4, 0, 0, 0, 0), "'PIDF'", "field 'pid' has invalid value 0", "a pid is positive");
+        Assert.Equal(payloadAt + 8, zero.Offset);
+        Rejects(Patched(4, 0xff, 0xff, 0xff, 0xff), "field 'pid' has invalid value -1", "a pid is positive");
+        Rejects(Patched(4, 0, 0, 0, 0x80), "field 'pid' has invalid value -2147483648", "a pid is positive");
+        // The fd is checked before the pid is read.
+        Rejects(InProcess("PIDF", [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]), "field 'fd' has invalid value -1");
+        // Cut short, or with bytes after the pid (an EVFD's 16 bytes under PIDF's tag among them: its count reads as a pid).
+        Rejects(InProcess("PIDF", payload[..7]), "field 'pid' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("PIDF", payload[..4]), "field 'pid' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("PIDF", payload[..3]), "field 'fd' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("PIDF", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("PIDF", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("PIDF", [.. payload, 0, 0, 0, 0]), "4 unexpected bytes after the last field");
+        Rejects(InProcess("PIDF", Encoded(new EventCounter(5, 1, 0))), "8 unexpected bytes after the last field");
+        // In the wrong place.
+        Rejects(InProcess("PIDF", payload, inThread: true), "'PIDF'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(pidfd).Complete(), "'PIDF'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(pidfd).End("FIFO").Complete(), "'PIDF'", "may not stand in section 'FIFO'");
+        // Registered right after INOT, in PROC only, as an item.
+        var kind = Assert.IsType<ItemKind>(ItemKinds.Find(PidFd.TagValue));
+        Assert.Equal(("PIDF", "pidfd", false), (kind.Tag.ToString(), kind.Name, kind.IsSection));
+        Assert.Equal([ItemKinds.Process], kind.AllowedIn);
+        var tags = ItemKinds.All.Select(k => k.Tag).ToList();
+        Assert.Equal(tags.IndexOf(InotifyFile.TagValue) + 1, tags.IndexOf(PidFd.TagValue));
+        // A reader that does not know the tag (one written before PIDF was defined) rejects the file: the frame is critical.
+        byte[] unknown = new RawCheckpoint().Begin("PROC").Item(Process()).Frame("PIDZ", ItemFlags.Critical, payload).End("PROC").Complete();
+        Rejects(unknown, "unknown critical item 'PIDZ'", "item #2");
+    }
+
+    [Fact]
+    public void Pidfds_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of the description in each process (kind 7, anon_inode:[pidfd]), its PIDF, then its
+        // FOWN. A parent (pid P) holds pidfds of its live child (P + 1: fd 3, and fd 4 a dup of it, without a PIDF), of its
+        // zombie child (P + 2, with PIDFD_NONBLOCK) and of itself; the live child inherited the description of fd 3 (at fd 10:
+        // a PIDF of its own, equal but for fd). Both children's PROC sections come after the pidfds that refer to them.
+        byte[] Write(int pid)
+        {
+            FileDescriptor Pidfd(int fd, uint openFlags, ulong description) =>
+                new(fd, FileKind.AnonInode, FileDescriptor.CloseOnExec, openFlags, 0, 0x1c0, 0xf, 1_258_443 + description, 0, description, 0,
+                    "anon_inode:[pidfd]"u8.ToArray());
+            var file = new MemoryStream();
+            using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+            {
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Process(pid));
+                writer.Write(Pidfd(3, 0x2 /* O_RDWR */, 1));
+                writer.Write(new PidFd(3, pid + 1));
+                writer.Write(Pidfd(4, 0x2, 1)); // a dup of 3
+                writer.Write(Pidfd(5, 0x802 /* O_RDWR | O_NONBLOCK: PIDFD_NONBLOCK */, 2));
+                writer.Write(new PidFd(5, pid + 2));
+                writer.Write(Pidfd(6, 0x2, 3));
+                writer.Write(new PidFd(6, pid));
+                writer.Write(new FileOwner(6, FileOwnerKind.Process, pid, 0));
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(new ProcessInfo(pid + 1, pid, pid, pid, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "child"u8.ToArray(), [], [], []));
+                writer.Write(Pidfd(10, 0x2, 1));
+                writer.Write(new PidFd(10, pid + 1));
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(new ProcessInfo(pid + 2, pid, pid, pid, ProcessState.Zombie, 3 << 8, 0, 0, 0, 0, 0, 0, 0, "zombie"u8.ToArray(), [], [], []));
+                writer.EndSection(ItemKinds.Process);
+                writer.Complete();
+            }
+            return file.ToArray();
+        }
+        byte[] bytes = Write(7);
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "FDES", "PIDF", "FDES", "FDES", "PIDF", "FDES", "PIDF", "FOWN", "PROC",
+            "PROC", "PINF", "FDES", "PIDF", "PROC", "PROC", "PINF", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Equal(FileKind.AnonInode, Assert.IsType<FileDescriptor>(read[2]).Kind);
+        Assert.Equal([new PidFd(3, 8), new PidFd(5, 9), new PidFd(6, 7), new PidFd(10, 8)], read.OfType<PidFd>());
+        // What a consumer checks (§8.5): every PIDF names a process of the file, the zombie included.
+        var pids = read.OfType<ProcessInfo>().ToDictionary(p => p.Pid);
+        Assert.All(read.OfType<PidFd>(), p => Assert.True(pids.ContainsKey(p.Pid), $"pid {p.Pid} has no PINF"));
+        Assert.Equal(ProcessState.Zombie, pids[9].State);
+
+        // The tree: fd and pid as decimal numbers.
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Contains("PIDF @", tree);
+        Assert.Contains("fd=5 kind=7 fd_flags=0x1 open_flags=0x802 offset=0 mode=0x1c0 device=15 inode=1258445 rdev=0 description_id=2 pipe_id=0 " +
+            "path=\"anon_inode:[pidfd]\"\n", tree);
+        Assert.Contains(" fd=3 pid=8\n", tree);
+        Assert.Contains(" fd=5 pid=9\n", tree);
+        Assert.Contains(" fd=6 pid=7\n", tree);
+
+        // The JSON: the fields in payload order, as numbers; the frame critical.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var item = document.RootElement.GetProperty("items")[3];
+            Assert.Equal("PIDF", item.GetProperty("tag").GetString());
+            Assert.True(item.GetProperty("critical").GetBoolean());
+            var fields = item.GetProperty("fields");
+            Assert.Equal(["fd", "pid"], fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal((3, 8), (fields.GetProperty("fd").GetInt32(), fields.GetProperty("pid").GetInt32()));
+        }
+
+        // The golden form numbers a PIDF's pid in the one sequence of pids, as the PINF of the process it names: P1 the parent
+        // (its ppid 1 is P2), P3 the live child and P4 the zombie, numbered at their first PIDF, before their own PROC.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], bytes);
+        Assert.Contains("PINF pid=P1 ppid=P2 pgid=P1 sid=P1 ", golden);
+        Assert.Contains("PIDF fd=3 pid=P3\n", golden);
+        Assert.Contains("PIDF fd=5 pid=P4\n", golden);
+        Assert.Contains("PIDF fd=6 pid=P1\n", golden);
+        Assert.Contains("FOWN fd=6 owner_kind=1 owner=P1 signal=0\n", golden);
+        Assert.Contains("PINF pid=P3 ppid=P1 pgid=P1 sid=P1 ", golden);
+        Assert.Contains("PIDF fd=10 pid=P3\n", golden);
+        Assert.Contains("PINF pid=P4 ppid=P1 pgid=P1 sid=P1 state=1 exit_status=768 ", golden);
+        // Another run of the same tree, with other pids, gives the same text.
+        Assert.Equal(golden, CryoDump.Run(["--normalize", "-"], Write(31_000)).Stdout);
+    }
+
+    [Fact]
     public void File_owners_round_trip_and_bad_fields_are_rejected()
     {
         var owner = new FileOwner(3, FileOwnerKind.ProcessGroup, 77, 36);
@@ -1314,6 +1449,247 @@ public class ReaderRejectionTests
         Assert.Contains("port=0x9cbb ", otherTree);
     }
 
+    /// <summary>A statsd client: connected to 127.0.0.1:8125 from the port its connect picked (40123), the default buffers, DSCP EF (tos 0xb8).</summary>
+    private static InetDatagramSocket StatsdClient(int fd = 5, ushort localPort = 40123) =>
+        new(fd, InetSocket.Inet, localPort, IpBytes("127.0.0.1"), 0, 8125, IpBytes("127.0.0.1"), 0, 0, 212_992, 212_992, 0xb8);
+
+    [Fact]
+    public void Udp_sockets_round_trip_and_bad_fields_are_rejected()
+    {
+        var socket = StatsdClient();
+        Assert.True(socket.IsCritical);
+        Assert.True(socket.IsBound && socket.IsConnected);
+        var back = Assert.IsType<InetDatagramSocket>(RawCheckpoint.ReadAll(InProcess("UDPS", Encoded(socket)))[2]);
+        Assert.Null(ItemComparer.Difference(socket, back));
+        Assert.Equal(socket.LocalAddress, back.LocalAddress);
+        Assert.Equal(socket.PeerAddress, back.PeerAddress);
+        Assert.Equal(("127.0.0.1", "127.0.0.1"), (back.AddressText(back.LocalAddress), back.AddressText(back.PeerAddress)));
+        // IPv4: a socket neither bound nor connected (it has not sent yet: all zero); a DNS server on the wildcard with
+        // SO_REUSEADDR and SO_REUSEPORT, not connected; a broadcaster with SO_BROADCAST and the largest buffers. IPv6: an mDNS
+        // responder on a link-local address with its scope and IPV6_V6ONLY; a dual-stack client connected to an IPv4-mapped
+        // peer; the largest values (every option bit, tos 0xff). What the reader takes and writers do not write: a local
+        // address with port 0 (bound without a port, IP_BIND_ADDRESS_NO_PORT), a peer address and scope with port 0.
+        var edges = new[]
+        {
+            new InetDatagramSocket(0, InetSocket.Inet, 0, new byte[16], 0, 0, new byte[16], 0, 0, 212_992, 212_992, 0),
+            new InetDatagramSocket(3, InetSocket.Inet, 53, IpBytes("0.0.0.0"), 0, 0, new byte[16], 0,
+                InetDatagramSocket.ReuseAddress | InetDatagramSocket.ReusePort, 212_992, 425_984, 0),
+            new InetDatagramSocket(4, InetSocket.Inet, 9999, IpBytes("192.0.2.1"), 0, 9999, IpBytes("192.0.2.255"), 0,
+                InetDatagramSocket.Broadcast, uint.MaxValue, uint.MaxValue, 0),
+            new InetDatagramSocket(5, InetSocket.Inet6, 5353, IpBytes("fe80::1"), 2, 0, new byte[16], 0,
+                InetDatagramSocket.V6Only | InetDatagramSocket.ReuseAddress, 4608, 2304, 0),
+            new InetDatagramSocket(6, InetSocket.Inet6, 40124, IpBytes("::ffff:127.0.0.1"), 0, 53, IpBytes("::ffff:192.0.2.1"), 0, 0, 212_992, 212_992, 0x2e),
+            new InetDatagramSocket(int.MaxValue, InetSocket.Inet6, ushort.MaxValue, [.. Enumerable.Repeat((byte)0xff, 16)], uint.MaxValue,
+                ushort.MaxValue, [.. Enumerable.Repeat((byte)0xff, 16)], uint.MaxValue, 0xf, uint.MaxValue, uint.MaxValue, 0xff),
+            new InetDatagramSocket(7, InetSocket.Inet, 0, IpBytes("10.1.2.3"), 0, 0, IpBytes("192.0.2.7"), 0, 0, 0, 0, 0),
+            new InetDatagramSocket(8, InetSocket.Inet6, 123, IpBytes("2001:db8::9"), 0, 0, IpBytes("fe80::2"), 4, 0, 1, 1, 1),
+        };
+        foreach (var edge in edges)
+        {
+            var read = Assert.IsType<InetDatagramSocket>(RawCheckpoint.ReadAll(InProcess("UDPS", Encoded(edge)))[2]);
+            Assert.Null(ItemComparer.Difference(edge, read));
+            Assert.Equal(edge.LocalAddress, read.LocalAddress);
+            Assert.Equal(edge.PeerAddress, read.PeerAddress);
+            Assert.Equal((edge.Family, edge.LocalPort, edge.LocalScopeId, edge.PeerPort, edge.PeerScopeId, edge.Options, edge.SendBuffer, edge.ReceiveBuffer,
+                edge.TypeOfService), (read.Family, read.LocalPort, read.LocalScopeId, read.PeerPort, read.PeerScopeId, read.Options, read.SendBuffer,
+                read.ReceiveBuffer, read.TypeOfService));
+        }
+        Assert.Equal(["0.0.0.0", "0.0.0.0", "192.0.2.1", "fe80::1", "::ffff:127.0.0.1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "10.1.2.3", "2001:db8::9"],
+            edges.Select(e => e.AddressText(e.LocalAddress)));
+        Assert.Equal(["0.0.0.0", "0.0.0.0", "192.0.2.255", "::", "::ffff:192.0.2.1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "192.0.2.7", "fe80::2"],
+            edges.Select(e => e.AddressText(e.PeerAddress)));
+        Assert.Equal([false, true, true, true, true, true, false, true], edges.Select(e => e.IsBound));
+        Assert.Equal([false, false, true, false, true, true, false, false], edges.Select(e => e.IsConnected));
+
+        byte[] payload = Encoded(socket);
+        Assert.Equal(65, payload.Length);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("UDPS", Patch(payload, offset, bytes));
+        // fd 0, family 4, local_port 5, local_address 7, local_scope_id 23, peer_port 27, peer_address 29, peer_scope_id 45,
+        // options 49, send_buffer 53, receive_buffer 57, tos 61. The ports are little-endian like every field; the addresses are
+        // in network order.
+        Assert.Equal(new byte[] { 0xbb, 0x9c }, payload[5..7]);
+        Assert.Equal(IpBytes("127.0.0.1"), payload[7..23]);
+        Assert.Equal(new byte[] { 0xbd, 0x1f }, payload[27..29]);
+        Assert.Equal(IpBytes("127.0.0.1"), payload[29..45]);
+        Assert.Equal(new byte[] { 0xb8, 0, 0, 0 }, payload[61..65]);
+        Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'UDPS'", "field 'fd' has invalid value -1", "not negative");
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'fd' has invalid value -2147483648");
+        Rejects(Patched(4, 0), "field 'family' has invalid value 0", "only 2 (AF_INET) and 10 (AF_INET6)");
+        Rejects(Patched(4, 1), "field 'family' has invalid value 1"); // AF_UNIX: a Unix socket is a USCK
+        Rejects(Patched(4, 3), "field 'family' has invalid value 3");
+        Rejects(Patched(4, 0xff), "field 'family' has invalid value 255");
+        // IPv4 with bytes past the first 4, at either end.
+        Rejects(Patched(11, 1), "field 'local_address' has invalid value 7F000001010000000000000000000000", "the first 4 bytes, the rest 0");
+        Rejects(Patched(22, 0x80), "field 'local_address' has invalid value 7F000001000000000000000000000080");
+        Rejects(Patched(33, 1), "field 'peer_address' has invalid value 7F000001010000000000000000000000", "the first 4 bytes, the rest 0");
+        Rejects(Patched(44, 0x80), "field 'peer_address' has invalid value 7F000001000000000000000000000080");
+        Rejects(Patched(39, 0xff, 0xff), "field 'peer_address' has invalid value 7F000001000000000000FFFF00000000"); // 0xffff where IPv4-mapped has it
+        // IPv4 with a scope, at either end.
+        Rejects(Patched(23, 1), "field 'local_scope_id' has invalid value 1", "an IPv4 socket has no scope");
+        Rejects(Patched(45, 0, 0, 0, 0x80), "field 'peer_scope_id' has invalid value 2147483648", "an IPv4 socket has no scope");
+        // Connected but not bound: connecting gives a socket its port.
+        Rejects(Patched(5, 0, 0), "field 'local_port' has invalid value 0", "a connected socket is bound");
+        Rejects(InProcess("UDPS", Encoded(socket with { LocalPort = 0, PeerPort = 1 })), "field 'local_port' has invalid value 0");
+        Rejects(InProcess("UDPS", Encoded(edges[5] with { LocalPort = 0 })), "field 'local_port' has invalid value 0"); // IPv6 too
+        // Unknown options, and IPV6_V6ONLY on IPv4.
+        Rejects(Patched(49, 0x10), "field 'options' has invalid value 0x10", "only bits 0x1 to 0x8 are defined");
+        Rejects(Patched(49, 0x07, 0, 0, 0x80), "field 'options' has invalid value 0x80000007");
+        Rejects(Patched(49, 0x08), "field 'options' has invalid value 0x8", "IPV6_V6ONLY (0x8) is for IPv6 sockets");
+        Rejects(Patched(49, 0x0f), "field 'options' has invalid value 0xf", "IPV6_V6ONLY");
+        // A type of service is one byte.
+        Rejects(Patched(61, 0, 1), "field 'tos' has invalid value 256", "a type of service (traffic class) is one byte");
+        Rejects(Patched(61, 0xff, 0xff, 0xff, 0xff), "field 'tos' has invalid value 4294967295");
+        // The first failing check wins, in field order: the local address before its scope; the peer's address before the
+        // connected socket's local port; that before the options; the unknown bits before IPV6_V6ONLY; the options before tos.
+        Rejects(InProcess("UDPS", Patch(Patch(payload, 11, 1), 23, 1)), "field 'local_address'");
+        Rejects(InProcess("UDPS", Patch(Patch(payload, 5, 0, 0), 33, 1)), "field 'peer_address'");
+        Rejects(InProcess("UDPS", Patch(Patch(payload, 5, 0, 0), 45, 1)), "field 'peer_scope_id'");
+        Rejects(InProcess("UDPS", Patch(Patch(payload, 5, 0, 0), 49, 0x10)), "field 'local_port' has invalid value 0");
+        Rejects(Patched(49, 0x18), "field 'options' has invalid value 0x18", "only bits 0x1 to 0x8");
+        Rejects(InProcess("UDPS", Patch(Patch(payload, 49, 0x10), 61, 0, 1)), "field 'options'");
+        // Neither bound nor connected: the reader takes the addresses that stay (writers write the wildcard).
+        var idle = Assert.IsType<InetDatagramSocket>(RawCheckpoint.ReadAll(InProcess("UDPS", Patch(Patch(payload, 5, 0, 0), 27, 0, 0)))[2]);
+        Assert.Equal((false, false, "127.0.0.1"), (idle.IsBound, idle.IsConnected, idle.AddressText(idle.PeerAddress)));
+        // The family decides: the same bytes as IPv6 (with scopes and IPV6_V6ONLY) are a valid socket.
+        var six = Assert.IsType<InetDatagramSocket>(RawCheckpoint.ReadAll(InProcess("UDPS",
+            Patch(Patch(Patch(Patch(Patch(Patch(payload, 4, InetSocket.Inet6), 11, 1), 23, 1), 44, 0x80), 45, 2), 49, 0x08)))[2]);
+        Assert.Equal((InetSocket.Inet6, 1u, 2u, InetDatagramSocket.V6Only), (six.Family, six.LocalScopeId, six.PeerScopeId, six.Options));
+        Assert.Equal(("7f00:1:100::", "7f00:1::80"), (six.AddressText(six.LocalAddress), six.AddressText(six.PeerAddress)));
+        // Cut short, or bytes too many.
+        Rejects(InProcess("UDPS", payload[..64]), "field 'tos' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("UDPS", payload[..57]), "field 'receive_buffer' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("UDPS", payload[..49]), "field 'options' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("UDPS", payload[..47]), "field 'peer_scope_id' needs 4 bytes but only 2 remain");
+        Rejects(InProcess("UDPS", payload[..44]), "field 'peer_address' needs 16 bytes but only 15 remain");
+        Rejects(InProcess("UDPS", payload[..27]), "field 'peer_port' needs 2 bytes but only 0 remain");
+        Rejects(InProcess("UDPS", payload[..22]), "field 'local_address' needs 16 bytes but only 15 remain");
+        Rejects(InProcess("UDPS", payload[..6]), "field 'local_port' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("UDPS", payload[..4]), "field 'family' needs 1 bytes but only 0 remain");
+        Rejects(InProcess("UDPS", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("UDPS", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("UDPS", [.. payload, 0, 0, 0, 0]), "4 unexpected bytes after the last field");
+        // An ISCK's payload under this tag: its backlog read as the peer's port, and 14 bytes left for the peer's address. A
+        // UDPS's payload under ISCK's tag: the peer's port and address read as backlog and options.
+        Rejects(InProcess("UDPS", Encoded(Listener())), "field 'peer_address' needs 16 bytes but only 14 remain");
+        Rejects(InProcess("ISCK", payload), "'ISCK'", "field 'options' has invalid value 0x100");
+        // In the wrong place.
+        Rejects(InProcess("UDPS", payload, inThread: true), "'UDPS'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(socket).Complete(), "'UDPS'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(socket).End("FIFO").Complete(), "'UDPS'", "may not stand in section 'FIFO'");
+    }
+
+    [Fact]
+    public void Udp_sockets_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of the description in each process (kind 6, socket:[INODE]), its UDPS, then its FOWN.
+        // A dup has none; a child that inherited the client has a UDPS of its own, equal but for fd. An IPv6 server bound and not
+        // connected, a socket neither bound nor connected and a TCP listener stand beside it: each socket FDES is followed by its
+        // one UDPS or ISCK.
+        var server = new InetDatagramSocket(5, InetSocket.Inet6, 53, IpBytes("2001:db8::1"), 0, 0, new byte[16], 0,
+            InetDatagramSocket.V6Only | InetDatagramSocket.ReuseAddress | InetDatagramSocket.ReusePort, 4608, 425_984, 0);
+        var idle = new InetDatagramSocket(7, InetSocket.Inet, 0, new byte[16], 0, 0, new byte[16], 0, InetDatagramSocket.Broadcast, 212_992, 212_992, 0);
+        FileDescriptor Fd(int fd, ulong inode, ulong description) =>
+            new(fd, FileKind.Socket, FileDescriptor.CloseOnExec, 0x802 /* O_RDWR | O_NONBLOCK */, 0, 0xc1ff, 0x8, inode, 0, description, 0,
+                Encoding.ASCII.GetBytes($"socket:[{inode}]"));
+        byte[] Write(ushort clientPort, ushort serverPort)
+        {
+            var file = new MemoryStream();
+            using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+            {
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Process());
+                writer.Write(Fd(3, 95001, 1));
+                writer.Write(StatsdClient(3, clientPort));
+                writer.Write(new FileOwner(3, FileOwnerKind.Process, 7, 0));
+                writer.Write(Fd(4, 95001, 1)); // a dup of 3
+                writer.Write(Fd(5, 95002, 2));
+                writer.Write(server with { LocalPort = serverPort });
+                writer.Write(Fd(6, 95003, 3));
+                writer.Write(Listener(6));
+                writer.Write(Fd(7, 95004, 4));
+                writer.Write(idle);
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Process(8));
+                writer.Write(Fd(9, 95001, 1));
+                writer.Write(StatsdClient(9, clientPort));
+                writer.EndSection(ItemKinds.Process);
+                writer.Complete();
+            }
+            return file.ToArray();
+        }
+        byte[] bytes = Write(40123, 53);
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "FDES", "UDPS", "FOWN", "FDES", "FDES", "UDPS", "FDES", "ISCK", "FDES", "UDPS", "PROC",
+            "PROC", "PINF", "FDES", "UDPS", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Equal(FileKind.Socket, Assert.IsType<FileDescriptor>(read[2]).Kind);
+        Assert.Null(ItemComparer.Difference(StatsdClient(3), read[3]));
+        Assert.Null(ItemComparer.Difference(server, read[7]));
+        Assert.Null(ItemComparer.Difference(idle, read[11]));
+        var child = Assert.IsType<InetDatagramSocket>(read[16]);
+        Assert.Equal(9, child.Fd);
+        Assert.Null(ItemComparer.Difference(StatsdClient(9), child));
+
+        // The tree shows the addresses as text, the ports as the volatile numbers they are (in hex).
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Contains("UDPS @", tree);
+        Assert.Contains("fd=3 family=2 local_port=0x9cbb local_address=\"127.0.0.1\" local_scope_id=0 peer_port=0x1fbd peer_address=\"127.0.0.1\" " +
+            "peer_scope_id=0 options=0x0 send_buffer=212992 receive_buffer=212992 tos=0xb8\n", tree);
+        Assert.Contains("fd=5 family=10 local_port=0x35 local_address=\"2001:db8::1\" local_scope_id=0 peer_port=0x0 peer_address=\"::\" " +
+            "peer_scope_id=0 options=0xb send_buffer=4608 receive_buffer=425984 tos=0x0\n", tree);
+        Assert.Contains("fd=7 family=2 local_port=0x0 local_address=\"0.0.0.0\" local_scope_id=0 peer_port=0x0 peer_address=\"0.0.0.0\" " +
+            "peer_scope_id=0 options=0x4 send_buffer=212992 receive_buffer=212992 tos=0x0\n", tree);
+
+        // The JSON keeps the ports as numbers and the addresses as text.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var item = document.RootElement.GetProperty("items")[3];
+            Assert.Equal("UDPS", item.GetProperty("tag").GetString());
+            Assert.True(item.GetProperty("critical").GetBoolean());
+            var fields = item.GetProperty("fields");
+            Assert.Equal(["fd", "family", "local_port", "local_address", "local_scope_id", "peer_port", "peer_address", "peer_scope_id", "options",
+                "send_buffer", "receive_buffer", "tos"], fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(40123, fields.GetProperty("local_port").GetInt32());
+            Assert.Equal(8125, fields.GetProperty("peer_port").GetInt32());
+            Assert.Equal("127.0.0.1", fields.GetProperty("local_address").GetString());
+            Assert.Equal("127.0.0.1", fields.GetProperty("peer_address").GetString());
+            Assert.Equal(0xb8, fields.GetProperty("tos").GetInt32());
+            Assert.Equal("::", document.RootElement.GetProperty("items")[7].GetProperty("fields").GetProperty("peer_address").GetString());
+        }
+
+        // The golden form: ports differ from run to run (a test's socket takes whichever is free, and a client's connect picks
+        // one), so both are <var>, 0 included, and a file that differs in its ports alone gives the same text; the addresses,
+        // options, buffers and tos stay. The socket's inode is numbered as an id, in its FDES and in its path alike.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], bytes);
+        Assert.Contains("UDPS fd=3 family=2 local_port=<var> local_address=\"127.0.0.1\" local_scope_id=0 peer_port=<var> peer_address=\"127.0.0.1\" " +
+            "peer_scope_id=0 options=0x0 send_buffer=212992 receive_buffer=212992 tos=0xb8\n", golden);
+        Assert.Contains("UDPS fd=5 family=10 local_port=<var> local_address=\"2001:db8::1\" local_scope_id=0 peer_port=<var> peer_address=\"::\" ", golden);
+        Assert.Contains("UDPS fd=7 family=2 local_port=<var> local_address=\"0.0.0.0\" local_scope_id=0 peer_port=<var> peer_address=\"0.0.0.0\" ", golden);
+        Assert.Contains("UDPS fd=9 family=2 local_port=<var> local_address=\"127.0.0.1\" ", golden);
+        Assert.DoesNotContain("40123", golden);
+        Assert.DoesNotContain("0x9cbb", golden);
+        Assert.DoesNotContain("0x1fbd", golden);
+        var inode = System.Text.RegularExpressions.Regex.Match(golden, @"FDES fd=3 kind=6 [^\n]* inode=(I\d+) ");
+        Assert.True(inode.Success, golden);
+        Assert.Contains($"path=\"socket:[{inode.Groups[1].Value}]\"", golden);
+        var (_, otherPorts, _) = CryoDump.Run(["--normalize", "-"], Write(51234, 5353));
+        Assert.Equal(golden, otherPorts);
+        var (_, otherTree, _) = CryoDump.Run(["-"], Write(51234, 5353));
+        Assert.NotEqual(tree, otherTree); // the raw forms show the ports
+        Assert.Contains("local_port=0xc822 ", otherTree);
+        Assert.Contains("local_port=0x14e9 ", otherTree);
+
+        // The summary lists the descriptors; it has no socket pairs to show (UDP sockets show only as their descriptors).
+        var (_, summary, _) = CryoDump.Run(["--summary", "-"], bytes);
+        Assert.Contains("fd 3: Socket socket:[95001]", summary);
+        Assert.Contains("fd 5: Socket socket:[95002]", summary);
+        Assert.Contains("fd 9: Socket socket:[95001]", summary);
+        Assert.DoesNotContain("sockets:", summary);
+    }
+
     /// <summary>The control characters of a terminal as `stty sane` leaves them: ^C ^\ DEL ^U ^D, VMIN 1, ^Q ^S ^Z ^R ^O ^W ^V.</summary>
     private static readonly byte[] SaneControlChars = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
 
@@ -1848,6 +2224,192 @@ public class ReaderRejectionTests
         Assert.Contains("2 areas, 12.0 KiB mapped, 20.0 KiB stored", summary);
         Assert.Contains("1 areas, 4.0 KiB mapped, 0 bytes stored", summary);
         Assert.Contains("fd 3: Regular /tmp/#4211 (deleted)", summary);
+    }
+
+    [Fact]
+    public void Deleted_working_directories_round_trip_and_bad_fields_are_rejected()
+    {
+        var deleted = new DeletedWorkingDirectory("/srv/build/job-7"u8.ToArray(), 0x41ed /* 040755 */, 1000, 100);
+        Assert.True(deleted.IsCritical);
+        var back = Assert.IsType<DeletedWorkingDirectory>(RawCheckpoint.ReadAll(InProcess("DCWD", Encoded(deleted)))[2]);
+        Assert.Null(ItemComparer.Difference(deleted, back));
+        Assert.Equal(deleted.Path, back.Path);
+        Assert.Equal((0x41edu, 1000u, 100u), (back.Mode, back.Uid, back.Gid));
+        // The extremes: the shortest path ("/a"), a bare S_IFDIR mode, root's owner; the longest path, of every byte but NUL, '/'
+        // again inside it, every mode bit of a directory, the largest owner. The reader takes what only writers care about: a
+        // path ending in '/' (Linux shows none), one with " (deleted)" in it, bits above the mode's 16 (it checks the type bits).
+        byte[] longest = [(byte)'/', .. Enumerable.Range(0, FormatLimits.MaxBytesString - 1).Select(i => (byte)(1 + i % 255))];
+        var edges = new[]
+        {
+            new DeletedWorkingDirectory("/a"u8.ToArray(), 0x4000, 0, 0),
+            new DeletedWorkingDirectory(longest, 0x4fff, uint.MaxValue, uint.MaxValue),
+            new DeletedWorkingDirectory("/srv/job/"u8.ToArray(), 0x41c0, 1, 1),
+            new DeletedWorkingDirectory("/tmp/x (deleted)"u8.ToArray(), 0xffff_4000, 2, 2),
+        };
+        foreach (var edge in edges)
+        {
+            var read = Assert.IsType<DeletedWorkingDirectory>(RawCheckpoint.ReadAll(InProcess("DCWD", Encoded(edge)))[2]);
+            Assert.Null(ItemComparer.Difference(edge, read));
+            Assert.Equal(edge.Path, read.Path);
+        }
+        Assert.Equal(FormatLimits.MaxBytesString, longest.Length);
+
+        byte[] payload = Encoded(deleted);
+        int n = deleted.Path.Length;
+        Assert.Equal(16, n);
+        Assert.Equal(14 + n, payload.Length);
+        // path 0 (its length, then its bytes at 2), mode 2 + n, uid 6 + n, gid 10 + n.
+        Assert.Equal(new byte[] { 16, 0 }, payload[..2]);
+        Assert.Equal(deleted.Path, payload[2..(2 + n)]);
+        Assert.Equal(0x41edu, BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(2 + n)));
+        Assert.Equal(1000u, BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(6 + n)));
+        Assert.Equal(100u, BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(10 + n)));
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("DCWD", Patch(payload, offset, bytes));
+        byte[] WithPath(string path) => InProcess("DCWD", Encoded(deleted with { Path = Encoding.UTF8.GetBytes(path) }));
+        const string PathRule = "an absolute path other than / (a deleted directory has a parent), without NUL bytes";
+        // A bad value is reported just past its field (§8.1): the DCWD frame stands before END PROC (16 bytes) and the trailer
+        // (28), and its payload 12 bytes into it.
+        long payloadAt = InProcess("DCWD", payload).Length - 28 - 16 - (16 + payload.Length) + 12;
+        var relative = Rejects(WithPath("srv/build/job-7"), "'DCWD'", "field 'path' has invalid value \"srv/build/job-7\"", PathRule);
+        Assert.Equal(payloadAt + n + 1, relative.Offset); // the relative path is a byte shorter
+        Rejects(WithPath("/"), "'DCWD'", "field 'path' has invalid value \"/\"", PathRule); // "/" alone: a deleted directory has a parent
+        Rejects(WithPath(""), "field 'path' has invalid value \"\"", PathRule);
+        Rejects(WithPath("a"), "field 'path' has invalid value \"a\"", PathRule);
+        Rejects(WithPath("ab"), "field 'path' has invalid value \"ab\"", PathRule);
+        Rejects(WithPath("/srv/a\0b"), "field 'path' has invalid value \"/srv/a\\0b\"", PathRule); // a NUL inside
+        Rejects(WithPath("/srv/job\0"), "field 'path' has invalid value \"/srv/job\\0\"", PathRule); // a NUL last
+        Rejects(WithPath("/\0"), "field 'path' has invalid value \"/\\0\"", PathRule);
+        var nul = Rejects(Patched(2 + 5, 0), "field 'path'", PathRule); // "/srv/", a NUL, "uild/job-7"
+        Assert.Equal(payloadAt + 2 + n, nul.Offset);
+        Rejects(Patched(2, 0), "field 'path'", PathRule); // a NUL first: neither absolute nor free of NUL
+        Rejects(InProcess("DCWD", Encoded(deleted with { Path = [.. longest[..^1], 0] })), "field 'path'", PathRule); // in the longest path
+        Rejects(Patched(0, 0x01, 0x10), "field 'path' is 4097 bytes long, over the limit of 4096"); // checked before the bytes are read
+        // A mode that is not a directory's: a regular file, no type bits, a block device and a socket (0x4000 set, but not the type),
+        // a symbolic link, every bit.
+        const string ModeRule = "a directory's mode (S_IFDIR, 040000)";
+        var regular = Rejects(Patched(2 + n, 0xa4, 0x81), "'DCWD'", "field 'mode' has invalid value 0100644", ModeRule);
+        Assert.Equal(payloadAt + 2 + n + 4, regular.Offset);
+        Rejects(Patched(2 + n, 0xed, 0x01), "field 'mode' has invalid value 0755", ModeRule);
+        Rejects(Patched(2 + n, 0xb0, 0x61), "field 'mode' has invalid value 060660", ModeRule);
+        Rejects(Patched(2 + n, 0xed, 0xc1), "field 'mode' has invalid value 0140755", ModeRule);
+        Rejects(Patched(2 + n, 0xff, 0xa1), "field 'mode' has invalid value 0120777", ModeRule);
+        Rejects(Patched(2 + n, 0xff, 0xff, 0xff, 0xff), "field 'mode' has invalid value 037777777777", ModeRule);
+        // The first failing check wins, in field order: the path before the mode.
+        Rejects(InProcess("DCWD", Encoded(new DeletedWorkingDirectory("x"u8.ToArray(), 0x81a4, 0, 0))), "field 'path'", PathRule);
+        // Cut short, or with bytes after the gid.
+        Rejects(InProcess("DCWD", []), "field 'path.length' needs 2 bytes but only 0 remain");
+        Rejects(InProcess("DCWD", payload[..1]), "field 'path.length' needs 2 bytes but only 1 remain");
+        Rejects(InProcess("DCWD", payload[..(2 + n - 1)]), "field 'path' needs 16 bytes but only 15 remain");
+        Rejects(InProcess("DCWD", payload[..(2 + n)]), "field 'mode' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("DCWD", payload[..(4 + n)]), "field 'mode' needs 4 bytes but only 2 remain");
+        Rejects(InProcess("DCWD", payload[..(6 + n)]), "field 'uid' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("DCWD", payload[..^1]), "field 'gid' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("DCWD", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("DCWD", [.. payload, 0, 0, 0, 0]), "4 unexpected bytes after the last field");
+        // In the wrong place.
+        Rejects(InProcess("DCWD", payload, inThread: true), "'DCWD'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(deleted).Complete(), "'DCWD'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(deleted).End("FIFO").Complete(), "'DCWD'", "may not stand in section 'FIFO'");
+        // Registered right after CRED, in PROC only, as an item.
+        var kind = Assert.IsType<ItemKind>(ItemKinds.Find(DeletedWorkingDirectory.TagValue));
+        Assert.Equal(("DCWD", "deleted working directory", false), (kind.Tag.ToString(), kind.Name, kind.IsSection));
+        Assert.Equal([ItemKinds.Process], kind.AllowedIn);
+        var tags = ItemKinds.All.Select(k => k.Tag).ToList();
+        Assert.Equal(tags.IndexOf(Credentials.TagValue) + 1, tags.IndexOf(DeletedWorkingDirectory.TagValue));
+        // A reader that does not know the tag (one written before DCWD was defined) rejects the file: the frame is critical.
+        byte[] unknown = new RawCheckpoint().Begin("PROC").Item(Process()).Frame("DCWZ", ItemFlags.Critical, payload).End("PROC").Complete();
+        Rejects(unknown, "unknown critical item 'DCWZ'", "item #2");
+        // What the reader leaves to consumers (§8.5): a DCWD not directly after a PINF, two in a PROC, a path other than the
+        // PINF's cwd. The reader takes each item alone.
+        var loose = RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(new OomScoreAdjustment(0)).Item(deleted).Item(deleted)
+            .End("PROC").Complete());
+        Assert.Equal(["PROC", "PINF", "OOMS", "DCWD", "DCWD", "PROC"], loose.Select(i => i.Tag.ToString()));
+        Assert.Empty(Assert.IsType<ProcessInfo>(loose[1]).Cwd);
+    }
+
+    [Fact]
+    public void Deleted_working_directories_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the PINF (its cwd the directory's path, without " (deleted)"), directly followed by the DCWD, then the
+        // CRED. A job (pid P) whose build directory was removed under it, and its child (P + 1), forked in it, with a DCWD of its
+        // own for the same directory; a second child (P + 2) that changed to another directory has none, nor has a zombie (P + 3).
+        byte[] buildDir = "/srv/cryo-test/build/job-7"u8.ToArray();
+        byte[] Write(int pid)
+        {
+            ProcessInfo Info(int p, ProcessState state, byte[] cwd) =>
+                new(p, p == pid ? 1 : pid, pid, pid, state, state == ProcessState.Zombie ? 3 << 8 : 0, 0, 0x12, 1, 0, 0, 0,
+                    state == ProcessState.Zombie ? 0u : 1u, "make"u8.ToArray(), state == ProcessState.Zombie ? [] : "/usr/bin/make"u8.ToArray(), cwd,
+                    state == ProcessState.Zombie ? [] : "/"u8.ToArray());
+            var credentials = new Credentials(1000, 1000, 1000, 1000, 100, 100, 100, 100, 0, 0, 0, 0x1ff_ffff_ffff, 0, 0, [100]);
+            var file = new MemoryStream();
+            using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+            {
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Info(pid, ProcessState.Alive, buildDir));
+                writer.Write(new DeletedWorkingDirectory(buildDir, 0x41ed /* 040755 */, 1000, 100));
+                writer.Write(credentials);
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Info(pid + 1, ProcessState.Alive, buildDir));
+                writer.Write(new DeletedWorkingDirectory(buildDir, 0x41ed, 1000, 100));
+                writer.Write(credentials);
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Info(pid + 2, ProcessState.Alive, "/srv/cryo-test"u8.ToArray()));
+                writer.Write(credentials);
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Info(pid + 3, ProcessState.Zombie, []));
+                writer.EndSection(ItemKinds.Process);
+                writer.Complete();
+            }
+            return file.ToArray();
+        }
+        byte[] bytes = Write(7);
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "DCWD", "CRED", "PROC", "PROC", "PINF", "DCWD", "CRED", "PROC",
+            "PROC", "PINF", "CRED", "PROC", "PROC", "PINF", "PROC"], read.Select(i => i.Tag.ToString()));
+        var first = Assert.IsType<DeletedWorkingDirectory>(read[2]);
+        Assert.Equal(buildDir, first.Path);
+        Assert.Equal((0x41edu, 1000u, 100u), (first.Mode, first.Uid, first.Gid));
+        Assert.True(first.IsCritical);
+        // What a consumer checks (§8.5): each DCWD directly follows a PINF, once, its path the PINF's cwd.
+        for (int i = 0; i < read.Count; i++)
+            if (read[i] is DeletedWorkingDirectory d)
+            {
+                var owner = Assert.IsType<ProcessInfo>(read[i - 1]);
+                Assert.Equal(owner.Cwd, d.Path);
+                Assert.IsNotType<DeletedWorkingDirectory>(read[i + 1]);
+            }
+
+        // The tree: the path as an escaped byte string, as the PINF's cwd, the mode in hex, the owner as numbers.
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Contains("DCWD @", tree);
+        Assert.Contains(" cwd=\"/srv/cryo-test/build/job-7\" root=\"/\"\n", tree);
+        Assert.Contains(" path=\"/srv/cryo-test/build/job-7\" mode=0x41ed uid=1000 gid=100\n", tree);
+
+        // The JSON: the fields in payload order; the path as text, the mode and owner as numbers; the frame critical.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var item = document.RootElement.GetProperty("items")[2];
+            Assert.Equal("DCWD", item.GetProperty("tag").GetString());
+            Assert.True(item.GetProperty("critical").GetBoolean());
+            var fields = item.GetProperty("fields");
+            Assert.Equal(["path", "mode", "uid", "gid"], fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("/srv/cryo-test/build/job-7", fields.GetProperty("path").GetString());
+            Assert.Equal((0x41edu, 1000u, 100u), (fields.GetProperty("mode").GetUInt32(), fields.GetProperty("uid").GetUInt32(), fields.GetProperty("gid").GetUInt32()));
+        }
+
+        // The golden form gives the path the path aliases, as the PINF's cwd; another run with other pids gives the same text.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "--path-alias", "/srv/cryo-test=<srv>", "-"], bytes);
+        Assert.Contains("DCWD path=\"<srv>/build/job-7\" mode=0x41ed uid=1000 gid=100\n", golden);
+        Assert.Contains(" cwd=\"<srv>/build/job-7\" root=\"/\"\nDCWD", golden.Replace("\n  ", "\n", StringComparison.Ordinal));
+        Assert.Contains(" cwd=\"<srv>\" root=\"/\"\n", golden);
+        Assert.Equal(2, golden.Split("DCWD ").Length - 1);
+        Assert.Equal(golden, CryoDump.Run(["--normalize", "--path-alias", "/srv/cryo-test=<srv>", "-"], Write(31_000)).Stdout);
     }
 
     [Fact]

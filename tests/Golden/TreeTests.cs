@@ -144,23 +144,28 @@ public class TreeTests
     /// background and exited): once the process is killed the group is gone, so the restore tries
     /// to join it at the end, after the image's memory replaced the stub's (where the first
     /// syscall site was), and warns that it cannot. The program must still pass. The C programs
-    /// make their own session, so this is testprogs/py/waiter.py under python3.
+    /// make their own session, so this is testprogs/py/waiter.py under python3. This test process
+    /// is its subreaper while it runs (the tests run one at a time), so that it can reap the
+    /// orphan once the checkpoint killed it: pid 1 here may not reap at all.
     /// </summary>
     [Fact]
     public void A_process_whose_group_leader_is_gone_is_restored_with_a_warning()
     {
         using var dir = new TestDirectory("orphan-group");
-        int shell = PosixSpawn.Spawn("/bin/sh", ["/bin/sh", "-c", "python3 \"$0\" \"$1\" \"$2\" &", TestPrograms.Script("waiter.py"),
-            dir.PidFile, dir.OutFile], environment: null, outputPath: dir.LogFile, newSession: true);
-        Assert.Equal(shell, Native.WaitPid(shell, out _, 0));
-        Wait.Until(() => File.Exists(dir.PidFile), RunningProgram.Timeout, "the pidfile of waiter.py started by sh", () => dir.Describe("waiter.py"));
-        int pid = int.Parse(File.ReadAllText(dir.PidFile).Trim(), CultureInfo.InvariantCulture);
-        bool checkpointed = false;
+        Native.SetChildSubreaper(1);
+        int pid = 0;
+        bool reaped = false;
         try
         {
+            int shell = PosixSpawn.Spawn("/bin/sh", ["/bin/sh", "-c", "python3 \"$0\" \"$1\" \"$2\" &", TestPrograms.Script("waiter.py"),
+                dir.PidFile, dir.OutFile], environment: null, outputPath: dir.LogFile, newSession: true);
+            Assert.Equal(shell, Native.WaitPid(shell, out _, 0));
+            Wait.Until(() => File.Exists(dir.PidFile), RunningProgram.Timeout, "the pidfile of waiter.py started by sh", () => dir.Describe("waiter.py"));
+            pid = int.Parse(File.ReadAllText(dir.PidFile).Trim(), CultureInfo.InvariantCulture);
             Assert.Equal(shell.ToString(CultureInfo.InvariantCulture), File.ReadAllText($"/proc/{pid}/stat").Split(' ')[4]);
             CryoTool.Must(dir, "checkpoint", pid.ToString(CultureInfo.InvariantCulture), "-o", dir.File("image.cryo"));
-            checkpointed = true;
+            reaped = Native.WaitPid(pid, out _, 0) == pid;
+            Assert.True(reaped, $"the checkpointed orphan (pid {pid}) was not this test's to reap");
             using var restored = Restored.Start(dir.File("image.cryo"), dir);
             Native.Kill(restored.Pid, Signals.SIGTERM);
             var result = restored.WaitForCryo("after SIGTERM", expectSuccess: true);
@@ -169,7 +174,13 @@ public class TreeTests
         }
         finally
         {
-            if (!checkpointed) Native.Kill(pid, Signals.SIGKILL); // the original, left by a failure (init reaps it)
+            Native.SetChildSubreaper(0);
+            if (pid > 0 && !reaped)
+            {
+                // The original, left by a failure: killed and reaped (it is this process's child).
+                Native.Kill(pid, Signals.SIGKILL);
+                Native.WaitPid(pid, out _, 0);
+            }
         }
     }
 }

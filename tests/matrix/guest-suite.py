@@ -501,6 +501,12 @@ def main():
         ("unixlisten", "unixlisten", [], None, None),
         ("unixconn", "unixconn", ["--child"], None, None),
         ("unixconn (leave-running)", "unixconn", ["--child"], None, None, True),
+        ("udpsock", "udpsock", [], None, None),
+        ("udpsock (leave-running)", "udpsock", [], None, None, True),
+        ("unsupported --kind=udp", "unsupported", ["--kind=udp"], None, None),
+        ("unsupported --kind=cwd-deleted", "unsupported", ["--kind=cwd-deleted"], None, None),
+        ("pidfd", "pidfd", [], None, None),
+        ("pidfd (leave-running)", "pidfd", [], None, None, True),
         ("unsupported --kind=socket", "unsupported", ["--kind=socket"], None, None),
         ("unsupported --kind=inotify", "unsupported", ["--kind=inotify"], None, None),
         ("seccomp", "seccomp", [], None, None),
@@ -527,7 +533,8 @@ def main():
         if not only or label in only or "terminal" in only:
             guarded("cr", label, terminal_cycle, label, args)
     for label, name, args, expect, *names in [
-        ("UDP socket", "unsupported", ["--kind=udp"], ["fd 3", "UDP sockets are not supported"]),
+        ("UDP socket with a datagram waiting", "udpsock", ["--pending"], ["fd 40", "datagrams wait in its queue"]),
+        ("pidfd of a process outside the tree", "unsupported", ["--kind=pidfd-outside"], ["fd 3 (pidfd)", "not in the checkpointed tree"]),
         ("TCP listener with a connection waiting", "unsupported", ["--kind=tcp-pending"], ["fd 3", "connections wait"]),
         ("Unix listener with a connection waiting", "unixlisten", ["--pending"], ["fd 40", "wait in its queue"]),
         ("named Unix datagram socket", "unsupported", ["--kind=unix-dgram-named"], ["fd 3", "a datagram Unix socket bound to the name"]),

@@ -51,7 +51,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             log.Info($"froze {frozen.Count} process(es), {seized.Count} thread(s)" + (zombies.Count > 0 ? $", {zombies.Count} zombie(s)" : ""));
 
             var byPid = frozen.ToDictionary(p => p.Pid);
-            var session = new DumpSession(options) { TreePids = byPid.Keys };
+            var session = new DumpSession(options) { TreePids = byPid.Keys, ZombiePids = zombies.Keys };
             var plan = new List<(int Pid, List<IDumpedResource> Resources, int Threads)>();
             foreach (int pid in order)
             {

@@ -29,6 +29,9 @@ internal sealed class DumpSession(CheckpointOptions options)
     /// <summary>The live processes of the tree (a socket's peer must be held by one of them).</summary>
     public IReadOnlyCollection<int> TreePids { get; init; } = [];
 
+    /// <summary>The zombies of the tree (a pidfd may refer to one: the restore makes it again).</summary>
+    public IReadOnlyCollection<int> ZombiePids { get; init; } = [];
+
     /// <summary>Pipes by pipe id (the pipe inode), with their contents, in the order first seen.</summary>
     public Dictionary<ulong, PipeSnapshot> Pipes { get; } = [];
     public List<ulong> PipeOrder { get; } = [];

@@ -5,7 +5,7 @@ internal static class ErrnoNames
 {
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, ECHILD = 10,
         EAGAIN = 11, EADDRINUSE = 98, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EINVAL = 22,
-        ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ENOSYS = 38, EDQUOT = 122;
+        ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ENOSYS = 38, ENOTCONN = 107, EDQUOT = 122;
 
     // Index = errno. Gaps (41, 58) are numbers Linux does not use.
     private static readonly string[] Names =

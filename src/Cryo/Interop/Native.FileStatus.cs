@@ -28,7 +28,8 @@ internal readonly record struct FileStatus(ulong Device, ulong Inode, uint Mode,
 internal static unsafe partial class Native
 {
     public const int O_DIRECT = 0x4000, O_DIRECTORY = 0x10000, O_EXCL = 0x80, O_NOCTTY = 0x100,
-        O_LARGEFILE = 0x8000, O_PATH = 0x200000, O_ACCMODE = 3, O_NOFOLLOW = 0x20000, O_ASYNC = 0x2000, O_NOATIME = 0x40000;
+        O_LARGEFILE = 0x8000, O_PATH = 0x200000, O_ACCMODE = 3, O_NOFOLLOW = 0x20000, O_ASYNC = 0x2000, O_NOATIME = 0x40000,
+        O_TMPFILE = 0x400000 | O_DIRECTORY;
     public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1;
     public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_DATA = 3, SEEK_HOLE = 4;
     public const ulong FIONREAD = 0x541B;

@@ -13,9 +13,13 @@ internal static unsafe partial class Native
     public const int AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1, IPPROTO_TCP = 6, IPPROTO_IPV6 = 41;
     public const int SO_REUSEADDR = 2, SO_KEEPALIVE = 9, SO_REUSEPORT = 15, SO_BINDTODEVICE = 25, SO_ACCEPTCONN = 30, SO_PROTOCOL = 38;
     public const int IPV6_V6ONLY = 26, TCP_NODELAY = 1, TCP_DEFER_ACCEPT = 9, TCP_FASTOPEN = 23;
+    public const int SOCK_DGRAM = 2, IPPROTO_IP = 0, IPPROTO_UDP = 17, SO_BROADCAST = 6, IP_TOS = 1, IPV6_TCLASS = 67, UDP_CORK = 1;
 
     [LibraryImport("libc", EntryPoint = "getsockname", SetLastError = true)]
     private static partial int GetsocknameRaw(int fd, byte* address, int* length);
+
+    [LibraryImport("libc", EntryPoint = "getpeername", SetLastError = true)]
+    private static partial int GetpeernameRaw(int fd, byte* address, int* length);
 
     [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
     private static partial int BindRaw(int fd, byte* address, int length);
@@ -56,7 +60,21 @@ internal static unsafe partial class Native
         byte* raw = stackalloc byte[128];
         int length = 128;
         if (GetsocknameRaw(fd, raw, &length) != 0) throw new SysCallException("getsockname", Marshal.GetLastPInvokeError(), context);
-        var bytes = new ReadOnlySpan<byte>(raw, length);
+        return DecodeInetAddress(new ReadOnlySpan<byte>(raw, length));
+    }
+
+    /// <summary>getpeername, as <see cref="SocketName"/>; null when the socket is not connected (ENOTCONN).</summary>
+    public static (int Family, ushort Port, byte[] Address, uint ScopeId)? PeerName(int fd, string context)
+    {
+        byte* raw = stackalloc byte[128];
+        int length = 128;
+        if (GetpeernameRaw(fd, raw, &length) == 0) return DecodeInetAddress(new ReadOnlySpan<byte>(raw, length));
+        int errno = Marshal.GetLastPInvokeError();
+        return errno == ErrnoNames.ENOTCONN ? null : throw new SysCallException("getpeername", errno, context);
+    }
+
+    private static (int Family, ushort Port, byte[] Address, uint ScopeId) DecodeInetAddress(ReadOnlySpan<byte> bytes)
+    {
         int family = BinaryPrimitives.ReadUInt16LittleEndian(bytes);
         ushort port = BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]);
         var address = new byte[16];
@@ -111,7 +129,29 @@ internal static unsafe partial class Native
     /// <summary>A TCP socket bound to the address and listening, close-on-exec; the options before bind run first.</summary>
     public static void BindAndListen(int fd, int family, ushort port, ReadOnlySpan<byte> address, uint scopeId, int backlog, string context)
     {
+        BindInet(fd, family, port, address, scopeId, context);
+        Listen(fd, backlog, context);
+    }
+
+    /// <summary>bind() of an IPv4 or IPv6 socket to the address (16 bytes: an IPv4 one in the first 4) and port.</summary>
+    public static void BindInet(int fd, int family, ushort port, ReadOnlySpan<byte> address, uint scopeId, string context)
+    {
         byte* raw = stackalloc byte[28];
+        int length = InetAddress(raw, family, port, address, scopeId);
+        if (BindRaw(fd, raw, length) != 0) throw new SysCallException("bind", Marshal.GetLastPInvokeError(), context);
+    }
+
+    /// <summary>connect() of an IPv4 or IPv6 socket to the address and port, named as for <see cref="BindInet"/>.</summary>
+    public static void ConnectInet(int fd, int family, ushort port, ReadOnlySpan<byte> address, uint scopeId, string context)
+    {
+        byte* raw = stackalloc byte[28];
+        int length = InetAddress(raw, family, port, address, scopeId);
+        if (ConnectRaw(fd, raw, length) != 0) throw new SysCallException("connect", Marshal.GetLastPInvokeError(), context);
+    }
+
+    /// <summary>struct sockaddr_in or sockaddr_in6 at <paramref name="raw"/> (28 bytes); its length.</summary>
+    private static int InetAddress(byte* raw, int family, ushort port, ReadOnlySpan<byte> address, uint scopeId)
+    {
         new Span<byte>(raw, 28).Clear();
         var bytes = new Span<byte>(raw, 28);
         BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)family);
@@ -128,8 +168,7 @@ internal static unsafe partial class Native
             BinaryPrimitives.WriteUInt32LittleEndian(bytes[24..], scopeId);
             length = 28;
         }
-        if (BindRaw(fd, raw, length) != 0) throw new SysCallException("bind", Marshal.GetLastPInvokeError(), context);
-        Listen(fd, backlog, context);
+        return length;
     }
 
     public static int Socket(int family, int type, int protocol, string context)

@@ -37,20 +37,21 @@ internal sealed class Files : IResourceKind
 
     public string Name => "Files";
 
-    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile
-        or UnixSocket or UnixSocketData or UnixSocketName or TerminalState or InotifyFile or InetSocket or UnixListener;
+    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile or PidFd
+        or UnixSocket or UnixSocketData or UnixSocketName or TerminalState or InotifyFile or InetSocket or InetDatagramSocket or UnixListener;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
-    private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, CheckpointItem> Dump,
-        Func<CheckpointItem, FileDescriptor, string, FileTable, int> Open);
+    private sealed record AnonymousKind(string Link, Type Item, Func<FrozenProcess, int, FdInfo, DumpSession, CheckpointItem> Dump,
+        Func<CheckpointItem, FileDescriptor, string, FileTable, RestoreSession, int> Open);
 
     private static readonly AnonymousKind[] AnonymousKinds =
     [
-        new("anon_inode:[eventfd]", typeof(EventCounter), EventCounters.Dump, (state, fd, what, _) => EventCounters.Open((EventCounter)state, fd, what)),
-        new("anon_inode:[signalfd]", typeof(SignalQueueFile), SignalQueueFiles.Dump, (state, fd, what, _) => SignalQueueFiles.Open((SignalQueueFile)state, fd, what)),
-        new("anon_inode:[timerfd]", typeof(TimerFile), TimerFiles.Dump, (state, fd, what, _) => TimerFiles.Open((TimerFile)state, fd, what)),
-        new("anon_inode:[eventpoll]", typeof(EventPollFile), EventPolls.Dump, (_, _, what, _) => EventPolls.Open(what)),
-        new(InotifyFiles.Link, typeof(InotifyFile), InotifyFiles.Dump, (state, fd, what, table) => InotifyFiles.Open((InotifyFile)state, fd, what, table.Warn)),
+        new("anon_inode:[eventfd]", typeof(EventCounter), (p, fd, info, _) => EventCounters.Dump(p, fd, info), (state, fd, what, _, _) => EventCounters.Open((EventCounter)state, fd, what)),
+        new("anon_inode:[signalfd]", typeof(SignalQueueFile), (p, fd, info, _) => SignalQueueFiles.Dump(p, fd, info), (state, fd, what, _, _) => SignalQueueFiles.Open((SignalQueueFile)state, fd, what)),
+        new("anon_inode:[timerfd]", typeof(TimerFile), (p, fd, info, _) => TimerFiles.Dump(p, fd, info), (state, fd, what, _, _) => TimerFiles.Open((TimerFile)state, fd, what)),
+        new("anon_inode:[eventpoll]", typeof(EventPollFile), (p, fd, info, _) => EventPolls.Dump(p, fd, info), (_, _, what, _, _) => EventPolls.Open(what)),
+        new(InotifyFiles.Link, typeof(InotifyFile), (p, fd, info, _) => InotifyFiles.Dump(p, fd, info), (state, fd, what, table, _) => InotifyFiles.Open((InotifyFile)state, fd, what, table.Warn)),
+        new(PidFds.Link, typeof(PidFd), PidFds.Dump, (state, fd, what, _, session) => PidFds.Open((PidFd)state, fd, what, session)),
     ];
 
     /// <summary>The anonymous-inode files cryo saves, by their /proc/PID/fd link.</summary>
@@ -113,7 +114,7 @@ internal sealed class Files : IResourceKind
                 : new FileDescriptor(file.Fd, file.Kind, file.FdFlags, (uint)file.OpenFlags, file.Position, file.Status.Mode,
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
             // An eventfd's, signalfd's or timerfd's state is its description's: written once.
-            if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file));
+            if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file, session));
             // A socket's state likewise (its queue only the first time the checkpoint meets it).
             if (file.Kind == FileKind.Socket && anonymousDescriptions.Add(description)) items.AddRange(UnixSockets.Dump(pid, file, session));
             // A terminal's settings and the process's standing to it: once per terminal in each process.
@@ -126,12 +127,12 @@ internal sealed class Files : IResourceKind
         return new DumpedItems(items);
     }
 
-    private static CheckpointItem DumpAnonymous(FrozenProcess process, OpenFile file)
+    private static CheckpointItem DumpAnonymous(FrozenProcess process, OpenFile file, DumpSession session)
     {
         string link = Encoding.UTF8.GetString(file.Link);
         var kind = AnonymousKinds.FirstOrDefault(k => k.Link == link)
             ?? throw new InvalidOperationException($"pid {process.Pid} fd {file.Fd}: {link} is not a saved kind");
-        return kind.Dump(process, file.Fd, file.Info);
+        return kind.Dump(process, file.Fd, file.Info, session);
     }
 
     /// <summary>
@@ -209,7 +210,7 @@ internal sealed class Files : IResourceKind
         if (text.StartsWith("anon_inode:", StringComparison.Ordinal) && !SavedAnonymousFiles.Contains(text))
         {
             string name = text["anon_inode:".Length..].Trim('[', ']');
-            throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd, timerfd, epoll and inotify are; pidfd, fanotify, userfaultfd, io_uring, ... are not)");
+            throw Refuse(name, $"{name} descriptors are not supported yet (of the anonymous-inode files, eventfd, signalfd, timerfd, epoll, inotify and pidfd are; fanotify, userfaultfd, io_uring, ... are not)");
         }
         var locks = info.Lines.Where(l => l.Key == "lock").Select(l => ParseLock(fd, l.Value, Refuse)).ToList();
 
@@ -389,8 +390,8 @@ internal sealed class Files : IResourceKind
         {
             int of = item switch
             {
-                FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd,
-                InotifyFile i => i.Fd, InetSocket s => s.Fd, UnixListener l => l.Fd,
+                FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd, PidFd f => f.Fd,
+                InotifyFile i => i.Fd, InetSocket s => s.Fd, InetDatagramSocket d => d.Fd, UnixListener l => l.Fd,
                 UnixSocket u => u.Fd,
                 _ => throw new InvalidOperationException($"{item.Tag} is not a Files item"),
             };
@@ -398,7 +399,7 @@ internal sealed class Files : IResourceKind
                 throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} does not follow that descriptor's FDES");
             if (item is FileOwner owner) own.Owners.Add(of, owner);
             else if (item is FileLock held) (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add(held);
-            else if (item is InetSocket or UnixListener)
+            else if (item is InetSocket or InetDatagramSocket or UnixListener)
             {
                 if (last.Kind != FileKind.Socket)
                     throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} follows an FDES of {last.Kind} {Encoding.UTF8.GetString(last.Path)}, not of a socket");
@@ -471,7 +472,7 @@ internal sealed class Files : IResourceKind
                 : d.First.Kind switch
             {
                 FileKind.Pipe or FileKind.Fifo => Pipes.OpenDescription(d.First, d.FirstPid, session),
-                FileKind.AnonInode => OpenAnonymous(d, table),
+                FileKind.AnonInode => OpenAnonymous(d, table, session),
                 FileKind.Memfd => OpenPathlessDescription(d.First, d.FirstPid, session, table),
                 FileKind.Regular when PathlessFiles.IsDeletedFile(Encoding.UTF8.GetString(d.First.Path)) => OpenPathlessDescription(d.First, d.FirstPid, session, table),
                 FileKind.Socket => OpenSocket(d, session, table),
@@ -514,13 +515,13 @@ internal sealed class Files : IResourceKind
     private static string AnonymousLinkOf(CheckpointItem state) =>
         AnonymousKindOf(state)?.Link ?? throw new InvalidOperationException($"{state.Tag} is not the state of an anonymous-inode file");
 
-    /// <summary>An eventfd, signalfd, timerfd or epoll instance made in cryo from the state item that followed the description's first FDES.</summary>
-    private static int OpenAnonymous(Description d, FileTable table)
+    /// <summary>An eventfd, signalfd, timerfd, epoll or inotify instance or a pidfd made in cryo from the state item that followed the description's first FDES.</summary>
+    private static int OpenAnonymous(Description d, FileTable table, RestoreSession session)
     {
         string what = $"pid {d.FirstPid} fd {d.First.Fd} ({Encoding.UTF8.GetString(d.First.Path)})";
         var kind = AnonymousKindOf(d.State)
-            ?? throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD, EPOL or INOT item after its FDES, so there is nothing to make it from");
-        int local = kind.Open(d.State!, d.First, what, table);
+            ?? throw new InvalidDataException($"image: {what} has no EVFD, SGFD, TMFD, EPOL, INOT or PIDF item after its FDES, so there is nothing to make it from");
+        int local = kind.Open(d.State!, d.First, what, table, session);
         WarnIfFlagsDiffer(local, d.First.OpenFlags, what, table);
         return local;
     }
@@ -582,8 +583,9 @@ internal sealed class Files : IResourceKind
         {
             UnixSocket socket => UnixSockets.Open(socket, d.FirstPid, session),
             InetSocket listener => InetSockets.Open(listener, d.FirstPid, what, table.Warn),
+            InetDatagramSocket datagrams => UdpSockets.Open(datagrams, what),
             UnixListener listener => UnixListeners.Open(listener, what),
-            _ => throw new InvalidDataException($"image: {what} has no USCK, ULSN or ISCK item after its FDES, so there is nothing to make it from"),
+            _ => throw new InvalidDataException($"image: {what} has no USCK, ULSN, ISCK or UDPS item after its FDES, so there is nothing to make it from"),
         };
         try
         {
@@ -608,10 +610,16 @@ internal sealed class Files : IResourceKind
     {
         string what = $"pid {pid} fd {fd.Fd} ({Encoding.UTF8.GetString(fd.Path)})";
         int local = PathlessFiles.LocalFd(session, fd.Device, fd.Inode, readOnly: false, what);
-        int flags = ((int)fd.OpenFlags & ~(Native.O_CREAT | Native.O_TRUNC | Native.O_EXCL | Native.O_NOCTTY)) | Native.O_CLOEXEC;
-        int result = Native.OpenOrThrow($"/proc/self/fd/{local}", flags);
+        // O_TMPFILE (which holds O_DIRECTORY) made the file: a reopen of it is of a regular file.
+        int flags = ((int)fd.OpenFlags & ~(Native.O_CREAT | Native.O_TRUNC | Native.O_EXCL | Native.O_NOCTTY | Native.O_TMPFILE)) | Native.O_CLOEXEC;
+        int result = PathlessFiles.TakeTmpfileDescription(session, fd.Device, fd.Inode, fd.OpenFlags, what) ?? Native.Open($"/proc/self/fd/{local}", flags, 0);
+        if (result < 0)
+            throw new SysCallException("open", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what}: opening it again through cryo's fd {local} with flags 0{Convert.ToString(flags, 8)}");
         try
         {
+            const int settable = Native.O_APPEND | Native.O_NONBLOCK | Native.O_ASYNC | Native.O_DIRECT | Native.O_NOATIME;
+            if ((Native.FcntlOrThrow(result, Native.F_GETFL, 0, what) & settable) != (flags & settable))
+                Native.FcntlOrThrow(result, Native.F_SETFL, flags & settable, what);
             if (fd.Offset != 0 && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
                 throw new SysCallException("lseek", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what} to offset {fd.Offset}");
             WarnIfFlagsDiffer(result, fd.OpenFlags, what, table);

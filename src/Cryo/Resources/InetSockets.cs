@@ -10,8 +10,9 @@ namespace Cryo.Resources;
 /// that serves (an HTTP endpoint, a notebook, a metrics exporter) holds one. Saved: the bound
 /// address and port, the backlog (inet_diag), and the options that shape listening and what the
 /// accepted connections inherit. A restore binds and listens again in cryo (the old socket is
-/// closed with the killed process, so the port is free again). Refused: connected and
-/// unconnected TCP sockets (a connection's state lives in its peer too), UDP and raw sockets, a
+/// closed with the killed process, so the port is free again). UDP sockets go to
+/// <see cref="UdpSockets"/>. Refused: connected and unconnected TCP sockets (a connection's state
+/// lives in its peer too), raw sockets, a
 /// listener with connections waiting to be accepted, one bound to a device.
 /// docs/engine-files.md, "Listening TCP sockets".
 /// </summary>
@@ -20,12 +21,13 @@ internal static class InetSockets
     /// <summary>The default backlog when inet_diag cannot say: what listen() makes of SOMAXCONN (4096 on 5.4+).</summary>
     private const int UnknownBacklog = 4096;
 
-    public static InetSocket Dump(int pid, OpenFile file, int copy, int domain, Func<string, UnsupportedResourceException> refuse, string what)
+    public static CheckpointItem Dump(int pid, OpenFile file, int copy, int domain, Func<string, UnsupportedResourceException> refuse, string what)
     {
         int type = Native.GetSocketOption(copy, Native.SO_TYPE, what);
         int protocol = Native.GetSocketOption(copy, Native.SO_PROTOCOL, what);
+        if (type == Native.SOCK_DGRAM && protocol == Native.IPPROTO_UDP) return UdpSockets.Dump(file, copy, domain, refuse, what);
         if (type != Native.SOCK_STREAM || protocol != Native.IPPROTO_TCP)
-            throw refuse($"{(type == 2 ? "UDP" : $"type {type}, protocol {protocol}")} sockets are not supported yet (of the IP sockets, listening TCP ones are)");
+            throw refuse($"IP sockets of type {type}, protocol {protocol} are not supported yet (listening TCP and UDP ones are)");
         if (Native.GetSocketOption(copy, Native.SO_ACCEPTCONN, what) == 0)
             throw refuse("a TCP socket that does not listen (connected, or not yet) is not supported: a connection's state lives in its peer too; listening TCP sockets are");
         if (Native.Readable(copy, what))

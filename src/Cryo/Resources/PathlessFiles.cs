@@ -243,6 +243,10 @@ internal sealed class PathlessFiles : IResourceKind
         public bool EarlySealed { get; set; }
         public bool LateSealed { get; set; }
 
+        /// <summary>Made with open(O_TMPFILE | O_RDWR), as the original was; whether that description was handed to a process yet.</summary>
+        public bool MadeAsTmpfile { get; init; }
+        public bool TmpfileDescriptionTaken { get; set; }
+
         public void Dispose()
         {
             Handle.Dispose();
@@ -284,12 +288,21 @@ internal sealed class PathlessFiles : IResourceKind
     /// <summary>
     /// A deleted file made again in its directory (at its path if that is free, else beside it)
     /// and deleted again at once: from then on, as before the checkpoint, no path reaches it, and a
-    /// failed restore leaves nothing behind.
+    /// failed restore leaves nothing behind. A file that open(O_TMPFILE) made (the kernel names it
+    /// "#INODE" in its directory) is made the same way: it never has a name, and it can be linked
+    /// into a directory again (linkat), as such a file can.
     /// </summary>
     private static MadeObject Make(DeletedFile f, int pid)
     {
         string path = Encoding.UTF8.GetString(f.Path);
         string what = $"pid {pid}: deleted file {path} (inode {f.ObjectId})";
+        if (Path.GetFileName(path) == $"#{f.ObjectId}")
+        {
+            int tmpfile = Native.Open(Path.GetDirectoryName(path)!, Native.O_TMPFILE | Native.O_RDWR | Native.O_CLOEXEC, 0600);
+            if (tmpfile < 0)
+                throw new SysCallException("open(O_TMPFILE)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"{what}: making it again in {Path.GetDirectoryName(path)}");
+            return Prepare(new MadeObject(f.ObjectId, f.Size, 0, what, new SafeFileHandle(tmpfile, ownsHandle: true)) { MadeAsTmpfile = true }, f.Mode, f.Uid, f.Gid);
+        }
         const int flags = Native.O_RDWR | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC;
         string made = path;
         int fd = Native.Open(made, flags, 0600);
@@ -361,6 +374,21 @@ internal sealed class PathlessFiles : IResourceKind
         if (!readOnly) return (int)o.Handle.DangerousGetHandle();
         o.ReadOnly ??= OpenReadOnly($"/proc/self/fd/{o.Handle.DangerousGetHandle()}");
         return (int)o.ReadOnly.DangerousGetHandle();
+    }
+
+    /// <summary>
+    /// For the first description of a file made with O_TMPFILE whose recorded flags say it was
+    /// opened so, read-write: a new descriptor (close-on-exec) of cryo's own description, which is
+    /// that open, so its status flags show O_TMPFILE as the original's did (a reopen through
+    /// /proc cannot). Null otherwise: the caller reopens.
+    /// </summary>
+    internal static int? TakeTmpfileDescription(RestoreSession session, ulong device, ulong inode, uint openFlags, string what)
+    {
+        if (!session.State<Objects>().ById.TryGetValue((device, inode), out var o) || !o.MadeAsTmpfile || o.TmpfileDescriptionTaken
+            || (openFlags & Native.O_TMPFILE) != Native.O_TMPFILE || (openFlags & Native.O_ACCMODE) != Native.O_RDWR)
+            return null;
+        o.TmpfileDescriptionTaken = true;
+        return Native.FcntlOrThrow((int)o.Handle.DangerousGetHandle(), Native.F_DUPFD_CLOEXEC, 0, what);
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ internal sealed class ProcessIdentity : IResourceKind
 
     public string Name => "ProcessIdentity";
 
-    public bool Handles(CheckpointItem item) => item is ProcessInfo or Credentials;
+    public bool Handles(CheckpointItem item) => item is ProcessInfo or Credentials or DeletedWorkingDirectory;
 
     // ---------------------------------------------------------------- dump
 
@@ -36,8 +36,8 @@ internal sealed class ProcessIdentity : IResourceKind
         if (EndsWithDeleted(exe))
             throw new UnsupportedResourceException(pid, $"executable {Encoding.UTF8.GetString(exe)}", "the program file was deleted or replaced after it started");
         byte[] cwd = Link(pid, "cwd");
-        if (EndsWithDeleted(cwd))
-            throw new UnsupportedResourceException(pid, $"working directory {Encoding.UTF8.GetString(cwd)}", "the working directory was deleted");
+        var deletedCwd = EndsWithDeleted(cwd) ? DeletedCwd(pid, cwd) : null;
+        if (deletedCwd is not null) cwd = deletedCwd.Path;
         byte[] root = Link(pid, "root");
         if (!root.AsSpan().SequenceEqual("/"u8))
             throw new UnsupportedResourceException(pid, $"root directory {Encoding.UTF8.GetString(root)}", "a chroot is not supported yet");
@@ -68,7 +68,28 @@ internal sealed class ProcessIdentity : IResourceKind
             personality, (uint)status.Umask,
             dumpable, status.NoNewPrivs ? (byte)1 : (byte)0, subreaper != 0 ? (byte)1 : (byte)0, (uint)pdeath,
             (uint)process.Threads.Count, comm, exe, cwd, root);
-        return new DumpedItems([info, CredentialsOf(status, securebits)]);
+        return new DumpedItems(deletedCwd is null ? [info, CredentialsOf(status, securebits)] : [info, deletedCwd, CredentialsOf(status, securebits)]);
+    }
+
+    /// <summary>
+    /// A working directory deleted while the process was in it (a build directory cleaned up
+    /// under a running job): saved with its mode and owner, to be made again and deleted again;
+    /// null if the link only looks so (a directory named "... (deleted)" has links). Its parent
+    /// must still be there, where the restore makes it. Paths stay bytes: a name need not be UTF-8.
+    /// </summary>
+    private static DeletedWorkingDirectory? DeletedCwd(int pid, byte[] link)
+    {
+        UnsupportedResourceException Refuse(string why) => new(pid, $"working directory {Encoding.UTF8.GetString(link)}", why);
+        var status = Native.TryStat(Encoding.UTF8.GetBytes(ProcFiles.PathOf(pid, "cwd")), out int errno)
+            ?? throw Refuse($"stat failed: {ErrnoNames.Name(errno)}");
+        if (status.Links != 0) return null;
+        if (status.Type != FileStatus.S_IFDIR) throw Refuse("it is not a directory");
+        byte[] path = link[..^" (deleted)".Length];
+        int slash = Array.LastIndexOf(path, (byte)'/');
+        byte[] parent = slash > 0 ? path[..slash] : "/"u8.ToArray();
+        if (path.Length < 2 || path[0] != (byte)'/' || Native.TryStat(parent, out _) is not { Type: FileStatus.S_IFDIR })
+            throw Refuse($"the directory it was in ({Encoding.UTF8.GetString(parent)}) is gone too, so a restore could not make it again");
+        return new DeletedWorkingDirectory(path, status.Mode, status.Uid, status.Gid);
     }
 
     /// <summary>
@@ -108,6 +129,7 @@ internal sealed class ProcessIdentity : IResourceKind
     {
         public ProcessInfo? Info { get; set; }
         public Credentials? Credentials { get; set; }
+        public DeletedWorkingDirectory? DeletedCwd { get; set; }
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
@@ -115,7 +137,37 @@ internal sealed class ProcessIdentity : IResourceKind
         if (process is null) throw new InvalidOperationException($"'{item.Tag}' outside a PROC section");
         var state = process.State<IdentityState>();
         if (item is ProcessInfo info) state.Info = info;
+        else if (item is DeletedWorkingDirectory deleted)
+        {
+            if (state.Info is not { } owner || state.Credentials is not null || state.DeletedCwd is not null || !owner.Cwd.AsSpan().SequenceEqual(deleted.Path))
+                throw new InvalidDataException($"image of pid {process.Pid}: a DCWD must follow its PINF, once, with the PINF's cwd as its path");
+            state.DeletedCwd = deleted;
+        }
         else state.Credentials = (Credentials)item;
+    }
+
+    /// <summary>
+    /// A deleted working directory made again: at its path if that is free, else beside it
+    /// (PATH.cryo-N), with its mode and owner. The caller deletes it once the process is in it.
+    /// </summary>
+    private static byte[] MakeDirectoryAgain(DeletedWorkingDirectory deleted, int pid)
+    {
+        byte[] bytes = deleted.Path;
+        string what = $"pid {pid}: its deleted working directory {Encoding.UTF8.GetString(deleted.Path)}";
+        bool ok = Native.TryMakeDirectory(bytes, out int errno);
+        for (int attempt = 1; !ok && errno == ErrnoNames.EEXIST && attempt < 100; attempt++)
+            ok = Native.TryMakeDirectory(bytes = [.. deleted.Path, .. Encoding.ASCII.GetBytes($".cryo-{attempt}")], out errno);
+        if (!ok) throw new SysCallException("mkdir", errno, $"{what}, made again as {Encoding.UTF8.GetString(bytes)}");
+        try
+        {
+            Native.SetOwnerAndMode(bytes, deleted.Mode, deleted.Uid, deleted.Gid, what);
+            return bytes;
+        }
+        catch
+        {
+            Native.Rmdir(bytes);
+            throw;
+        }
     }
 
     public void Finish(RestoringProcess process, RestoreSession session)
@@ -131,11 +183,21 @@ internal sealed class ProcessIdentity : IResourceKind
         sys.Checked("prctl(PR_SET_NAME)", SyscallNumbers.Prctl, InjectedCalls.PR_SET_NAME, (long)scratch.WriteCString(0, comm));
         if (info.Cwd.Length > 0)
         {
-            if (info.Cwd.Length + 1 > scratch.Size)
-                throw new InvalidOperationException($"pid {pid}: working directory path of {info.Cwd.Length} bytes does not fit the {scratch.Size}-byte scratch page");
-            long result = sys.Invoke(InjectedCalls.Chdir, (long)scratch.WriteCString(0, info.Cwd));
-            if (result < 0)
-                throw new SysCallException("chdir (injected)", (int)-result, $"pid {pid} to {Encoding.UTF8.GetString(info.Cwd)}");
+            byte[] cwd = state.DeletedCwd is { } deleted ? MakeDirectoryAgain(deleted, pid) : info.Cwd;
+            try
+            {
+                if (cwd.Length + 1 > scratch.Size)
+                    throw new InvalidOperationException($"pid {pid}: working directory path of {cwd.Length} bytes does not fit the {scratch.Size}-byte scratch page");
+                long result = sys.Invoke(InjectedCalls.Chdir, (long)scratch.WriteCString(0, cwd));
+                if (result < 0)
+                    throw new SysCallException("chdir (injected)", (int)-result, $"pid {pid} to {Encoding.UTF8.GetString(cwd)}");
+            }
+            finally
+            {
+                // Deleted again once the process is in it (or if it could not get there).
+                if (state.DeletedCwd is not null && Native.Rmdir(cwd) != 0)
+                    session.Warn($"pid {pid}: its working directory {Encoding.UTF8.GetString(cwd)}, made again, could not be deleted again: {ErrnoNames.Name(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+            }
         }
         sys.Checked("umask", InjectedCalls.Umask, info.Umask);
         foreach (int tid in process.ThreadIds)

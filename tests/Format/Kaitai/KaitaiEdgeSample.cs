@@ -9,10 +9,11 @@ namespace Cryo.Tests.Format;
 /// with the values where a second implementation of the format most easily goes wrong: 64-bit
 /// numbers above 2^53 and at the top of their range, negative signed fields, byte strings with
 /// quotes, backslashes, control bytes and non-ASCII bytes, empty strings and lists, page data
-/// split over several PAGE items, an empty FBUF and an empty UDAT, control characters of every byte value, the longest seccomp
-/// program, an inotify instance of a thousand watches up to the highest watch descriptor, named connected Unix sockets and listening
+/// split over several PAGE items, deleted working directories with the shortest path and every mode bit, an empty FBUF and an empty UDAT, control characters of every byte value, the longest seccomp
+/// program, an inotify instance of a thousand watches up to the highest watch descriptor, pidfds of the smallest and largest pids, named connected Unix sockets and listening
 /// Unix sockets with the shortest and longest paths and abstract names, listening sockets at the ends of the
-/// port range with addresses of every shape cryo-dump prints as text, the optional STAT item, unknown optional items
+/// port range with addresses of every shape cryo-dump prints as text, UDP sockets bound and not, connected and not, at both ends
+/// of their ranges, the optional STAT item, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -161,6 +162,14 @@ public static class KaitaiEdgeSample
             w.Write(new FileDescriptor(14, FileKind.AnonInode, FileDescriptor.CloseOnExec, 0x800, 0, 0x180, 0xe, 1031, 0, 13, 0, B("anon_inode:inotify")));
             w.Write(new InotifyFile(14, InotifyWatches()));
             w.Write(new InotifyFile(0, []));
+            // PIDF after its FDES (kind 7, anon_inode:[pidfd], O_RDWR | O_NONBLOCK: PIDFD_NONBLOCK, mode 0700 as pidfs shows it): a
+            // pidfd of the stopped process of the second PROC (a process later in the file); the smallest fd and pid; PID_MAX_LIMIT
+            // (2^22); the largest fd and pid (the reader takes any positive pid).
+            w.Write(new FileDescriptor(50, FileKind.AnonInode, FileDescriptor.CloseOnExec, 0x802, 0, 0x1c0, 0xf, 1258443, 0, 50, 0, B("anon_inode:[pidfd]")));
+            w.Write(new PidFd(50, 7777));
+            w.Write(new PidFd(0, 1));
+            w.Write(new PidFd(51, 1 << 22));
+            w.Write(new PidFd(int.MaxValue, int.MaxValue));
             // USCK and UDAT: a stream pair with the largest values (socket id 2^64 - 1, every shut-down bit, SO_PASSCRED, the largest
             // peek offset and buffers), its queue a 1 MiB chunk and a short one with a quote; its peer with nothing queued and the
             // peek offset off (-1). A datagram pair whose ids, 2^63 + 1 and 2^63, are one number as doubles (a reader that
@@ -223,6 +232,29 @@ public static class KaitaiEdgeSample
             for (int i = 0; i < shapes.Length; i++)
                 w.Write(new InetSocket(16 + i, InetSocket.Inet6, (ushort)(1 << i % 16), Ip(shapes[i]), (uint)i, (uint)i << 28,
                     i % 2 == 0 ? InetSocket.V6Only : 0, (uint)i, 0));
+            // UDPS after its FDES (kind 6, socket:[INODE]): an IPv4 socket neither bound nor connected (it has not sent yet: all
+            // zero) with the buffers Linux gives by default; a statsd client connected to 127.0.0.1:8125 from the port its
+            // connect picked, tos 0xb8 (DSCP EF); IPv4 at the top of everything: ports 65535, the broadcast address at both ends,
+            // every option an IPv4 socket can have (no IPV6_V6ONLY), the largest buffers, tos 0xff. IPv6: a server on a
+            // link-local address with the largest scope id and IPV6_V6ONLY, not connected; a dual-stack socket connected to an
+            // IPv4-mapped peer (a dotted tail); every byte, scope and buffer at its largest and every option bit. What the reader
+            // takes and writers do not write: a local address with port 0, a peer address with port 0. Then the address shapes
+            // whose text is easy to get wrong, at both ends (the peer's in the reverse order).
+            w.Write(new FileDescriptor(30, FileKind.Socket, 0, 0x2, 0, 0xc1ff, 0x8, 95001, 0, 30, 0, B("socket:[95001]")));
+            w.Write(new InetDatagramSocket(30, InetSocket.Inet, 0, Ip("0.0.0.0"), 0, 0, Ip("0.0.0.0"), 0, 0, 212_992, 212_992, 0));
+            w.Write(new InetDatagramSocket(31, InetSocket.Inet, 40123, Ip("127.0.0.1"), 0, 8125, Ip("127.0.0.1"), 0, 0, 212_992, 212_992, 0xb8));
+            w.Write(new InetDatagramSocket(int.MaxValue, InetSocket.Inet, ushort.MaxValue, Ip("255.255.255.255"), 0, ushort.MaxValue, Ip("255.255.255.255"), 0,
+                InetDatagramSocket.ReuseAddress | InetDatagramSocket.ReusePort | InetDatagramSocket.Broadcast, uint.MaxValue, uint.MaxValue, 0xff));
+            w.Write(new InetDatagramSocket(0, InetSocket.Inet6, 5353, Ip("fe80::1"), uint.MaxValue, 0, Ip("::"), 0,
+                InetDatagramSocket.V6Only | InetDatagramSocket.ReuseAddress, 4608, 2304, 0));
+            w.Write(new InetDatagramSocket(32, InetSocket.Inet6, 1, Ip("::ffff:127.0.0.1"), 0, 53, Ip("::ffff:192.0.2.1"), 0, 0, 212_992, 212_992, 0x2e));
+            w.Write(new InetDatagramSocket(int.MaxValue, InetSocket.Inet6, ushort.MaxValue, Ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), uint.MaxValue,
+                ushort.MaxValue, Ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), uint.MaxValue, 0xf, uint.MaxValue, uint.MaxValue, 0xff));
+            w.Write(new InetDatagramSocket(33, InetSocket.Inet, 0, Ip("10.1.2.3"), 0, 0, Ip("192.0.2.7"), 0, 0, 0, 0, 0));
+            w.Write(new InetDatagramSocket(34, InetSocket.Inet6, 9, Ip("2001:db8::9"), 3, 0, Ip("fe80::2"), 4, 0, 1, 1, 1));
+            for (int i = 0; i < shapes.Length; i++)
+                w.Write(new InetDatagramSocket(40 + i, InetSocket.Inet6, (ushort)(1 << i % 16), Ip(shapes[i]), (uint)i, (ushort)(0x8000 >> i),
+                    Ip(shapes[^(i + 1)]), (uint)i << 28, (uint)i & 0xf, (uint)i << 12, (uint)i << 24, (uint)i * 25));
             // TTYS: a pseudo-terminal slave (136:3) controlled, in the foreground, with the settings `stty sane` gives; /dev/tty
             // (5:0) neither controlling nor in the foreground, all zero; the largest values, every bit of every mode, control
             // characters 0xff down to 0xed, the top speeds, the largest window.
@@ -277,6 +309,18 @@ public static class KaitaiEdgeSample
             w.BeginSection(ItemKinds.Process);
             // A process in a job-control stop: its stop's wait status (SIGTSTP).
             w.Write(new ProcessInfo(7777, 1, 7777, 1, ProcessState.Stopped, 0x147f, 0, 0x12, 1, 0, 0, 0, 0, B("stopped"), [], [], []));
+            w.EndSection(ItemKinds.Process);
+            // Two processes whose working directory was deleted, each DCWD directly after its PINF, whose cwd is the DCWD's path:
+            // a path with quotes, a backslash, control and non-ASCII bytes (and " (deleted)" in the name of its parent),
+            // every mode bit of a directory, the largest owner; the shortest path ("/a"), a bare S_IFDIR mode, root's owner.
+            byte[] deletedCwd = [.. B("/tmp/build \"7\" \\ \u00e9 (deleted)/"), 0x01, 0x7f, 0xff, (byte)'x'];
+            w.BeginSection(ItemKinds.Process);
+            w.Write(new ProcessInfo(7778, 7777, 7777, 1, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 0, B("make"), B("/usr/bin/make"), deletedCwd, B("/")));
+            w.Write(new DeletedWorkingDirectory(deletedCwd, 0x4fff, uint.MaxValue, uint.MaxValue));
+            w.EndSection(ItemKinds.Process);
+            w.BeginSection(ItemKinds.Process);
+            w.Write(new ProcessInfo(7779, 7777, 7777, 1, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 0, B("sh"), B("/bin/sh"), B("/a"), B("/")));
+            w.Write(new DeletedWorkingDirectory(B("/a"), 0x4000, 0, 0));
             w.EndSection(ItemKinds.Process);
             w.BeginSection(ItemKinds.Fifo);
             w.Write(new PipeInfo(77, PipeKind.Anonymous, false, 65536, 5000));
@@ -344,7 +388,7 @@ public static class KaitaiEdgeSample
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
-    /// <summary>The 16 bytes of an ISCK address: an IPv4 address's 4 and 12 zero bytes, or an IPv6 address's 16.</summary>
+    /// <summary>The 16 bytes of an ISCK or UDPS address: an IPv4 address's 4 and 12 zero bytes, or an IPv6 address's 16.</summary>
     private static byte[] Ip(string text)
     {
         byte[] bytes = System.Net.IPAddress.Parse(text).GetAddressBytes();

@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace Cryo.Interop;
 
 /// <summary>
-/// A thread of cryo's own with a private root: unshare(CLONE_FS) gives the calling thread its
-/// own root and working directory, which chroot and chdir then change for it alone; mkdir
-/// resolves in it.
+/// Directories: mkdir and rmdir (a deleted working directory made again), and a thread of cryo's
+/// own with a private root (named Unix sockets bound away from the real paths): unshare(CLONE_FS)
+/// gives the calling thread its own root and working directory, which chroot and chdir then
+/// change for it alone, and in which its mkdir and bind resolve.
 /// </summary>
 internal static unsafe partial class Native
 {
@@ -22,6 +23,15 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true)]
     private static partial int MkdirRaw(byte* path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "rmdir", SetLastError = true)]
+    private static partial int RmdirRaw(byte* path);
+
+    /// <summary>rmdir; 0, or -1 with the errno to read.</summary>
+    public static int Rmdir(ReadOnlySpan<byte> path)
+    {
+        fixed (byte* p = CString(path)) return RmdirRaw(p);
+    }
 
     /// <summary>Makes <paramref name="directory"/> this thread's root and working directory, for it alone.</summary>
     public static void EnterPrivateRoot(string directory, string context)
