@@ -75,6 +75,36 @@ public class RefusalTests
     }
 
     /// <summary>
+    /// A deleted working directory (DCWD) must directly follow its PINF: an image where it comes
+    /// after the credentials is refused, naming the rule, and the process the restore had made
+    /// is gone again.
+    /// </summary>
+    [Fact]
+    public void A_deleted_working_directory_out_of_place_fails_the_restore_and_leaves_nothing()
+    {
+        using var dir = new TestDirectory("dcwd-misplaced");
+        var (image, pid) = Checkpoints.Kill(dir, "unsupported", "--kind=cwd-deleted");
+        string moved = dir.File("moved.cryo");
+        using (var reader = Cryo.Format.CheckpointReader.OpenFile(image))
+        using (var writer = Cryo.Format.CheckpointWriter.CreateFile(moved, reader.Header))
+        {
+            Cryo.Format.CheckpointItem? held = null;
+            while (reader.GetNextItem() is { } item)
+            {
+                if (item is Cryo.Format.DeletedWorkingDirectory) { held = item; continue; }
+                writer.Write(item);
+                if (item is Cryo.Format.Credentials && held is not null) writer.Write(held);
+            }
+            writer.Complete();
+            Assert.NotNull(held);
+        }
+        var result = CryoTool.Run("restore", moved);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("a DCWD must directly follow its PINF", result.StandardError);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"pid {pid} of the failed restore is left");
+    }
+
+    /// <summary>
     /// A file system too small for the image: killing or not, the target runs on and no file is
     /// left. With --leave-running --no-snapshot the space is reserved before the freeze, so cryo
     /// fails before touching the target, saying so; with a snapshot the write fails after the

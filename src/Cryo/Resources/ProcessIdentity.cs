@@ -139,8 +139,8 @@ internal sealed class ProcessIdentity : IResourceKind
         if (item is ProcessInfo info) state.Info = info;
         else if (item is DeletedWorkingDirectory deleted)
         {
-            if (state.Info is not { } owner || state.Credentials is not null || state.DeletedCwd is not null || !owner.Cwd.AsSpan().SequenceEqual(deleted.Path))
-                throw new InvalidDataException($"image of pid {process.Pid}: a DCWD must follow its PINF, once, with the PINF's cwd as its path");
+            if (state.Info is not { } owner || process.ItemsRead != 2 || !owner.Cwd.AsSpan().SequenceEqual(deleted.Path))
+                throw new InvalidDataException($"image of pid {process.Pid}: a DCWD must directly follow its PINF, once, with the PINF's cwd as its path");
             state.DeletedCwd = deleted;
         }
         else state.Credentials = (Credentials)item;

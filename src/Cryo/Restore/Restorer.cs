@@ -237,6 +237,7 @@ internal sealed class Restorer(Tracer tracer, RestoreOptions options, Log log)
             ?? throw new InvalidOperationException($"item #{index} '{item.Tag}' at byte {offset}: no resource kind restores it");
         try
         {
+            if (process is not null) process.ItemsRead++;
             tracer.Run(() => kind.Restore(process, item, session));
         }
         catch (Exception e) when (e is not OperationCanceledException)

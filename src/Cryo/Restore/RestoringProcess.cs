@@ -29,6 +29,9 @@ internal sealed class RestoringProcess(ProcessInfo info, Tracer tracer, RemoteMe
     /// <summary>The TINF of the THRD section being read, if any: thread-scoped items belong to it.</summary>
     public ThreadInfo? CurrentThread { get; set; }
 
+    /// <summary>How many items of its PROC section were read so far, this one included (its PINF is the first).</summary>
+    public int ItemsRead { get; set; }
+
     /// <summary>Every thread that exists now, main thread first (Threads adds the others when it creates them).</summary>
     public List<int> ThreadIds { get; } = [info.Pid];
 
