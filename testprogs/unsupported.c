@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -24,6 +24,8 @@
  * cwd-deleted: the working directory is OUTFILE.cwd (mode 0750), removed (rmdir) while the
  * program is in it (needs an absolute --outfile); checked: "." is a directory of mode 0750 with
  * no links, /proc/self/cwd reads "OUTFILE.cwd... (deleted)", and no file can be made in it.
+ * mqueue: fd 3 a POSIX message queue "/cryo-unsupported-PID" (mq_open, O_CREAT|O_RDWR) with one
+ * message queued; checked: mq_getattr shows it, and it is removed (mq_unlink) at the end.
  * pidfd-outside: fd 3 = pidfd_open(getppid(), 0), taken before tp_ready (setsid): a pidfd of the
  * program's parent, a process outside the checkpointed tree; checked: /proc/self/fdinfo/3 still
  * says Pid: the recorded parent, or -1 if the parent has gone since.
@@ -54,6 +56,7 @@
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/wait.h>
@@ -127,7 +130,7 @@ static void install_seccomp_kind(const char *kind)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -298,6 +301,11 @@ int main(int argc, char **argv)
             }
         }
         if (read(fds[0], buf0, 1) != 1) tp_die("the tracing child did not attach");
+    } else if (strcmp(kind, "mqueue") == 0) {
+        snprintf(deleted_path, sizeof deleted_path, "/cryo-unsupported-%d", (int)getpid());
+        struct mq_attr attributes = {.mq_maxmsg = 4, .mq_msgsize = 64};
+        if ((fds[0] = mq_open(deleted_path, O_CREAT | O_EXCL | O_RDWR, 0600, &attributes)) < 0) tp_die_errno("mq_open(%s)", deleted_path);
+        if (mq_send(fds[0], "queued", 6, 1) < 0) tp_die_errno("mq_send");
     } else if (strcmp(kind, "cwd-deleted") == 0) {
         /* The working directory, removed while the program is in it. */
         if (tp_outfile[0] != '/') tp_die("--kind=cwd-deleted needs an absolute --outfile");
@@ -382,6 +390,11 @@ int main(int argc, char **argv)
         int queued = -1;
         ioctl(fds[0], FIONREAD, &queued);
         if (strcmp(kind, "inotify-pending") == 0 && queued <= 0) tp_fail("the two events that waited in the inotify queue are gone (FIONREAD %d)", queued);
+    } else if (strcmp(kind, "mqueue") == 0) {
+        struct mq_attr attributes;
+        if (mq_getattr(fds[0], &attributes) < 0 || attributes.mq_curmsgs != 1)
+            tp_fail("fd %d is no longer the message queue with one message (%s)", fds[0], strerror(errno));
+        mq_unlink(deleted_path);
     } else if (strcmp(kind, "cwd-deleted") == 0) {
         struct stat here;
         char link[4200] = {0};

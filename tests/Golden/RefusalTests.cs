@@ -11,6 +11,7 @@ public class RefusalTests
 {
     [Theory]
     [InlineData("tcp-pending", "fd 3 (socket socket:[", "connections wait in its queue to be accepted")]
+    [InlineData("mqueue", "fd 3 (POSIX message queue /cryo-unsupported-", "POSIX message queues (mq_open) are not supported yet")]
     [InlineData("pidfd-outside", "fd 3 (pidfd)", "which is not in the checkpointed tree: after a restore that pid may name another process")]
     [InlineData("unix-dgram-named", "fd 3 (socket socket:[", "a datagram Unix socket bound to the name '@cryo-unsupported-dgram-")]
     [InlineData("unix-both-named", "(socket socket:[", "both ends of its connection are named ('@cryo-unsupported-")]

@@ -30,6 +30,19 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
     private static partial int FstatfsRaw(int fd, byte* buffer);
 
+    [LibraryImport("libc", EntryPoint = "statfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int StatfsRaw(string path, byte* buffer);
+
+    /// <summary>statfs f_type of the POSIX message queue file system (mq_open's queues).</summary>
+    public const long MQUEUE_MAGIC = 0x19800202;
+
+    /// <summary>The type of the file system holding the file <paramref name="path"/> leads to (statfs f_type, following links), or -1 with errno set.</summary>
+    public static long FileSystemType(string path)
+    {
+        byte* buffer = stackalloc byte[120];
+        return StatfsRaw(path, buffer) == 0 ? *(long*)buffer : -1;
+    }
+
     /// <summary>The type of the file system holding <paramref name="fd"/> (statfs f_type), or -1 with errno set.</summary>
     public static long FileSystemType(int fd)
     {

@@ -226,6 +226,10 @@ internal sealed class Files : IResourceKind
         else if (SavedAnonymousFiles.Contains(text)) kind = FileKind.AnonInode;
         else if (text.StartsWith("socket:[", StringComparison.Ordinal) && status.Type == FileStatus.S_IFSOCK) kind = FileKind.Socket; // which ones: UnixSockets
         else if (!text.StartsWith('/')) throw Refuse("file", "not a path cryo can reopen");
+        // Its link is a path in the queue file system, which names nothing in the tree: a
+        // restore would look for it there and fail.
+        else if (status.Type == FileStatus.S_IFREG && Native.FileSystemType(proc) == Native.MQUEUE_MAGIC)
+            throw Refuse("POSIX message queue", "POSIX message queues (mq_open) are not supported yet");
         else kind = status.Type switch
         {
             FileStatus.S_IFREG => FileKind.Regular,
