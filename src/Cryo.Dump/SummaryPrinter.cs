@@ -1,4 +1,3 @@
-using System.Text;
 using Cryo.Format;
 
 namespace Cryo.Dump;
@@ -103,8 +102,7 @@ public sealed class SummaryPrinter(TextWriter output)
             _ => "",
         };
         string messages = u.Type == UnixSocketType.Stream ? "" : $" in {s.Messages} message(s)";
-        // A name as ss shows one: an abstract name with '@' for its leading NUL.
-        string name = s.Name is not { } bound ? "" : $", named {(bound[0] == 0 ? "@" + Encoding.UTF8.GetString(bound.AsSpan(1)) : Encoding.UTF8.GetString(bound))}";
+        string name = s.Name is not { } bound ? "" : $", named {UnixSocketName.Display(bound)}";
         return $"{type} pair{name}, {(u.PeerId == 0 ? "peer closed" : $"peer {u.PeerId}")}{shut}, {s.QueuedBytes} bytes queued{messages}";
     }
 

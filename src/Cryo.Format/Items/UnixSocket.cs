@@ -106,6 +106,10 @@ public sealed record UnixSocketName(ulong SocketId, byte[] Name) : CheckpointIte
     /// <summary>An abstract name (no file): it starts with a NUL byte.</summary>
     public bool IsAbstract => Name.Length > 0 && Name[0] == 0;
 
+    /// <summary>A Unix socket name for people: a path as it is, an abstract name with '@' for its NUL (as ss shows it).</summary>
+    public static string Display(byte[] name) =>
+        name.Length > 0 && name[0] == 0 ? $"@{System.Text.Encoding.UTF8.GetString(name.AsSpan(1))}" : System.Text.Encoding.UTF8.GetString(name);
+
     public override void Encode(PayloadWriter w) { w.U64(SocketId); w.Bytes16(Name); }
 
     public static UnixSocketName Decode(ref PayloadReader r)

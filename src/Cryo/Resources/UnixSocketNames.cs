@@ -30,9 +30,8 @@ internal static class UnixSocketNames
         return end >= 0 ? name[..end] : name;
     }
 
-    /// <summary>A name for messages: a path as it is, an abstract name with '@' for its NUL (as ss shows it).</summary>
-    public static string Show(byte[] name) =>
-        name.Length > 0 && name[0] == 0 ? $"@{Encoding.UTF8.GetString(name.AsSpan(1))}" : Encoding.UTF8.GetString(name);
+    /// <summary>A name for messages (cryo-dump shows names the same way).</summary>
+    public static string Show(byte[] name) => UnixSocketName.Display(name);
 
     /// <summary>One connection to make: its listener's name (the accepted end's), the connecting end's own name or null, and the socket type.</summary>
     public sealed record Connection(byte[] ListenerName, byte[]? ConnectorName, UnixSocketType Type, string What);
