@@ -24,9 +24,14 @@ public sealed record ResourceLimits(ResourceLimit[] Limits) : CheckpointItem
         return new ResourceLimits(limits);
     }
 
+    /// <summary>RLIMIT_NPROC and RLIMIT_SIGPENDING: their defaults are derived from the machine's memory (max_threads / 2).</summary>
+    private static bool DependsOnMachine(uint resource) => resource is 6 or 11;
+
     public override IReadOnlyList<ItemField> Describe() =>
     [
         ItemField.List("limits", Limits.Select(l => (IReadOnlyList<ItemField>)
-            [ItemField.Num("resource", l.Resource), ItemField.Num("soft", l.Soft), ItemField.Num("hard", l.Hard)]).ToArray()),
+            [ItemField.Num("resource", l.Resource),
+             DependsOnMachine(l.Resource) ? ItemField.Vol("soft", l.Soft) : ItemField.Num("soft", l.Soft),
+             DependsOnMachine(l.Resource) ? ItemField.Vol("hard", l.Hard) : ItemField.Num("hard", l.Hard)]).ToArray()),
     ];
 }
