@@ -11,7 +11,7 @@ doc: |
   credentials, a working directory deleted while the process was in it, limits, signals, interval and POSIX timers, OOM score adjustment, the System V
   shared memory segments attached, the memfd objects and deleted files referred to and their
   contents, memory layout, memory areas, their pages and their advice, guard regions, file descriptors with the
-  state of eventfd, signalfd, timerfd, epoll and inotify files, the process each pidfd refers to, the state of connected Unix sockets with their
+  state of eventfd, signalfd, timerfd, epoll (and whether an epoll instance was idle) and inotify files, the process each pidfd refers to, the state of connected Unix sockets with their
   names and the bytes queued in them, of listening Unix and TCP sockets, of UDP sockets and of the terminals the processes run on, the seccomp
   filters of their threads, threads with their registers, scheduling attributes and seccomp mode,
   pipes and their unread bytes),
@@ -124,7 +124,7 @@ types:
       One item frame. A section frame (flag `section_begin` or `section_end`) has an empty
       payload and the tag of its section. Which frames may stand where: `PINF`, `CRED`, `DCWD`, `RLIM`,
       `SIGA`, `ITMR`, `PTMR`, `OOMS`, `SHMS`, `MEMF`, `MDAT`, `DELF`, `MMST`, `AREA`, `PAGE`, `GARD`,
-      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `INOT`, `PIDF`, `USCK`, `UDAT`, `USNM`,
+      `MADV`, `FDES`, `FOWN`, `FLCK`, `EVFD`, `SGFD`, `TMFD`, `EPOL`, `EPQT`, `INOT`, `PIDF`, `USCK`, `UDAT`, `USNM`,
       `ULSN`, `ISCK`, `UDPS`, `TTYS`, `SCMF` and `THRD` sections in a `PROC` section; `PEND` in `PROC` or `THRD`; `TINF`,
       `GREG`, `XSTA`, `SCHD`, `IOPR`, `SCMT` in `THRD`; `FINF`, `FBUF` in `FIFO`; `PROC`, `FIFO`,
       `STAT` and `TRLR` at top level.
@@ -133,6 +133,7 @@ types:
       items of a memory area its
       AREA item, the EVFD, SGFD, TMFD, EPOL, INOT, PIDF, USCK, ULSN, ISCK, UDPS or TTYS, FOWN and FLCK items of a descriptor its FDES
       (exactly one of USCK, ULSN, ISCK or UDPS after the first FDES of a socket description in a process),
+      the EPQT of an idle epoll instance (optional; the edges it had reported) directly its EPOL,
       the USNM (if it is named) and then the UDAT items of a Unix socket the first USCK of that
       socket, the FBUF items of a pipe its
       FINF item; the SCMF items of a PROC come before its first THRD, each after its parent.
@@ -185,6 +186,7 @@ types:
             '"SGFD"': signal_queue_file
             '"TMFD"': timer_file
             '"EPOL"': event_poll_file
+            '"EPQT"': event_poll_idle
             '"INOT"': inotify_file
             '"PIDF"': pid_fd
             '"USCK"': unix_socket
@@ -441,7 +443,12 @@ types:
         doc: Hard limit; 0xFFFFFFFFFFFFFFFF is RLIM_INFINITY.
 
   signal_handlers:
-    doc: SIGA, signal handlers - the dispositions of the signals that are not at their default, shared by all threads of a process.
+    doc: |
+      SIGA, signal handlers - the actions of the signals (other than SIGKILL and SIGSTOP) whose
+      action is not all zero, shared by all threads of a process. A SIG_DFL action (handler 0) is
+      listed when it has flags or a mask (SIGCHLD with SA_NOCLDWAIT; an action SA_RESETHAND reset
+      to SIG_DFL keeps its flags and mask). A restore sets every listed action exactly; a signal
+      not listed has the all-zero action (SIG_DFL, no flags, no mask, no restorer).
     seq:
       - id: num_actions
         type: u4
@@ -452,7 +459,7 @@ types:
         type: signal_action
         repeat: expr
         repeat-expr: num_actions
-        doc: One entry per signal whose disposition is not the default.
+        doc: One entry per signal whose action (handler, flags, restorer, mask) is not all zero.
 
   signal_action:
     doc: A signal's disposition (the kernel's struct sigaction).
@@ -1182,6 +1189,55 @@ types:
       - id: data
         type: u8
         doc: The caller's epoll_data, returned with every event of the watch.
+
+  event_poll_idle:
+    doc: |
+      EPQT, idle epoll (optional item, not critical) - the epoll instance behind a descriptor had
+      no event waiting to be reported when the checkpoint froze it (poll on a copy of it found it
+      not readable), and the edge-triggered watches listed here (EPOLLET without EPOLLONESHOT)
+      had a file that polled ready for the watch's events: their edge had been reported to the
+      program. Directly after an EPOL of the same `fd`, and only when the list is not empty;
+      writers that cannot tell write none. A restore that knows it adds the listed watches first,
+      with the fired one-shot watches, and takes their ready events off the ready list
+      (epoll_wait, timeout 0) before it adds the others, so that no edge is reported twice; a
+      watch it does not list (its file became ready only after the checkpoint) keeps its event.
+      One that does not know it skips it and reports such an edge once more, as before EPQT
+      existed. A restore fails on an EPQT that follows no EPOL of its descriptor, and may reject
+      or ignore an entry that names no edge-triggered, non-one-shot watch of that EPOL (a
+      consumer's checks; not expressed here).
+    seq:
+      - id: fd
+        type: s4
+        valid:
+          min: 0
+        doc: The descriptor, not negative - the `fd` of the EPOL this item follows.
+      - id: num_reported_edges
+        type: u4
+        valid:
+          max: 65536
+        doc: Number of entries in `reported_edges` (writers write at least 1).
+      - id: reported_edges
+        type: 'event_poll_reported_edge(_index == 0 ? -1 : reported_edges[_index - 1].target_fd)'
+        repeat: expr
+        repeat-expr: num_reported_edges
+        doc: One per watch whose edge had been reported, in ascending `target_fd` order without repeats.
+
+  event_poll_reported_edge:
+    doc: |
+      An edge-triggered watch of the EPOL before the EPQT whose file was ready at the checkpoint
+      and whose edge had been reported, by the number it was added through.
+    params:
+      - id: previous_target_fd
+        type: s4
+        doc: The `target_fd` of the entry before this one, -1 for the first.
+    seq:
+      - id: target_fd
+        type: s4
+        valid:
+          expr: _ >= 0 and _ > previous_target_fd and _ != _parent.fd
+        doc: |
+          The watched descriptor (the `target_fd` of a watch of the EPOL), not negative, above the
+          previous entry's, never the epoll's own `fd`.
 
   inotify_file:
     doc: |
@@ -2251,8 +2307,9 @@ enums:
       doc: |
         Anonymous inode; its path names the item after the first FDES of its description in each
         process: "anon_inode:[eventfd]" EVFD, "anon_inode:[signalfd]" SGFD,
-        "anon_inode:[timerfd]" TMFD, "anon_inode:[eventpoll]" EPOL, "anon_inode:inotify" (no
-        brackets) INOT, "anon_inode:[pidfd]" PIDF. Writers write no other anonymous inode.
+        "anon_inode:[timerfd]" TMFD, "anon_inode:[eventpoll]" EPOL (with an EPQT after it when the
+        idle instance had reported edges), "anon_inode:inotify" (no brackets) INOT, "anon_inode:[pidfd]" PIDF.
+        Writers write no other anonymous inode.
     8:
       id: other
       doc: Anything else.

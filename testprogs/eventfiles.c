@@ -13,8 +13,7 @@
  *   expiration not read; and a disarmed one on CLOCK_BOOTTIME (TFD_NONBLOCK);
  * - an epoll instance watching A (EPOLLIN | EPOLLET), the signalfd and the periodic timer
  *   (EPOLLIN), the read end of a pipe holding data (EPOLLIN | EPOLLRDHUP), and its write end
- *   (EPOLLOUT | EPOLLONESHOT, already reported once, so disabled: after a restore it waits for
- *   EPOLLERR and EPOLLHUP only, the nearest epoll_ctl can come); each with its own data.
+ *   (EPOLLOUT | EPOLLONESHOT, already reported once, so disabled); each with its own data.
  * On SIGTERM: the epoll's interest list in fdinfo is the one set up (numbers, event masks, data);
  * epoll_wait reports the signalfd, the timer and the pipe, not the disabled write end; MOD and DEL
  * through the watched numbers work. Then: A reads 12 and then nothing, and a write through fd 40 reads back through A; B
@@ -118,13 +117,6 @@ static uint32_t kept_events(const struct watch *w)
     return w->events | EPOLLERR | EPOLLHUP;
 }
 
-/* Whether a watch's mask is what it should be. No epoll_ctl can make a fired (disabled) one-shot
- * watch: an ADD always adds EPOLLERR | EPOLLHUP, so after a restore it waits for those two only. */
-static int events_as_kept(const struct watch *w, uint32_t events)
-{
-    return events == kept_events(w) || ((w->events & EPOLLONESHOT) && events == (kept_events(w) | EPOLLERR | EPOLLHUP));
-}
-
 static void check_epoll(void)
 {
     char path[64], line[256];
@@ -141,7 +133,7 @@ static void check_epoll(void)
         for (int i = 0; i < WATCHES; i++)
             if (*g_watches[i].fd == fd) {
                 matched = 1;
-                if (!events_as_kept(&g_watches[i], events) || data != g_watches[i].data)
+                if (events != kept_events(&g_watches[i]) || data != g_watches[i].data)
                     tp_fail("epoll watch of fd %d: events %x data %llx, expected %x and %llx", fd, events, data,
                             kept_events(&g_watches[i]), (unsigned long long)g_watches[i].data);
             }

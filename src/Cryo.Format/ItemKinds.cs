@@ -53,6 +53,7 @@ public static class ItemKinds
         new(SignalQueueFile.TagValue, "signalfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => SignalQueueFile.Decode(ref r)),
         new(TimerFile.TagValue, "timerfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => TimerFile.Decode(ref r)),
         new(EventPollFile.TagValue, "epoll", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => EventPollFile.Decode(ref r)),
+        new(EventPollIdle.TagValue, "idle epoll", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => EventPollIdle.Decode(ref r)),
         new(InotifyFile.TagValue, "inotify", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => InotifyFile.Decode(ref r)),
         new(PidFd.TagValue, "pidfd", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => PidFd.Decode(ref r)),
         new(UnixSocket.TagValue, "Unix socket", false, InProcess, (ref PayloadReader r, ReadOnlyMemory<byte> _) => UnixSocket.Decode(ref r)),

@@ -527,14 +527,54 @@ public static class ItemGenerators
         select (CheckpointItem)new TimerFile(fd, clock, flags, ticks, value, value == 0 ? 0 : interval);
 
     /// <summary>Valid EPOL items: watched numbers ascending, without repeats, never the epoll's own; masks as Linux keeps them.</summary>
-    private static Gen<CheckpointItem> EventPollItem =>
-        from fd in Gen.Choose(0, int.MaxValue)
+    private static Gen<CheckpointItem> EventPollItem => Gen.Choose(0, int.MaxValue).SelectMany(EventPollOf).Select(epoll => (CheckpointItem)epoll);
+
+    /// <summary>A valid EPOL of descriptor <paramref name="fd"/>.</summary>
+    private static Gen<EventPollFile> EventPollOf(int fd) =>
         from targets in Array(Gen.Frequency((3, Gen.Choose(0, 64)), (1, Gen.Choose(0, int.MaxValue))), 12)
         from masks in U32.ArrayOf(12)
         from disabled in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true))).ArrayOf(12)
         from data in U64.ArrayOf(12)
-        select (CheckpointItem)new EventPollFile(fd,
+        select new EventPollFile(fd,
             [.. targets.Where(t => t != fd).Distinct().Order().Select((t, i) => new EpollWatch(t, EpollEvents(masks[i], disabled[i]), data[i]))]);
+
+    /// <summary>EPOLLET.</summary>
+    private const uint EdgeTriggered = 0x8000_0000;
+
+    /// <summary>
+    /// An epoll descriptor as a writer writes it: an FDES of kind 7 whose path is
+    /// anon_inode:[eventpoll] (close-on-exec or not, as EPOLL_CLOEXEC left it), directly followed
+    /// by its EPOL and, now and then when a watch is edge-triggered and not one-shot (the instance
+    /// was idle, and the files of some such watches were ready), by the optional EPQT of that fd,
+    /// which lists some of those watches (at least one), in ascending order.
+    /// </summary>
+    private static Gen<CheckpointItem[]> EventPollDescriptor =>
+        from fd in Gen.Choose(0, 1 << 20)
+        from fdFlags in Gen.Elements(0u, FileDescriptor.CloseOnExec)
+        from ids in U64.ArrayOf(3)
+        from epoll in EventPollOf(fd)
+        from idle in Gen.Elements(false, true)
+        from ready in Gen.Elements(false, true).ArrayOf(12)
+        let edges = ReportedEdges(epoll, ready)
+        select idle && edges.Length > 0
+            ? new CheckpointItem[] { EpollFdes(fd, fdFlags, ids), epoll, new EventPollIdle(fd, edges) }
+            : [EpollFdes(fd, fdFlags, ids), epoll];
+
+    /// <summary>
+    /// The target fds of the edge-triggered, non-one-shot watches of <paramref name="epoll"/> whose
+    /// file <paramref name="ready"/> says was ready (by position), ascending as the watches are;
+    /// the first such watch when that picks none, so that an EPQT has at least one; empty only
+    /// when the EPOL has no such watch.
+    /// </summary>
+    private static int[] ReportedEdges(EventPollFile epoll, bool[] ready)
+    {
+        var candidates = epoll.Watches.Where(w => (w.Events & EdgeTriggered) != 0 && (w.Events & EventPollFile.OneShot) == 0).ToArray();
+        var picked = candidates.Where((_, i) => ready[i % ready.Length]).Select(w => w.TargetFd).ToArray();
+        return picked.Length > 0 ? picked : [.. candidates.Take(1).Select(w => w.TargetFd)];
+    }
+
+    private static FileDescriptor EpollFdes(int fd, uint fdFlags, ulong[] ids) =>
+        new(fd, FileKind.AnonInode, fdFlags, 0x2 /* O_RDWR */, 0, 0x180, ids[0], ids[1], 0, ids[2], 0, "anon_inode:[eventpoll]"u8.ToArray());
 
     /// <summary>A mask Linux can hold, from random bits: EPOLLEXCLUSIVE only with what it allows, EPOLLERR | EPOLLHUP added, or a fired one-shot's flag bits.</summary>
     private static uint EpollEvents(uint bits, bool disabled)
@@ -677,7 +717,7 @@ public static class ItemGenerators
             (26, Gen.OneOf(Credentials, Limits, Handlers, Pending(SignalQueue.Process), IntervalTimerItem, PosixTimerItem, OomScore, SysVSegmentItem,
                 MemfdObjectItem, MemfdDataItem, DeletedFileItem, Layout, Area, Advice, Guards, Fd, Owner, Lock, EventFile, SignalFile, TimerFileItem, EventPollItem,
                 UnixSocketItem, UnixSocketDataItem, TerminalStateItem, Pages).Select(item => new[] { item })),
-            (1, InotifyDescriptor), (1, PidFdDescriptor(head[0] is Cryo.Format.ProcessInfo info ? info.Pid : 0)),
+            (1, EventPollDescriptor), (1, InotifyDescriptor), (1, PidFdDescriptor(head[0] is Cryo.Format.ProcessInfo info ? info.Pid : 0)),
             (1, UnixListenerDescriptor), (1, NamedUnixSocketDescriptor), (1, InetSocketDescriptor),
             (1, InetDatagramSocketDescriptor)).ListOf()
         from filters in SeccompFilters

@@ -330,6 +330,189 @@ public class ReaderRejectionTests
         Rejects(InProcess("EPOL", payload, inThread: true), "'EPOL'", "may not stand in section 'THRD'");
     }
 
+    [Fact]
+    public void Idle_epoll_marks_round_trip_and_bad_fields_are_rejected()
+    {
+        var idle = new EventPollIdle(5, [3, 6, int.MaxValue]);
+        Assert.False(idle.IsCritical); // optional: a reader that does not know EPQT skips it
+        var back = Assert.IsType<EventPollIdle>(RawCheckpoint.ReadAll(InProcess("EPQT", Encoded(idle)))[2]);
+        Assert.Equal(idle.Fd, back.Fd);
+        Assert.Equal(idle.ReportedEdges, back.ReportedEdges);
+        // As writers write it (critical bit clear), and at the edges: fd 0 and 2^31 - 1, targets from 0 to 2^31 - 1, one entry
+        // and several. An empty list, which writers do not write (it says nothing), the reader takes. A reader that knows the
+        // tag decodes it whatever the bit says.
+        var edges = new[]
+        {
+            idle, new EventPollIdle(0, [1]), new EventPollIdle(int.MaxValue, [0, int.MaxValue - 1]), new EventPollIdle(4, []),
+            new EventPollIdle(0, [.. Enumerable.Range(1, 1000)]),
+        };
+        foreach (var edge in edges)
+            Assert.Null(ItemComparer.Difference(edge, RawCheckpoint.ReadAll(new RawCheckpoint().Begin("PROC").Item(Process()).Item(edge).End("PROC").Complete())[2]));
+
+        byte[] payload = Encoded(idle);
+        // fd, reported_edges.count, then each target_fd: 4 bytes each, little-endian (8 + 4 x entries).
+        Assert.Equal([5, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 6, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f], payload);
+        byte[] Patched(int offset, params byte[] bytes) => InProcess("EPQT", Patch(payload, offset, bytes));
+        // A bad value is reported just past its field (§8.1): the EPQT frame stands before END PROC (16 bytes) and the trailer
+        // (28), and its payload 12 bytes into it.
+        long payloadAt = InProcess("EPQT", payload).Length - 28 - 16 - (16 + payload.Length) + 12;
+        var badFd = Rejects(Patched(0, 0xff, 0xff, 0xff, 0xff), "'EPQT'", "field 'fd' has invalid value -1", "not negative");
+        Assert.Equal(payloadAt + 4, badFd.Offset);
+        Rejects(Patched(0, 0, 0, 0, 0x80), "field 'fd' has invalid value -2147483648");
+        // fd 0, reported_edges.count 4, entry i at 8 + 4 i: a negative target, a repeat, a descending one, the instance itself.
+        var badTarget = Rejects(Patched(8, 0xff, 0xff, 0xff, 0xff), "'EPQT'", "field 'target_fd' has invalid value -1", "not negative");
+        Assert.Equal(payloadAt + 12, badTarget.Offset);
+        Rejects(Patched(12, 0, 0, 0, 0x80), "field 'target_fd' has invalid value -2147483648", "not negative");
+        Rejects(Patched(12, 3), "field 'target_fd' has invalid value 3", "ascend without repeats (the previous one is 3)");
+        Rejects(Patched(12, 2), "field 'target_fd' has invalid value 2", "ascend without repeats (the previous one is 3)");
+        Rejects(Patched(16, 6, 0, 0, 0), "field 'target_fd' has invalid value 6", "ascend without repeats (the previous one is 6)");
+        Rejects(Patched(8, 5), "field 'target_fd' has invalid value 5", "cannot watch itself");
+        Rejects(InProcess("EPQT", Patch(Encoded(new EventPollIdle(int.MaxValue, [0])), 8, 0xff, 0xff, 0xff, 0x7f)),
+            "field 'target_fd' has invalid value 2147483647", "cannot watch itself");
+        // A count that claims more bytes than remain, or more entries than any list may have, is refused before an entry is read.
+        var badCount = Rejects(Patched(4, 4), "list 'reported_edges' claims 4 entries of 4 bytes but only 12 bytes remain");
+        Assert.Equal(payloadAt + 8, badCount.Offset);
+        Rejects(Patched(4, 0, 0, 1, 0), "list 'reported_edges' claims 65536 entries of 4 bytes but only 12 bytes remain"); // at the limit
+        Rejects(Patched(4, 0, 0, 2, 0), "list 'reported_edges' claims 131072 entries, over the limit of 65536");
+        // Cut short, or with bytes after the last entry (a PIDF's 8 bytes and an EPOL's under EPQT's tag among them).
+        Rejects(InProcess("EPQT", payload[..^1]), "list 'reported_edges' claims 3 entries of 4 bytes but only 11 bytes remain");
+        Rejects(InProcess("EPQT", payload[..6]), "field 'reported_edges.count' needs 4 bytes but only 2 remain");
+        Rejects(InProcess("EPQT", payload[..4]), "field 'reported_edges.count' needs 4 bytes but only 0 remain"); // the fd alone
+        Rejects(InProcess("EPQT", payload[..3]), "field 'fd' needs 4 bytes but only 3 remain");
+        Rejects(InProcess("EPQT", []), "field 'fd' needs 4 bytes but only 0 remain");
+        Rejects(InProcess("EPQT", [.. payload, 0]), "1 unexpected bytes after the last field");
+        Rejects(InProcess("EPQT", Encoded(new PidFd(5, 4243))), "list 'reported_edges' claims 4243 entries of 4 bytes but only 0 bytes remain");
+        Rejects(InProcess("EPQT", Encoded(new EventPollFile(5, [new EpollWatch(3, 0x8000_0019, 0)]))), "12 unexpected bytes after the last field");
+        // In the wrong place: placement holds for a known optional item too.
+        Rejects(InProcess("EPQT", payload, inThread: true), "'EPQT'", "may not stand in section 'THRD'");
+        Rejects(new RawCheckpoint().Item(idle).Complete(), "'EPQT'", "may not stand outside a section");
+        Rejects(new RawCheckpoint().Begin("FIFO").Item(idle).End("FIFO").Complete(), "'EPQT'", "may not stand in section 'FIFO'");
+        // Checked the same with the critical bit clear.
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("EPQT", ItemFlags.None, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]).End("PROC").Complete(),
+            "'EPQT'", "field 'fd' has invalid value -1");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("EPQT", ItemFlags.None, Patch(payload, 12, 1)).End("PROC").Complete(),
+            "'EPQT'", "field 'target_fd' has invalid value 1", "ascend without repeats");
+        Rejects(new RawCheckpoint().Begin("PROC").Item(Process()).Frame("EPQT", ItemFlags.None, Patch(payload, 4, 9)).End("PROC").Complete(),
+            "'EPQT'", "list 'reported_edges' claims 9 entries of 4 bytes but only 12 bytes remain");
+        // Registered right after EPOL, in PROC only, as an item.
+        var kind = Assert.IsType<ItemKind>(ItemKinds.Find(EventPollIdle.TagValue));
+        Assert.Equal(("EPQT", "idle epoll", false), (kind.Tag.ToString(), kind.Name, kind.IsSection));
+        Assert.Equal([ItemKinds.Process], kind.AllowedIn);
+        var tags = ItemKinds.All.Select(k => k.Tag).ToList();
+        Assert.Equal(tags.IndexOf(EventPollFile.TagValue) + 1, tags.IndexOf(EventPollIdle.TagValue));
+        // A reader that does not know the tag (one written before EPQT was defined) skips the frame, since writers write it
+        // with the critical bit clear: the same bytes under a tag this reader does not know are skipped after their EPOL (and
+        // returned as an unknown item when asked for); with the bit set they would be rejected.
+        byte[] Unknown(ItemFlags flags) => new RawCheckpoint().Begin("PROC").Item(Process())
+            .Item(new EventPollFile(5, [new EpollWatch(3, 0x8000_0019, 0), new EpollWatch(6, 0x8000_0019, 0), new EpollWatch(int.MaxValue, 0x8000_0019, 0)]))
+            .Frame("EPQZ", flags, payload).End("PROC").Complete();
+        Assert.Equal(["PROC", "PINF", "EPOL", "PROC"], RawCheckpoint.ReadAll(Unknown(ItemFlags.None)).Select(i => i.Tag.ToString()));
+        var skipped = Assert.IsType<UnknownItem>(RawCheckpoint.ReadAll(Unknown(ItemFlags.None), returnUnknown: true)[3]);
+        Assert.Equal("EPQZ", skipped.Tag.ToString());
+        Rejects(Unknown(ItemFlags.Critical), "unknown critical item 'EPQZ'", "item #3");
+    }
+
+    [Fact]
+    public void Idle_epoll_marks_round_trip_through_the_writer_in_file_order()
+    {
+        // As §11.2 has it: the first FDES of an epoll description in each process (kind 7, anon_inode:[eventpoll]), its EPOL,
+        // the EPQT when the instance was idle and the file of an edge-triggered watch was ready (its edge reported), then the
+        // descriptor's FOWN. A process (pid P) watches its eventfd (fd 3, ready) and its timerfd (fd 7, not ready: not listed)
+        // through an idle instance at fd 4, edge-triggered (fd 5 a dup of it: neither EPOL nor EPQT), and its eventfd through
+        // an instance at fd 6, level-triggered only (no EPQT); its child (P + 1) inherited fd 3, fd 4 and fd 7, with an EPOL
+        // and an EPQT of its own after its first FDES of the description.
+        byte[] Write(int pid)
+        {
+            FileDescriptor Anonymous(int fd, string path, ulong description) =>
+                new(fd, FileKind.AnonInode, FileDescriptor.CloseOnExec, 0x2, 0, 0x180, 0xe, 1_000 + description, 0, description, 0, Encoding.ASCII.GetBytes(path));
+            var edge = new EventPollFile(4,
+            [
+                new EpollWatch(3, 0x8000_0019 /* EPOLLET | EPOLLHUP | EPOLLERR | EPOLLIN */, 0xfeed),
+                new EpollWatch(7, 0x8000_0019, 0x7),
+            ]);
+            var file = new MemoryStream();
+            using (var writer = new CheckpointWriter(file, SampleFiles.Header(), leaveOpen: true))
+            {
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(Process(pid));
+                writer.Write(Anonymous(3, "anon_inode:[eventfd]", 1));
+                writer.Write(new EventCounter(3, 1, 0));
+                writer.Write(Anonymous(4, "anon_inode:[eventpoll]", 2));
+                writer.Write(edge);
+                writer.Write(new EventPollIdle(4, [3]));
+                writer.Write(new FileOwner(4, FileOwnerKind.Process, pid, 0));
+                writer.Write(Anonymous(5, "anon_inode:[eventpoll]", 2)); // a dup of 4
+                writer.Write(Anonymous(6, "anon_inode:[eventpoll]", 3));
+                writer.Write(new EventPollFile(6, [new EpollWatch(3, 0x19, 6)]));
+                writer.Write(Anonymous(7, "anon_inode:[timerfd]", 4));
+                writer.Write(new TimerFile(7, 1, 0, 0, 0, 0));
+                writer.EndSection(ItemKinds.Process);
+                writer.BeginSection(ItemKinds.Process);
+                writer.Write(new ProcessInfo(pid + 1, pid, pid, pid, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "child"u8.ToArray(), [], [], []));
+                writer.Write(Anonymous(3, "anon_inode:[eventfd]", 1));
+                writer.Write(new EventCounter(3, 1, 0));
+                writer.Write(Anonymous(4, "anon_inode:[eventpoll]", 2));
+                writer.Write(edge);
+                writer.Write(new EventPollIdle(4, [3]));
+                writer.Write(Anonymous(7, "anon_inode:[timerfd]", 4));
+                writer.Write(new TimerFile(7, 1, 0, 0, 0, 0));
+                writer.EndSection(ItemKinds.Process);
+                writer.Complete();
+            }
+            return file.ToArray();
+        }
+        byte[] bytes = Write(7);
+
+        var read = RawCheckpoint.ReadAll(bytes);
+        Assert.Equal(["PROC", "PINF", "FDES", "EVFD", "FDES", "EPOL", "EPQT", "FOWN", "FDES", "FDES", "EPOL", "FDES", "TMFD", "PROC",
+            "PROC", "PINF", "FDES", "EVFD", "FDES", "EPOL", "EPQT", "FDES", "TMFD", "PROC"], read.Select(i => i.Tag.ToString()));
+        Assert.Equal(["4: 3", "4: 3"], read.OfType<EventPollIdle>().Select(m => $"{m.Fd}: {string.Join(", ", m.ReportedEdges)}"));
+        // What a consumer checks (§8.5, §11.1): each EPQT directly follows an EPOL of its fd, and lists only edge-triggered
+        // watches of it that are not one-shot.
+        for (int i = 0; i < read.Count; i++)
+            if (read[i] is EventPollIdle mark)
+            {
+                var epoll = Assert.IsType<EventPollFile>(read[i - 1]);
+                Assert.Equal(mark.Fd, epoll.Fd);
+                Assert.NotEmpty(mark.ReportedEdges);
+                Assert.All(mark.ReportedEdges, target => Assert.Contains(epoll.Watches,
+                    w => w.TargetFd == target && (w.Events & 0x8000_0000) != 0 && (w.Events & EventPollFile.OneShot) == 0));
+            }
+
+        // The frame is written optional: flags 0; its payload 8 + 4 bytes (fd, count, one target).
+        int at = bytes.AsSpan().IndexOf("EPQT"u8);
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4)));
+        Assert.Equal(12u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 8)));
+
+        // The tree: fd and each target as decimal numbers, the list as lists are printed.
+        var (code, tree, _) = CryoDump.Run(["-"], bytes);
+        Assert.Equal(0, code);
+        Assert.Matches(@"\n  EPQT @\d+ fd=4 reported_edges=\[\{target_fd=3\}\]\n  FOWN @", tree);
+
+        // The JSON: the fd, a number, and the list, an array of objects with a number each; the frame not critical.
+        var (_, json, _) = CryoDump.Run(["--json", "-"], bytes);
+        using (var document = System.Text.Json.JsonDocument.Parse(json))
+        {
+            var item = document.RootElement.GetProperty("items")[6];
+            Assert.Equal("EPQT", item.GetProperty("tag").GetString());
+            Assert.Equal("item", item.GetProperty("frame").GetString());
+            Assert.False(item.GetProperty("critical").GetBoolean());
+            var fields = item.GetProperty("fields");
+            Assert.Equal(["fd", "reported_edges"], fields.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(4, fields.GetProperty("fd").GetInt32());
+            var entry = Assert.Single(fields.GetProperty("reported_edges").EnumerateArray());
+            Assert.Equal(["target_fd"], entry.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(3, entry.GetProperty("target_fd").GetInt32());
+        }
+
+        // The golden form prints it as it is, and another run of the same tree, with other pids, gives the same text.
+        var (_, golden, _) = CryoDump.Run(["--normalize", "-"], bytes);
+        Assert.Contains("EPOL fd=4 watches=[{target_fd=3 events=0x80000019 data=0xfeed}, {target_fd=7 events=0x80000019 data=0x7}]\n"
+            + "  EPQT fd=4 reported_edges=[{target_fd=3}]\n  FOWN fd=4 ", golden);
+        Assert.Equal(2, golden.Split("EPQT fd=4 reported_edges=[{target_fd=3}]\n").Length - 1);
+        Assert.Equal(golden, CryoDump.Run(["--normalize", "-"], Write(31_000)).Stdout);
+    }
+
     /// <summary>tail -f's watch (IN_MODIFY), one with every bit fdinfo shows, one with every bit the reader takes at the highest wd.</summary>
     private static InotifyFile Watches(int fd = 4) => new(fd,
     [

@@ -48,4 +48,34 @@ public class EventFilesTests
 
     [Fact]
     public void Three_cycles_in_a_row_pass() => Assert.Equal("PASS", CheckpointRestoreTests.Cycles("eventfiles-cycles", 3, "eventfiles"));
+
+    /// <summary>
+    /// testprogs/epollstate: what epoll has already reported stays reported. Its instance Q was
+    /// idle (EPQT, naming its two ready edge-triggered watches): their edges and its fired one-shot
+    /// watches do not come back; P had an edge waiting (no EPQT), which comes back once.
+    /// </summary>
+    [Fact]
+    public void Reported_edges_and_fired_one_shot_watches_are_not_reported_again()
+    {
+        using var dir = new TestDirectory("epollstate");
+        string image = Checkpoints.Kill(dir, "epollstate").Image;
+
+        var epolls = ImageItems.Of<EventPollFile>(image);
+        Assert.Equal(2, epolls.Count);
+        var idle = epolls.Single(e => e.Watches.Length == 6);
+        var quiet = Assert.Single(ImageItems.Of<EventPollIdle>(image));
+        Assert.Equal(idle.Fd, quiet.Fd);
+        // E and X: edge-triggered, ready, reported. Not A (one-shot, armed, not ready) nor P's edge (P had an event waiting).
+        Assert.Equal(idle.Watches.Where(w => w.Events == 0x8000_0019).Select(w => w.TargetFd), quiet.ReportedEdges);
+        Assert.Equal(2, idle.Watches.Count(w => w.Events == EventPollFile.OneShot)); // S and D: fired, disabled
+
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    [Fact]
+    public void Epoll_state_left_running_the_original_and_the_copy_pass() =>
+        Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("epollstate-leave", "epollstate"));
+
+    [Fact]
+    public void Epoll_state_survives_three_cycles() => Assert.Equal("PASS", CheckpointRestoreTests.Cycles("epollstate-cycles", 3, "epollstate"));
 }

@@ -517,6 +517,8 @@ def main():
         ("unsupported --kind=deleted", "unsupported", ["--kind=deleted"], None, None),
         ("areas", "areas", ["--count=2000"], None, None),
         ("eventfiles", "eventfiles", [], None, None),
+        ("epollstate", "epollstate", [], None, None),
+        ("epollstate (leave-running)", "epollstate", [], None, None, True),
         ("unsupported --kind=eventfd", "unsupported", ["--kind=eventfd"], None, None),
         ("posixtimers", "posixtimers", [], None, None),
         ("unsupported --kind=posix-timer", "unsupported", ["--kind=posix-timer"], None, None),

@@ -3,7 +3,7 @@ namespace Cryo.Format;
 /// <summary>A signal's disposition. Handler 0 is SIG_DFL, 1 is SIG_IGN, anything else an address in the process.</summary>
 public readonly record struct SignalAction(uint Signal, ulong Handler, ulong Flags, ulong Restorer, ulong Mask);
 
-/// <summary><c>SIGA</c>: the dispositions of the signals that are not at their default, shared by all threads of a process.</summary>
+/// <summary><c>SIGA</c>: the action of every signal whose action is not all zero (a SIG_DFL action may keep flags and a mask: SA_NOCLDWAIT of SIGCHLD acts without a handler), shared by all threads of a process.</summary>
 public sealed record SignalHandlers(SignalAction[] Actions) : CheckpointItem
 {
     public static readonly ItemTag TagValue = ItemTag.Parse("SIGA");

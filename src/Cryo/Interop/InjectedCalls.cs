@@ -17,8 +17,8 @@ internal static class InjectedCalls
     /// <summary>prctl(PR_TIMER_CREATE_RESTORE_IDS, ON/OFF): timer_create takes the id asked for in its third argument (Linux 6.16+).</summary>
     public const int PR_TIMER_CREATE_RESTORE_IDS = 77, PR_TIMER_CREATE_RESTORE_IDS_OFF = 0, PR_TIMER_CREATE_RESTORE_IDS_ON = 1;
 
-    /// <summary>epoll watches (EventPolls), added inside the process through its own numbers.</summary>
-    public const long EpollCtl = 233;
+    /// <summary>epoll watches (EventPolls), added inside the process through its own numbers, and events already reported taken off its ready list.</summary>
+    public const long EpollCtl = 233, EpollWait = 232;
 
     /// <summary>Memory advice (MemoryAdvice): madvise, mlock2 and their flags.</summary>
     public const long Madvise = 28, Mlock2 = 325, Mlockall = 151;

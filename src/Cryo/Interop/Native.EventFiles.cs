@@ -81,7 +81,7 @@ internal static partial class Native
 internal static partial class Native
 {
     public const int KCMP_EPOLL_TFD = 7;
-    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_ADD = 1, EPOLL_CTL_MOD = 3;
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
     private static partial int EpollCreate1Raw(int flags);

@@ -178,14 +178,20 @@ internal static unsafe partial class Native
     }
 
     /// <summary>Whether <paramref name="fd"/> is readable now (poll with no wait): for a listener, a connection waits to be accepted.</summary>
-    public static bool Readable(int fd, string context)
+    public static bool Readable(int fd, string context) => (PollNow(fd, POLLIN, context) & POLLIN) != 0;
+
+    public const short POLLIN = 1;
+
+    /// <summary>poll with no wait: the events of <paramref name="events"/> that <paramref name="fd"/> is ready for now (with POLLERR, POLLHUP, which poll always reports).</summary>
+    public static int PollNow(int fd, short events, string context)
     {
-        // struct pollfd { int fd; short events; short revents; }: POLLIN 1.
-        long entry = (uint)fd | (1L << 32);
+        // struct pollfd { int fd; short events; short revents; }
+        long entry = (uint)fd | ((long)(ushort)events << 32);
         int ready = PollRaw(&entry, 1, 0);
         if (ready < 0) throw new SysCallException("poll", Marshal.GetLastPInvokeError(), context);
-        return ready > 0 && ((entry >> 48) & 1) != 0;
+        return ready > 0 ? (int)((entry >> 48) & 0xffff) : 0;
     }
+
 
     /// <summary>
     /// The backlog of the listening TCP socket with this inode (inet_diag: a dump of the family's

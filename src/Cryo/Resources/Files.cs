@@ -37,7 +37,7 @@ internal sealed class Files : IResourceKind
 
     public string Name => "Files";
 
-    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile or PidFd
+    public bool Handles(CheckpointItem item) => item is FileDescriptor or FileOwner or FileLock or EventCounter or SignalQueueFile or TimerFile or EventPollFile or EventPollIdle or PidFd
         or UnixSocket or UnixSocketData or UnixSocketName or TerminalState or InotifyFile or InetSocket or InetDatagramSocket or UnixListener;
 
     /// <summary>An anonymous-inode file cryo saves: its /proc/PID/fd link, the item that holds its state, and how that item is read and made again in cryo.</summary>
@@ -114,7 +114,12 @@ internal sealed class Files : IResourceKind
                 : new FileDescriptor(file.Fd, file.Kind, file.FdFlags, (uint)file.OpenFlags, file.Position, file.Status.Mode,
                     file.Status.Device, file.Status.Inode, file.Status.RawDevice, description, 0, file.Link));
             // An eventfd's, signalfd's or timerfd's state is its description's: written once.
-            if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description)) items.Add(DumpAnonymous(process, file, session));
+            if (file.Kind == FileKind.AnonInode && anonymousDescriptions.Add(description))
+            {
+                var state = DumpAnonymous(process, file, session);
+                items.Add(state);
+                if (state is EventPollFile epoll && EventPolls.DumpIdle(pid, epoll) is { } idle) items.Add(idle);
+            }
             // A socket's state likewise (its queue only the first time the checkpoint meets it).
             if (file.Kind == FileKind.Socket && anonymousDescriptions.Add(description)) items.AddRange(UnixSockets.Dump(pid, file, session));
             // A terminal's settings and the process's standing to it: once per terminal in each process.
@@ -364,7 +369,7 @@ internal sealed class Files : IResourceKind
         public Dictionary<int, List<FileLock>> Locks { get; } = [];
 
         /// <summary>The epoll instances whose watches this process adds (it holds their description's first FDES).</summary>
-        public List<EventPollFile> Watches { get; } = [];
+        public List<WatchedEpoll> Watches { get; } = [];
     }
 
     public void Restore(RestoringProcess? process, CheckpointItem item, RestoreSession session)
@@ -394,7 +399,7 @@ internal sealed class Files : IResourceKind
         {
             int of = item switch
             {
-                FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd, PidFd f => f.Fd,
+                FileOwner o => o.Fd, FileLock l => l.Fd, EventCounter e => e.Fd, SignalQueueFile q => q.Fd, TimerFile t => t.Fd, EventPollFile p => p.Fd, EventPollIdle i => i.Fd, PidFd f => f.Fd,
                 InotifyFile i => i.Fd, InetSocket s => s.Fd, InetDatagramSocket d => d.Fd, UnixListener l => l.Fd,
                 UnixSocket u => u.Fd,
                 _ => throw new InvalidOperationException($"{item.Tag} is not a Files item"),
@@ -403,6 +408,13 @@ internal sealed class Files : IResourceKind
                 throw new InvalidDataException($"image of pid {process.Pid}: the {item.Tag} of fd {of} does not follow that descriptor's FDES");
             if (item is FileOwner owner) own.Owners.Add(of, owner);
             else if (item is FileLock held) (own.Locks.TryGetValue(of, out var locks) ? locks : own.Locks[of] = []).Add(held);
+            else if (item is EventPollIdle idle)
+            {
+                // The state of the description is its first holder's EPOL; that process adds the watches.
+                if (table.Descriptions[last.DescriptionId].State is not EventPollFile state)
+                    throw new InvalidDataException($"image of pid {process.Pid}: the EPQT of fd {of} follows no EPOL of that descriptor");
+                if (own.Watches.Find(w => w.File == state) is { } watched) watched.ReportedEdges = idle.ReportedEdges.ToHashSet();
+            }
             else if (item is InetSocket or InetDatagramSocket or UnixListener)
             {
                 if (last.Kind != FileKind.Socket)
@@ -425,7 +437,7 @@ internal sealed class Files : IResourceKind
                 // The description's first holder's state is the one made; later holders' copies are the same file.
                 table.Descriptions[last.DescriptionId].State ??= item;
                 // An epoll's watches are added through this process's numbers, once, by the first holder.
-                if (item is EventPollFile epoll && table.Descriptions[last.DescriptionId].State == item) own.Watches.Add(epoll);
+                if (item is EventPollFile epoll && table.Descriptions[last.DescriptionId].State == item) own.Watches.Add(new WatchedEpoll(epoll));
             }
             return;
         }
@@ -701,7 +713,7 @@ internal sealed class Files : IResourceKind
 
         // Every watched number is in place now.
         foreach (var epoll in process.State<ProcessFiles>().Watches)
-            EventPolls.AddWatches(process, epoll, $"fd {epoll.Fd} (epoll)");
+            EventPolls.AddWatches(process, epoll, $"fd {epoll.File.Fd} (epoll)");
 
         var now = OpenFds(pid);
         if (!now.ToHashSet().SetEquals(wanted))

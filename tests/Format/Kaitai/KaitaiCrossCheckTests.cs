@@ -278,6 +278,114 @@ public sealed class KaitaiCrossCheckTests : IDisposable
     }
 
     /// <summary>
+    /// EPQT's checks are in the .ksy: a descriptor not negative, and each listed target not
+    /// negative, above the previous one (as a type argument) and not the epoll's own fd (through
+    /// _parent); a payload cut short, a count it cannot hold or one over the limit, and bytes after
+    /// the list are refused by both, with the critical bit clear as writers write it or set (a
+    /// reader that knows the tag decodes it either way): what the C# reader refuses, the Kaitai
+    /// side refuses too. (The C# reader checks the count against 4 bytes an entry before it reads
+    /// one; the .ksy runs out of bytes in the entries instead. That the EPQT follows an EPOL of its
+    /// fd, and names watches of it, are a consumer's checks, neither's.)
+    /// </summary>
+    [Theory]
+    [InlineData("fd -1", false, "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("fd -1", true, "field 'fd' has invalid value -1", "ValidationLessThanError: not in range, min [0], but got [-1]")]
+    [InlineData("fd -2^31", false, "field 'fd' has invalid value -2147483648", "ValidationLessThanError: not in range, min [0], but got [-2147483648]")]
+    [InlineData("target -1", false, "field 'target_fd' has invalid value -1", "ValidationExprError: not matching the expression, got [-1]")]
+    [InlineData("target -2^31", false, "field 'target_fd' has invalid value -2147483648", "ValidationExprError: not matching the expression, got [-2147483648]")]
+    [InlineData("target repeated", false, "field 'target_fd' has invalid value 3", "ValidationExprError: not matching the expression, got [3]")]
+    [InlineData("target repeated", true, "field 'target_fd' has invalid value 3", "ValidationExprError: not matching the expression, got [3]")]
+    [InlineData("target descending", false, "field 'target_fd' has invalid value 2", "ValidationExprError: not matching the expression, got [2]")]
+    [InlineData("target the fd", false, "field 'target_fd' has invalid value 5", "ValidationExprError: not matching the expression, got [5]")]
+    [InlineData("count 3 of 2", false, "list 'reported_edges' claims 3 entries of 4 bytes but only 8 bytes remain", "EOFError: requested 4 bytes, but only 0 bytes available")]
+    [InlineData("count 65536 of 2", false, "list 'reported_edges' claims 65536 entries of 4 bytes but only 8 bytes remain", "EOFError: requested 4 bytes, but only 0 bytes available")]
+    [InlineData("count 65537", false, "list 'reported_edges' claims 65537 entries, over the limit of 65536", "ValidationGreaterThanError: not in range, max [65536], but got [65537]")]
+    [InlineData("cut in an entry", false, "list 'reported_edges' claims 2 entries of 4 bytes but only 6 bytes remain", "EOFError: requested 4 bytes, but only 2 bytes available")]
+    [InlineData("cut in the count", false, "field 'reported_edges.count' needs 4 bytes but only 2 remain", "EOFError: requested 4 bytes, but only 2 bytes available")]
+    [InlineData("the fd alone", false, "field 'reported_edges.count' needs 4 bytes but only 0 remain", "EOFError: requested 4 bytes, but only 0 bytes available")]
+    [InlineData("3 bytes", false, "field 'fd' needs 4 bytes but only 3 remain", "EOFError: requested 4 bytes, but only 3 bytes available")]
+    [InlineData("0 bytes", false, "field 'fd' needs 4 bytes but only 0 remain", "EOFError: requested 4 bytes, but only 0 bytes available")]
+    [InlineData("17 bytes", false, "1 unexpected bytes after the last field", "1 bytes after the last field of event_poll_idle")]
+    [InlineData("a PIDF's 8 bytes", false, "list 'reported_edges' claims 4243 entries of 4 bytes but only 0 bytes remain", "EOFError: requested 4 bytes, but only 0 bytes available")]
+    [InlineData("an EPOL's 24 bytes", false, "12 unexpected bytes after the last field", "12 bytes after the last field of event_poll_idle")]
+    public async Task The_ksy_refuses_the_idle_epoll_marks_the_reader_refuses(string fault, bool critical, string csharpError, string kaitaiError)
+    {
+        var idle = new EventPollIdle(5, [3, 6]);
+        // fd 0, reported_edges.count 4, target_fd 8 and 12: 16 bytes.
+        byte[] payload = fault switch
+        {
+            "fd -1" => Patch(idle, 0, 0xff, 0xff, 0xff, 0xff),
+            "fd -2^31" => Patch(idle, 0, 0, 0, 0, 0x80),
+            "target -1" => Patch(idle, 8, 0xff, 0xff, 0xff, 0xff),
+            "target -2^31" => Patch(idle, 12, 0, 0, 0, 0x80),
+            "target repeated" => Patch(idle, 12, 3),
+            "target descending" => Patch(idle, 12, 2),
+            "target the fd" => Patch(idle, 8, 5),
+            "count 3 of 2" => Patch(idle, 4, 3),
+            "count 65536 of 2" => Patch(idle, 4, 0, 0, 1, 0),
+            "count 65537" => Patch(idle, 4, 1, 0, 1, 0),
+            "cut in an entry" => Patch(idle, 0)[..14],
+            "cut in the count" => Patch(idle, 0)[..6],
+            "the fd alone" => Patch(idle, 0)[..4],
+            "3 bytes" => Patch(idle, 0)[..3],
+            "0 bytes" => [],
+            "17 bytes" => [.. Patch(idle, 0), 0],
+            "a PIDF's 8 bytes" => Patch(new PidFd(5, 4243), 0),
+            "an EPOL's 24 bytes" => Patch(new EventPollFile(5, [new EpollWatch(3, 0x8000_0019, 0)]), 0),
+            _ => throw new ArgumentException(fault),
+        };
+        byte[] bytes = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Item(new EventPollFile(5, [new EpollWatch(3, 0x8000_0019, 0), new EpollWatch(6, 0x8000_0019, 0)]))
+            .Frame("EPQT", critical ? ItemFlags.Critical : ItemFlags.None, payload).End("PROC").Complete();
+        var rejected = Assert.Throws<CheckpointFormatException>(() => RawCheckpoint.ReadAll(bytes));
+        Assert.Contains(csharpError, rejected.Message, StringComparison.Ordinal);
+
+        var result = await KaitaiCrossCheck.RunScriptAsync(Write("epqt.cryo", bytes));
+
+        Assert.True(result.ExitCode == 1, $"crosscheck.js accepted an EPQT the C# reader refuses ({rejected.Message}): exit {result.ExitCode}");
+        Assert.True(result.Error.Contains("item #3 'EPQT'", StringComparison.Ordinal) && result.Error.Contains(kaitaiError, StringComparison.Ordinal), result.Error);
+    }
+
+    /// <summary>
+    /// What the reader takes, both sides take: the smallest and largest descriptors and targets,
+    /// values with a byte of each position set, one entry and many, an empty list (which writers
+    /// do not write), a frame with the critical bit clear (as writers write it) and one with it
+    /// set, and what the reader leaves to consumers (an EPQT with no EPOL of its fd before it, one
+    /// that names a descriptor its EPOL does not watch) read the same through the .ksy as through
+    /// the C# reader.
+    /// </summary>
+    [Fact]
+    public async Task The_ksy_reads_the_idle_epoll_marks_the_reader_takes()
+    {
+        var marks = new[]
+        {
+            new EventPollIdle(5, [3, 6]), // after the EPOL of fd 5, both its edge-triggered watches
+            new EventPollIdle(0, [1]),
+            new EventPollIdle(int.MaxValue, [0, int.MaxValue - 1]),
+            new EventPollIdle(0x7f, [0x80]),
+            new EventPollIdle(0x80, [0x7f, 0xff00]),
+            new EventPollIdle(0xff00, [0x00ff_0000]),
+            new EventPollIdle(0x00ff_0000, [0x7f00_0000, int.MaxValue]),
+            new EventPollIdle(0x7f00_0000, [.. Enumerable.Range(0, 1000).Select(i => i * 3)]), // a thousand entries
+            new EventPollIdle(0, []), // an empty list: writers write no such EPQT, the reader takes it
+            new EventPollIdle(9, [3]), // no EPOL of fd 9: the consumer's check, not the reader's
+            new EventPollIdle(5, [4]), // fd 5's EPOL watches no fd 4: the consumer's check too
+        };
+        var raw = new RawCheckpoint().Begin("PROC")
+            .Item(new ProcessInfo(7, 1, 7, 7, ProcessState.Alive, 0, 0, 0x12, 1, 0, 0, 0, 1, "p"u8.ToArray(), [], [], []))
+            .Item(new EventPollFile(5, [new EpollWatch(3, 0x8000_0019, 0), new EpollWatch(6, 0x8000_0019, 0)]));
+        foreach (var mark in marks) raw.Item(mark);
+        raw.Frame("EPQT", ItemFlags.Critical, [6, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]); // the bit set: decoded all the same
+        byte[] bytes = raw.End("PROC").Complete();
+        var read = RawCheckpoint.ReadAll(bytes);
+        CheckpointItem[] expected = [.. marks, new EventPollIdle(6, [3])];
+        Assert.All(expected.Zip(read.Skip(3)), pair => Assert.Null(ItemComparer.Difference(pair.First, pair.Second)));
+
+        await KaitaiCrossCheck.AssertAgreeAsync(Write("epqt-ok.cryo", bytes));
+    }
+
+    /// <summary>
     /// PTMR's checks are in the .ksy too, those between fields included (a signal as notify wants
     /// it, a thread only for notify 2, no interval on a disarmed timer), and the clocks with
     /// Linux's negative numbers for the process's CPU-time clocks: a timer the C# reader refuses,

@@ -13,7 +13,7 @@ namespace Cryo.Tests.Format;
 /// program, an inotify instance of a thousand watches up to the highest watch descriptor, pidfds of the smallest and largest pids, named connected Unix sockets and listening
 /// Unix sockets with the shortest and longest paths and abstract names, listening sockets at the ends of the
 /// port range with addresses of every shape cryo-dump prints as text, UDP sockets bound and not, connected and not, at both ends
-/// of their ranges, the optional STAT item, unknown optional items
+/// of their ranges, the optional STAT and EPQT items, unknown optional items
 /// and an unknown optional section (which readers skip, with everything in it).
 /// </summary>
 public static class KaitaiEdgeSample
@@ -151,10 +151,27 @@ public static class KaitaiEdgeSample
                 new EpollWatch(0, EventPollFile.KnownEvents & ~EventPollFile.Exclusive, Max), // 0xe00027ff: every event bit but EPOLLEXCLUSIVE, top bit set
                 new EpollWatch(1, EventPollFile.ExclusiveCompatible, Above53), // 0xb000001d: EPOLLEXCLUSIVE with all it may go with
                 new EpollWatch(2, EventPollFile.FlagBits & ~EventPollFile.Exclusive, TopBit), // 0xe0000000: a fired one-shot watch (flag bits only)
+                new EpollWatch(0x7f00_0000, 0x8000_0018, 2), // EPOLLET and what Linux adds, nothing else
                 new EpollWatch(int.MaxValue - 1, EventPollFile.ErrorAndHangUp, 0),
             ]));
+            // Optional (flags 0): the instance above was idle and the files of its edge-triggered, non-one-shot watches (1 and
+            // 0x7f000000) were ready. (Watches 0 and 2 are edge-triggered too, but one-shot: never listed.)
+            w.Write(new EventPollIdle(int.MaxValue, [1, 0x7f00_0000]));
             w.Write(new EventPollFile(0, [])); // an epoll instance watching nothing
-            w.Write(new EventPollFile(6, [new EpollWatch(0, 0x8000_2019, 0x7fff_ffff_f000), new EpollWatch(int.MaxValue, EventPollFile.OneShot, 1)]));
+            w.Write(new EventPollFile(6,
+            [
+                new EpollWatch(0, 0x8000_2019, 0x7fff_ffff_f000),
+                new EpollWatch(5, 0x8000_0019, 5),
+                new EpollWatch(7, 0x8000_0019, 7),
+                new EpollWatch(0x0100_0000, 0x8000_0019, 8),
+                new EpollWatch(int.MaxValue, EventPollFile.OneShot, 1),
+            ]));
+            w.Write(new EventPollIdle(6, [0, 5, 7, 0x0100_0000])); // from 0 up, on both sides of the epoll's own fd, one above 2^24
+            // EPQT after its EPOL (itself after its FDES: kind 7, anon_inode:[eventpoll]) at fd 0, an EPOLLET | EPOLLIN watch of
+            // fd 1, whose file was ready, and one of fd 2^31 - 1 (the largest target), whose file was ready too.
+            w.Write(new FileDescriptor(0, FileKind.AnonInode, 0, 0x2, 0, 0x180, 0xe, 1032, 0, 14, 0, B("anon_inode:[eventpoll]")));
+            w.Write(new EventPollFile(0, [new EpollWatch(1, 0x8000_0019, 0), new EpollWatch(0x80, 0x19, 0x80), new EpollWatch(int.MaxValue, 0x8000_0019, 1)]));
+            w.Write(new EventPollIdle(0, [1, int.MaxValue]));
             // INOT after its FDES (kind 7, anon_inode:inotify: no brackets): 1000 watches, wd 1 … 999 and then the highest
             // (2^31 - 1), masks cycling through every bit the reader takes, devices and inodes above 2^53 and at the top of their
             // range, paths with quotes, backslashes and UTF-8, the shortest ("/") and the longest (4096 bytes). An instance
