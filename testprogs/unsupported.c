@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue|udp-shut-read|shared-vm|shared-files|shared-fs
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -17,7 +17,11 @@
  * held at fds[0]; checked with fstat (size) and a pread of its last byte. Being deleted, its
  * memory is freed when the program exits. ptmx: the master end of a new pseudo-terminal
  * (posix_openpt), as a terminal emulator or tmux holds one, checked with ptsname.
- * udp: a UDP socket bound to 127.0.0.1 (checked with SO_TYPE); tcp-pending: a listener on
+ * shared-vm, shared-files, shared-fs: a child made by clone(CLONE_VM | SIGCHLD), (CLONE_FILES |
+ * SIGCHLD) or (CLONE_FS | SIGCHLD), sharing the program's memory, descriptor table or working
+ * directory, waiting in pause(); checked: kcmp says they still share it; the check ends the child.
+ * udp: a UDP socket bound to 127.0.0.1 (checked with SO_TYPE); udp-shut-read: the same, connected
+ * to itself and shut down for reading (shutdown(SHUT_RD); checked: poll shows POLLRDHUP); tcp-pending: a listener on
  * 127.0.0.1 with a connection waiting to be accepted (checked by accepting it).
  * inotify-pending: an inotify instance watching the outfile's directory with two events
  * unread (a file made and removed there); checked: still an inotify instance with events waiting.
@@ -35,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +47,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <linux/filter.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -128,9 +134,31 @@ static void install_seccomp_kind(const char *kind)
     }
 }
 
+/* --kind=shared-*: the clone flag and the kcmp type of what the child shares, or -1. */
+static int shared_kind(const char *kind)
+{
+    return strcmp(kind, "shared-vm") == 0 ? KCMP_VM : strcmp(kind, "shared-files") == 0 ? KCMP_FILES
+         : strcmp(kind, "shared-fs") == 0 ? KCMP_FS : -1;
+}
+
+static int shared_flags(const char *kind)
+{
+    int type = shared_kind(kind);
+    return type == KCMP_VM ? CLONE_VM : type == KCMP_FILES ? CLONE_FILES : CLONE_FS;
+}
+
+static char g_child_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int paused_child(void *unused)
+{
+    (void)unused;
+    for (;;) pause();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue|udp-shut-read|shared-vm|shared-files|shared-fs");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -146,11 +174,18 @@ int main(int argc, char **argv)
         if ((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0) tp_die_errno("socket(AF_INET, SOCK_STREAM)");
         if (bind(fds[0], (struct sockaddr *)&addr, sizeof addr) < 0) tp_die_errno("bind 127.0.0.1:0");
         if (listen(fds[0], 4) < 0) tp_die_errno("listen");
-    } else if (strcmp(kind, "udp") == 0) {
+    } else if (strcmp(kind, "udp") == 0 || strcmp(kind, "udp-shut-read") == 0) {
         /* A UDP socket bound to 127.0.0.1, any free port. */
         struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         if ((fds[0] = socket(AF_INET, SOCK_DGRAM, 0)) < 0) tp_die_errno("socket(AF_INET, SOCK_DGRAM)");
         if (bind(fds[0], (struct sockaddr *)&address, sizeof address) < 0) tp_die_errno("bind");
+        if (strcmp(kind, "udp-shut-read") == 0) {
+            /* Connected to itself: shutdown of an unconnected socket says ENOTCONN (though it shuts it down). */
+            socklen_t length = sizeof address;
+            if (getsockname(fds[0], (struct sockaddr *)&address, &length) < 0 || connect(fds[0], (struct sockaddr *)&address, length) < 0)
+                tp_die_errno("connect to its own address");
+            if (shutdown(fds[0], SHUT_RD) < 0) tp_die_errno("shutdown(SHUT_RD)");
+        }
     } else if (strcmp(kind, "unix-dgram-named") == 0) {
         /* fd 3: a Unix datagram socket bound to the abstract name "\0cryo-unsupported-dgram-PID". */
         struct sockaddr_un address = {.sun_family = AF_UNIX};
@@ -218,6 +253,9 @@ int main(int argc, char **argv)
         child = fork();
         if (child < 0) tp_die_errno("fork");
         if (child == 0) { for (;;) pause(); }
+    } else if (shared_kind(kind) >= 0) {
+        child = clone(paused_child, g_child_stack + sizeof g_child_stack, shared_flags(kind) | SIGCHLD, NULL);
+        if (child < 0) tp_die_errno("clone for --kind=%s", kind);
     } else if (strcmp(kind, "deleted") == 0) {
         snprintf(deleted_path, sizeof deleted_path, "%s.deleted", tp_outfile);
         if ((fds[0] = open(deleted_path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) tp_die_errno("open %s", deleted_path);
@@ -335,6 +373,9 @@ int main(int argc, char **argv)
         int type = 0;
         socklen_t len = sizeof type;
         if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM) tp_fail("fd %d is no longer the UDP socket", fds[0]);
+    } else if (strcmp(kind, "udp-shut-read") == 0) {
+        struct pollfd entry = {.fd = fds[0], .events = POLLIN | POLLRDHUP};
+        if (poll(&entry, 1, 0) != 1 || !(entry.revents & POLLRDHUP)) tp_fail("fd %d no longer shows POLLRDHUP (shut down for reading): revents %#x", fds[0], entry.revents);
     } else if (strcmp(kind, "unix-dgram-named") == 0) {
         int type = 0;
         socklen_t len = sizeof type;
@@ -355,7 +396,9 @@ int main(int argc, char **argv)
     } else if (strcmp(kind, "eventfd") == 0) {
         uint64_t v = 0;
         if (read(fds[0], &v, sizeof v) != sizeof v || v != 7) tp_fail("eventfd value %llu, expected 7", (unsigned long long)v);
-    } else if (strcmp(kind, "child") == 0 || strcmp(kind, "traced") == 0) {
+    } else if (strcmp(kind, "child") == 0 || strcmp(kind, "traced") == 0 || shared_kind(kind) >= 0) {
+        if (shared_kind(kind) >= 0 && syscall(SYS_kcmp, getpid(), child, shared_kind(kind), 0, 0) != 0)
+            tp_fail("pid %d and its child %d no longer share what --kind=%s shares", (int)getpid(), (int)child, kind);
         kill(child, SIGKILL);
         int status;
         if (waitpid(child, &status, 0) != child) tp_fail("waitpid(%d): %s", child, strerror(errno));

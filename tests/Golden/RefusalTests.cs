@@ -11,6 +11,10 @@ public class RefusalTests
 {
     [Theory]
     [InlineData("tcp-pending", "fd 3 (socket socket:[", "connections wait in its queue to be accepted")]
+    [InlineData("udp-shut-read", "fd 3 (socket socket:[", "it is shut down for reading (shutdown(SHUT_RD)), which cryo does not save yet")]
+    [InlineData("shared-vm", "its memory", "(clone with CLONE_VM, or vfork before the child's exec), which cryo does not restore yet")]
+    [InlineData("shared-files", "its descriptor table", "(clone with CLONE_FILES), which cryo does not restore yet")]
+    [InlineData("shared-fs", "its working directory, root and umask", "(clone with CLONE_FS), which cryo does not restore yet")]
     [InlineData("mqueue", "fd 3 (POSIX message queue /cryo-unsupported-", "POSIX message queues (mq_open) are not supported yet")]
     [InlineData("pidfd-outside", "fd 3 (pidfd)", "which is not in the checkpointed tree: after a restore that pid may name another process")]
     [InlineData("unix-dgram-named", "fd 3 (socket socket:[", "a datagram Unix socket bound to the name '@cryo-unsupported-dgram-")]

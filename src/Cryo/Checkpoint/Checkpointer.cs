@@ -47,6 +47,7 @@ internal sealed class Checkpointer(Tracer tracer, CheckpointOptions options, Log
             cancel.ThrowIfCancellationRequested();
             freezeClock.Start();
             var order = FreezeTree(rootPid, frozen, zombies, seized, cancel);
+            TreeWalk.RefuseSharing([.. frozen.Select(p => p.Pid)]);
             phases.End("freeze");
             log.Info($"froze {frozen.Count} process(es), {seized.Count} thread(s)" + (zombies.Count > 0 ? $", {zombies.Count} zombie(s)" : ""));
 

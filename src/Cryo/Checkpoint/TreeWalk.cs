@@ -54,6 +54,29 @@ internal static class TreeWalk
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProcFormatException) { return null; }
     }
 
+    /// <summary>
+    /// Refuses a tree in which two processes share what clone(2) lets them share (CLONE_VM,
+    /// CLONE_FILES, CLONE_FS, CLONE_SIGHAND; vfork shares memory until the child execs): a
+    /// restore makes each process its own, and a program that relies on the sharing (one process
+    /// writes, the other waits to see it) would hang or go wrong after it without a word.
+    /// </summary>
+    public static void RefuseSharing(IReadOnlyList<int> pids)
+    {
+        (int Type, string What, string How)[] kinds =
+        [
+            (Interop.Native.KCMP_VM, "its memory", "clone with CLONE_VM, or vfork before the child's exec"),
+            (Interop.Native.KCMP_FILES, "its descriptor table", "clone with CLONE_FILES"),
+            (Interop.Native.KCMP_FS, "its working directory, root and umask", "clone with CLONE_FS"),
+            (Interop.Native.KCMP_SIGHAND, "its signal handlers", "clone with CLONE_SIGHAND"),
+        ];
+        for (int i = 0; i < pids.Count; i++)
+            for (int j = 0; j < i; j++)
+                foreach (var (type, what, how) in kinds)
+                    if (Interop.Native.ShareKernelObject(pids[i], pids[j], type, $"pid {pids[i]} and pid {pids[j]}"))
+                        throw new UnsupportedResourceException(pids[i], what,
+                            $"it shares it with pid {pids[j]} ({how}), which cryo does not restore yet: each process would come back with its own");
+    }
+
     public static int TaskCount(int pid)
     {
         try { return Directory.GetDirectories($"/proc/{pid}/task").Length; }

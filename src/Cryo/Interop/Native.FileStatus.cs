@@ -188,6 +188,17 @@ internal static unsafe partial class Native
         _ => command.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    /// <summary>kcmp types that compare what two processes may share since clone(2): memory, descriptor table, cwd/root/umask, signal handlers.</summary>
+    public const int KCMP_VM = 1, KCMP_FILES = 2, KCMP_FS = 3, KCMP_SIGHAND = 4;
+
+    /// <summary>kcmp(<paramref name="type"/>): whether pid1 and pid2 share that kernel object.</summary>
+    public static bool ShareKernelObject(int pid1, int pid2, int type, string context)
+    {
+        long result = Syscall(Kcmp, pid1, pid2, type, 0, 0);
+        if (result < 0) throw new SysCallException($"kcmp(type {type})", Marshal.GetLastPInvokeError(), context);
+        return result == 0;
+    }
+
     /// <summary>
     /// kcmp(KCMP_FILE): whether fd1 of pid1 and fd2 of pid2 are the same open file description.
     /// Needs PTRACE_MODE_READ on both processes (root here).

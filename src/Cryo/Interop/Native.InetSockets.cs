@@ -30,6 +30,9 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int PollRaw(long* fds, nuint count, int timeout);
 
+    [LibraryImport("libc", EntryPoint = "recvfrom", SetLastError = true)]
+    private static partial nint RecvfromRaw(int fd, byte* buffer, nuint length, int flags, byte* address, int* addressLength);
+
     public static int GetSocketOption(int fd, int level, int name, string context)
     {
         int value = 0, length = sizeof(int);
@@ -192,6 +195,23 @@ internal static unsafe partial class Native
         return ready > 0 ? (int)((entry >> 48) & 0xffff) : 0;
     }
 
+    /// <summary>
+    /// Whether a datagram waits on the readable datagram socket <paramref name="fd"/>: a peek
+    /// (nothing taken) names its sender. A socket shut down for reading is readable too, and
+    /// its peek returns 0 without a sender.
+    /// </summary>
+    public static bool DatagramWaits(int fd, string context)
+    {
+        byte* sender = stackalloc byte[128];
+        int length = 128;
+        nint n = RecvfromRaw(fd, null, 0, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC, sender, &length);
+        if (n < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            return errno == ErrnoNames.EAGAIN ? false : throw new SysCallException("recvfrom(MSG_PEEK)", errno, context);
+        }
+        return length > 0;
+    }
 
     /// <summary>
     /// The backlog of the listening TCP socket with this inode (inet_diag: a dump of the family's

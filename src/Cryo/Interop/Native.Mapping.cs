@@ -36,6 +36,9 @@ internal static unsafe partial class Native
     /// <summary>statfs f_type of the POSIX message queue file system (mq_open's queues).</summary>
     public const long MQUEUE_MAGIC = 0x19800202;
 
+    /// <summary>statfs f_type of procfs: its inodes are made afresh and its files claim size 0.</summary>
+    public const long PROC_SUPER_MAGIC = 0x9fa0;
+
     /// <summary>The type of the file system holding the file <paramref name="path"/> leads to (statfs f_type, following links), or -1 with errno set.</summary>
     public static long FileSystemType(string path)
     {

@@ -27,7 +27,7 @@ internal sealed class FdTransfer
 
     private int _pidfd = -1;
 
-    /// <summary>The pidfd never stays below this number (Files keeps it above every fd of the image).</summary>
+    /// <summary>The pidfd never stays below this number (Files sets it to a number the image does not use).</summary>
     public int PidfdFloor { get; set; }
 
     /// <summary>The transfer state of <paramref name="process"/>.</summary>

@@ -564,9 +564,12 @@ internal sealed class Files : IResourceKind
                 throw new InvalidOperationException($"{what}: the path is now a different kind of file (mode 0{Convert.ToString(now.Mode, 8)}, was 0{Convert.ToString(fd.Mode, 8)})");
             if (fd.Kind == FileKind.CharDevice && now.RawDevice != fd.RawDevice)
                 throw new InvalidOperationException($"{what}: the path is now device {FileStatus.Major(now.RawDevice)}:{FileStatus.Minor(now.RawDevice)}, was {FileStatus.Major(fd.RawDevice)}:{FileStatus.Minor(fd.RawDevice)}");
-            if (fd.Kind != FileKind.CharDevice && (now.Device != fd.Device || now.Inode != fd.Inode))
+            // A /proc file (the restored process's own /proc/PID/status, say) is the same file
+            // with a new inode, and its size says 0 whatever it holds: nothing to warn about.
+            bool procfs = Native.FileSystemType(result) == Native.PROC_SUPER_MAGIC;
+            if (fd.Kind != FileKind.CharDevice && !procfs && (now.Device != fd.Device || now.Inode != fd.Inode))
                 table.Warn($"{what}: the path now names a different file (device {now.Device:x} inode {now.Inode}, was {fd.Device:x} inode {fd.Inode})");
-            if (fd.Kind == FileKind.Regular && fd.Offset > now.Size)
+            if (fd.Kind == FileKind.Regular && !procfs && fd.Offset > now.Size)
                 table.Warn($"{what}: the file is {now.Size} bytes now, shorter than the saved offset {fd.Offset}");
             if (fd.Offset != 0 && fd.Kind is FileKind.Regular or FileKind.Directory && ((int)fd.OpenFlags & Native.O_PATH) == 0
                 && Native.Lseek(result, fd.Offset, Native.SEEK_SET) != fd.Offset)
@@ -663,8 +666,11 @@ internal sealed class Files : IResourceKind
         var wanted = items.Select(i => i.Fd).ToHashSet();
         var transfer = FdTransfer.Of(process);
         transfer.Release(process);
-        // The pidfd of cryo that pidfd_getfd needs must not take a number the image wants.
-        transfer.PidfdFloor = wanted.Count == 0 ? 3 : wanted.Max() + 1;
+        // The pidfd of cryo that pidfd_getfd needs must not take a number the image wants: it goes
+        // in the lowest gap, which is below the image's highest number unless there is none (a
+        // number above them all could be past the limit on open files, which the image's may fill).
+        transfer.PidfdFloor = Enumerable.Range(0, wanted.Count + 1).First(n => !wanted.Contains(n));
+        Limits.RaiseOpenFiles(process, Math.Max(transfer.PidfdFloor, wanted.Count == 0 ? 0 : wanted.Max()) + 1);
         try
         {
             foreach (int stale in OpenFds(pid))

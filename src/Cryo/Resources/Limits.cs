@@ -57,9 +57,7 @@ internal sealed class Limits : IResourceKind
     public void Finish(RestoringProcess process, RestoreSession session)
     {
         if (process.State<LimitState>().Limits is not { } limits) return;
-        var scratch = process.ScratchFor("prlimit64");
         var current = ProcLimits.Read(process.Pid);
-        Span<byte> pair = stackalloc byte[16];
         foreach (var limit in limits.Limits)
         {
             if (limit.Resource >= ResourceCount)
@@ -68,18 +66,39 @@ internal sealed class Limits : IResourceKind
             if (now.Soft == limit.Soft && now.Hard == limit.Hard) continue;
             if (limit.Soft > limit.Hard)
                 throw new InvalidOperationException($"pid {process.Pid}: {NameOf(limit.Resource)} soft limit {Show(limit.Soft)} exceeds its hard limit {Show(limit.Hard)}");
-            BinaryPrimitives.WriteUInt64LittleEndian(pair, limit.Soft);
-            BinaryPrimitives.WriteUInt64LittleEndian(pair[8..], limit.Hard);
-            scratch.Write(0, pair);
-            long result = process.Syscalls.Invoke(InjectedCalls.Prlimit64, 0, limit.Resource, (long)scratch.Address, 0);
-            if (result == -ErrnoNames.EPERM && limit.Hard > now.Hard)
-                throw new InvalidOperationException(
-                    $"pid {process.Pid}: cannot raise the hard limit of {NameOf(limit.Resource)} ({now.Name}) to {Show(limit.Hard)}: " +
-                    $"the restored process has {Show(now.Hard)} (inherited from cryo) and raising it needs CAP_SYS_RESOURCE");
-            if (result < 0)
-                throw new SysCallException($"prlimit64({NameOf(limit.Resource)}, soft {Show(limit.Soft)}, hard {Show(limit.Hard)}) (injected)",
-                    (int)-result, $"pid {process.Pid}");
+            Set(process, limit, now);
         }
+    }
+
+    /// <summary>
+    /// Lets the process hold descriptor numbers below <paramref name="count"/> while Files installs
+    /// them: the restored process starts with cryo's RLIMIT_NOFILE, and the image's descriptors
+    /// may go up to what its own limit allowed (<see cref="Finish"/> sets the image's limit after).
+    /// </summary>
+    public static void RaiseOpenFiles(RestoringProcess process, int count)
+    {
+        const int NoFile = 7;
+        var now = ProcLimits.Read(process.Pid)[NoFile];
+        if (now.Soft >= (ulong)count) return;
+        Set(process, new FormatLimit(NoFile, (ulong)count, Math.Max(now.Hard, (ulong)count)), now);
+    }
+
+    /// <summary>prlimit64(0, resource, &amp;new, NULL) injected into the process.</summary>
+    private static void Set(RestoringProcess process, FormatLimit limit, Proc.ResourceLimit now)
+    {
+        Span<byte> pair = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(pair, limit.Soft);
+        BinaryPrimitives.WriteUInt64LittleEndian(pair[8..], limit.Hard);
+        var scratch = process.ScratchFor("prlimit64");
+        scratch.Write(0, pair);
+        long result = process.Syscalls.Invoke(InjectedCalls.Prlimit64, 0, limit.Resource, (long)scratch.Address, 0);
+        if (result == -ErrnoNames.EPERM && limit.Hard > now.Hard)
+            throw new InvalidOperationException(
+                $"pid {process.Pid}: cannot raise the hard limit of {NameOf(limit.Resource)} ({now.Name}) to {Show(limit.Hard)}: " +
+                $"the restored process has {Show(now.Hard)} (inherited from cryo) and raising it needs CAP_SYS_RESOURCE");
+        if (result < 0)
+            throw new SysCallException($"prlimit64({NameOf(limit.Resource)}, soft {Show(limit.Soft)}, hard {Show(limit.Hard)}) (injected)",
+                (int)-result, $"pid {process.Pid}");
     }
 
     private static string Show(ulong value) => value == ResourceLimits.Infinity ? "unlimited" : value.ToString(System.Globalization.CultureInfo.InvariantCulture);

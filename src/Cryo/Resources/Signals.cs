@@ -27,21 +27,22 @@ internal sealed class Signals : IResourceKind
 
     public IDumpedResource Dump(FrozenProcess process, DumpSession session)
     {
-        var status = ProcStatus.Read(process.Pid);
-        // Only signals not at SIG_DFL need a look: SigIgn and SigCgt cover every other handler.
-        ulong nonDefault = status.SigIgnored | status.SigCaught;
+        // Every signal needs a look, not only those SigIgn and SigCgt name: a SIG_DFL action
+        // keeps its flags and mask, and some flags act without a handler (SA_NOCLDWAIT and
+        // SA_NOCLDSTOP of SIGCHLD: a parent that never reaps its children relies on the first).
         var actions = new List<SignalAction>();
         using (var scratch = process.Scratch(InjectedCalls.KernelSigactionSize))
         {
             Span<byte> raw = stackalloc byte[InjectedCalls.KernelSigactionSize];
             for (int signal = 1; signal <= 64; signal++)
             {
-                if (signal is SignalNames.SIGKILL or SignalNames.SIGSTOP || (nonDefault & SignalNames.Bit(signal)) == 0) continue;
+                if (signal is SignalNames.SIGKILL or SignalNames.SIGSTOP) continue;
                 process.Syscalls.Checked($"rt_sigaction({SignalNames.Name(signal)})", SyscallNumbers.RtSigaction,
                     signal, 0, (long)scratch.Address, InjectedCalls.SigsetSize);
                 scratch.Read(0, raw);
                 // glibc's internal signals 32 and 33 show up here like any other: recorded as they are.
-                actions.Add(DecodeAction(signal, raw));
+                var action = DecodeAction(signal, raw);
+                if (action != new SignalAction((uint)signal, 0, 0, 0, 0)) actions.Add(action);
             }
         }
         var shared = new PendingSignals(SignalQueue.Process, Queued(process.Tracer.PeekPendingSignals(process.Pid, shared: true)));

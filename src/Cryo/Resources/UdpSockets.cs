@@ -19,7 +19,9 @@ internal static class UdpSockets
     public static InetDatagramSocket Dump(OpenFile file, int copy, int family, Func<string, UnsupportedResourceException> refuse, string what)
     {
         if (Native.Readable(copy, what))
-            throw refuse("datagrams wait in its queue to be read, which cannot be saved (their senders cannot be made again): checkpoint again once the program has read them");
+            throw refuse(Native.DatagramWaits(copy, what)
+                ? "datagrams wait in its queue to be read, which cannot be saved (their senders cannot be made again): checkpoint again once the program has read them"
+                : "it is shut down for reading (shutdown(SHUT_RD)), which cryo does not save yet");
         if (Native.GetSocketOption(copy, Native.IPPROTO_UDP, Native.UDP_CORK, what) != 0)
             throw refuse("it is corked (UDP_CORK): a datagram may be half written, which cannot be saved");
         if (Native.BoundDevice(copy, what) is { Length: > 0 } device)
