@@ -52,4 +52,26 @@ public class DeletedFileTests
     [Fact]
     public void Leave_running_copies_the_files_while_frozen_and_both_pass() =>
         Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("deleted-leave", "deleted", "--child"));
+
+    /// <summary>
+    /// testprogs/upgraded runs from a copy of itself that it deleted, as a program does after a
+    /// package upgrade replaced its file. Refused until an exploratory program asked for it: the
+    /// executable is saved as the deleted file its code maps, and made the exe link again (cryo
+    /// closes its writable descriptor of the file first: the kernel takes no file open for writing).
+    /// The restored program reads itself through /proc/self/exe and runs itself again.
+    /// </summary>
+    [Fact]
+    public void A_program_whose_executable_was_deleted_comes_back_and_runs_itself()
+    {
+        using var dir = new TestDirectory("upgraded");
+        string image = Checkpoints.Kill(dir, "upgraded").Image;
+        var info = ImageItems.Of<ProcessInfo>(image).Single();
+        Assert.EndsWith(".exe (deleted)", Encoding.UTF8.GetString(info.ExePath));
+        Assert.Contains(ImageItems.Of<DeletedFile>(image), f => Encoding.UTF8.GetString(info.ExePath).StartsWith(Encoding.UTF8.GetString(f.Path), StringComparison.Ordinal));
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    [Fact]
+    public void A_deleted_executable_left_running_the_original_and_the_copy_pass() =>
+        Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("upgraded-leave", "upgraded"));
 }

@@ -79,6 +79,28 @@ public class LayoutTests
     public void Leave_running_leaves_the_advice_of_the_original_and_the_copy_passes() =>
         Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("layout-leave", "layout"));
 
+    /// <summary>
+    /// testprogs/mmapbase runs without address randomization (ADDR_NO_RANDOMIZE), top-down and
+    /// with the legacy bottom-up layout (ADDR_COMPAT_LAYOUT): its next mmap must land where it
+    /// would have before the checkpoint. The restored process keeps the mmap base and direction
+    /// its stub's exec chose, so the stub is exec'd with those personality flags.
+    /// </summary>
+    [Theory]
+    [InlineData("mmapbase")]
+    [InlineData("mmapbase", "--legacy")]
+    public void Without_randomization_the_next_mmap_lands_where_it_would_have(string program, params string[] args)
+    {
+        using var dir = new TestDirectory($"mmapbase{string.Concat(args)}");
+        string image = Checkpoints.Kill(dir, program, args).Image;
+        uint personality = ImageItems.Of<ProcessInfo>(image).Single().Personality;
+        Assert.Equal(args.Length == 0 ? 0x0040000u : 0x0240000u, personality & 0x0240000u);
+        Assert.Equal("PASS", Restored.RunToVerdict(image, dir));
+    }
+
+    [Fact]
+    public void The_legacy_layout_left_running_the_original_and_the_copy_pass() =>
+        Assert.Equal(("PASS", "PASS"), Checkpoints.LeaveRunningThenRestore("mmapbase-leave", "mmapbase", "--legacy"));
+
     /// <summary>The image's MADV item, and how many anonymous private areas are MAP_GROWSDOWN.</summary>
     private static (MemoryAdvice Advice, int GrowsDown) Read(string image)
     {

@@ -7,7 +7,7 @@ namespace Cryo.Interop;
 /// </summary>
 internal static class InjectedCalls
 {
-    public const long Chdir = 80, Umask = 95, Setgroups = 116, Setresuid = 117, Setresgid = 119,
+    public const long Chdir = 80, Chroot = 161, Umask = 95, Setgroups = 116, Setresuid = 117, Setresgid = 119,
         Setfsuid = 122, Setfsgid = 123, Capget = 125, Capset = 126, RtSigqueueinfo = 129,
         Personality = 135, RtTgsigqueueinfo = 297, Prlimit64 = 302, Lseek = 8, Openat = 257;
 

@@ -16,6 +16,22 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "isatty")]
     public static partial int IsATty(int fd);
 
+    [LibraryImport("libc", EntryPoint = "personality", SetLastError = true)]
+    private static partial int PersonalityRaw(uint persona);
+
+    /// <summary>ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT: personality flags that decide the address-space layout an exec sets up.</summary>
+    public const uint ADDR_NO_RANDOMIZE = 0x0040000, ADDR_COMPAT_LAYOUT = 0x0200000;
+
+    /// <summary>
+    /// personality(2) of the calling thread (each thread has its own; 0xffffffff only asks):
+    /// the previous value.
+    /// </summary>
+    public static uint Personality(uint persona, string context)
+    {
+        int previous = PersonalityRaw(persona);
+        return previous != -1 ? (uint)previous : throw new SysCallException($"personality(0x{persona:x})", Marshal.GetLastPInvokeError(), context);
+    }
+
     [LibraryImport("libc", EntryPoint = "uname", SetLastError = true)]
     private static unsafe partial int Uname(byte* buffer);
 

@@ -22,8 +22,10 @@ internal static unsafe partial class PosixSpawn
     /// <param name="environment">"NAME=value" entries; null inherits this process's environment.</param>
     /// <param name="outputPath">file that receives stdout and stderr (created, appended to).</param>
     /// <param name="newSession">make the child a session (and group) leader.</param>
+    /// <param name="layout">personality flags (ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT) the program is
+    /// exec'd with: they decide where its exec puts the mmap base and which way mmap searches.</param>
     public static int Spawn(string path, IReadOnlyList<string> arguments, IReadOnlyList<string>? environment,
-        string outputPath, bool newSession)
+        string outputPath, bool newSession, uint layout = 0)
     {
         environment ??= InheritedEnvironment();
         byte* attr = (byte*)NativeMemory.AllocZeroed(OpaqueSize);
@@ -57,7 +59,17 @@ internal static unsafe partial class PosixSpawn
             Check(posix_spawn_file_actions_addclosefrom_np(actions, 3), "posix_spawn_file_actions_addclosefrom_np", path);
 
             int pid;
-            Check(posix_spawn(&pid, path, actions, attr, argv, envp), "posix_spawn", path);
+            if (layout == 0)
+            {
+                Check(posix_spawn(&pid, path, actions, attr, argv, envp), "posix_spawn", path);
+                return pid;
+            }
+            // posix_spawn clones the calling thread, whose personality the child inherits: set it
+            // on this thread for the call alone (nothing here can move the call to another thread).
+            uint own = Native.Personality(0xffffffff, "cryo itself");
+            Native.Personality(own | layout, $"cryo, to spawn {path}");
+            try { Check(posix_spawn(&pid, path, actions, attr, argv, envp), "posix_spawn", path); }
+            finally { Native.Personality(own, "cryo itself, after a spawn"); }
             return pid;
         }
         finally

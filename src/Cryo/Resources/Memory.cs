@@ -516,6 +516,8 @@ internal sealed class Memory : IResourceKind
         public List<(ulong Start, ulong Length, uint Protection)> DeferredProtections = [];
         /// <summary>Files opened for mapping, installed in the target: (path, read-write) to target fd.</summary>
         public Dictionary<(string Path, bool Writable), int> TargetFds = [];
+        /// <summary>The target fd and file object of each deleted file mapped read-only, by the path the image shows for it (".../NAME (deleted)"): a deleted executable is one.</summary>
+        public Dictionary<string, (int Fd, ulong Device, ulong Inode)> DeletedFileFds = [];
         public ulong PagesWritten;
         /// <summary>The area being filled with UFFDIO_COPY (<see cref="UffdFill"/>) and cryo's userfaultfd of this process.</summary>
         public MemoryArea? FillArea;
@@ -861,7 +863,9 @@ internal sealed class Memory : IResourceKind
         if (state.TargetFds.TryGetValue(key, out int cached)) return cached;
         string what = $"pid {process.Pid} area {area.Start:x}-{area.End:x} ({Encoding.UTF8.GetString(area.Path)})";
         int local = PathlessFiles.LocalFd(session, area.Device, area.Inode, readOnly, what);
-        return Install(process, state, local, key, what);
+        int fd = Install(process, state, local, key, what);
+        if (readOnly) state.DeletedFileFds.TryAdd(Encoding.UTF8.GetString(area.Path), (fd, area.Device, area.Inode));
+        return fd;
     }
 
     /// <summary>A large fresh anonymous area is filled with UFFDIO_COPY where that can be had (<see cref="UffdFill"/>).</summary>
@@ -983,9 +987,10 @@ internal sealed class Memory : IResourceKind
                     (long)guard.Start, (long)(guard.End - guard.Start), InjectedCalls.MADV_GUARD_INSTALL);
 
             var scratch = CreateScratch(process);
-            SetMmFields(process, state, state.Layout, scratch);
+            SetMmFields(process, state, state.Layout, scratch, session);
             foreach (int fd in state.TargetFds.Values) process.Syscalls.Checked("close", SyscallNumbers.Close, fd);
             state.TargetFds.Clear();
+            state.DeletedFileFds.Clear();
             FdTransfer.Of(process).Release(process);
             process.Scratch = scratch;
         });
@@ -1017,7 +1022,7 @@ internal sealed class Memory : IResourceKind
     /// (the single-field PR_SET_MM_* calls need CAP_SYS_RESOURCE, which this machine lacks). The
     /// exe link can only change once the stub's executable is no longer mapped.
     /// </summary>
-    private static void SetMmFields(RestoringProcess process, RestoreState state, MemoryLayout layout, RemoteScratch scratch)
+    private static void SetMmFields(RestoringProcess process, RestoreState state, MemoryLayout layout, RemoteScratch scratch, RestoreSession session)
     {
         const int structOffset = 0, auxvOffset = 128;
         int auxvBytes = (layout.Auxv.Length + 1) * 16;
@@ -1031,7 +1036,7 @@ internal sealed class Memory : IResourceKind
         }
         scratch.Write(auxvOffset, auxv);
 
-        int exeFd = ExeFd(process, state);
+        int exeFd = ExeFd(process, state, session);
         var map = new byte[MemoryCalls.PrctlMmMapSize];
         ulong[] words =
         [
@@ -1061,7 +1066,7 @@ internal sealed class Memory : IResourceKind
     }
 
     /// <summary>The target fd of the image's executable for PR_SET_MM_MAP, or -1 to keep the current exe link.</summary>
-    private static int ExeFd(RestoringProcess process, RestoreState state)
+    private static int ExeFd(RestoringProcess process, RestoreState state, RestoreSession session)
     {
         var exe = process.Info.ExePath;
         if (exe.Length == 0) return -1;
@@ -1069,6 +1074,15 @@ internal sealed class Memory : IResourceKind
         byte[] current = Native.ReadLink(ProcFiles.PathOf(process.Pid, "exe"));
         if (current.AsSpan().SequenceEqual(exe)) return -1;
         string path = Encoding.UTF8.GetString(exe);
+        // A deleted executable (a program upgraded while it ran) is the deleted file its code maps,
+        // made again from the image like any other (PathlessFiles).
+        if (PathlessFiles.IsDeletedFile(path))
+        {
+            if (!state.DeletedFileFds.TryGetValue(path, out var deleted))
+                throw new InvalidOperationException($"pid {process.Pid}: the executable {path} was deleted, and the image maps it nowhere (a deleted file comes back only from its saved contents)");
+            PathlessFiles.CloseWriter(session, deleted.Device, deleted.Inode, $"the executable of pid {process.Pid}");
+            return deleted.Fd;
+        }
         var cached = state.TargetFds.FirstOrDefault(p => p.Key.Path == path);
         if (cached.Key.Path is not null) return cached.Value;
         int local = Native.OpenBytes(exe, Native.O_RDONLY | Native.O_CLOEXEC, 0, out int errno);

@@ -239,6 +239,8 @@ internal sealed class PathlessFiles : IResourceKind
         public string What { get; } = what;
         public SafeFileHandle Handle { get; } = handle;
         public SafeFileHandle? ReadOnly { get; set; }
+        /// <summary>Why <see cref="Handle"/>, the writable one, was closed early (<see cref="CloseWriter"/>), or null.</summary>
+        public string? WriterClosed { get; set; }
         public ulong NextOffset { get; set; }
         public bool EarlySealed { get; set; }
         public bool LateSealed { get; set; }
@@ -371,9 +373,25 @@ internal sealed class PathlessFiles : IResourceKind
             AddSeals(o, EarlySeals(o.Seals));
             o.EarlySealed = true;
         }
-        if (!readOnly) return (int)o.Handle.DangerousGetHandle();
+        if (!readOnly)
+            return o.WriterClosed is null ? (int)o.Handle.DangerousGetHandle()
+                : throw new InvalidDataException($"image: {what} wants file object {inode} writable, but it is {o.WriterClosed}, which no one may write to");
         o.ReadOnly ??= OpenReadOnly($"/proc/self/fd/{o.Handle.DangerousGetHandle()}");
         return (int)o.ReadOnly.DangerousGetHandle();
+    }
+
+    /// <summary>
+    /// Closes cryo's writable descriptor of a deleted file made again, once its contents are in:
+    /// the kernel makes a file a process's executable (PR_SET_MM_MAP's exe_fd) only while no one
+    /// has it open for writing (EACCES), and a running executable cannot be opened for writing
+    /// anyway (ETXTBSY), so no later item of the image can need it.
+    /// </summary>
+    internal static void CloseWriter(RestoreSession session, ulong device, ulong inode, string why)
+    {
+        if (!session.State<Objects>().ById.TryGetValue((device, inode), out var o) || o.WriterClosed is not null) return;
+        o.ReadOnly ??= OpenReadOnly($"/proc/self/fd/{o.Handle.DangerousGetHandle()}");
+        o.Handle.Dispose();
+        o.WriterClosed = why;
     }
 
     /// <summary>

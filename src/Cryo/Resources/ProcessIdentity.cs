@@ -14,7 +14,7 @@ namespace Cryo.Resources;
 /// Who a process is: PINF (ids, personality, umask, prctl attributes, comm, exe, cwd, root) and
 /// CRED (uids, gids, groups, capabilities, securebits). prctl values that /proc does not show
 /// are read with injected prctl calls. Restore (finish phase, after descriptors, signals and
-/// limits, before registers): comm, cwd, umask, personality, subreaper, then credentials, then
+/// limits, before registers): comm, cwd, root (chroot), umask, personality, subreaper, then credentials, then
 /// what a credential change resets (dumpable, parent-death signal), then no_new_privs.
 /// </summary>
 internal sealed class ProcessIdentity : IResourceKind
@@ -33,14 +33,13 @@ internal sealed class ProcessIdentity : IResourceKind
         var stat = ProcStat.Read(pid);
         var status = ProcStatus.Read(pid);
         byte[] exe = Link(pid, "exe");
-        if (EndsWithDeleted(exe))
-            throw new UnsupportedResourceException(pid, $"executable {Encoding.UTF8.GetString(exe)}", "the program file was deleted or replaced after it started");
         byte[] cwd = Link(pid, "cwd");
         var deletedCwd = EndsWithDeleted(cwd) ? DeletedCwd(pid, cwd) : null;
         if (deletedCwd is not null) cwd = deletedCwd.Path;
+        // A chroot's root, like every path cryo reads of the process, is as cryo's root sees it.
         byte[] root = Link(pid, "root");
-        if (!root.AsSpan().SequenceEqual("/"u8))
-            throw new UnsupportedResourceException(pid, $"root directory {Encoding.UTF8.GetString(root)}", "a chroot is not supported yet");
+        if (EndsWithDeleted(root))
+            throw new UnsupportedResourceException(pid, $"root directory {Encoding.UTF8.GetString(root)}", "the directory it is chrooted into was deleted");
 
         uint personality = uint.Parse(ProcFiles.ReadText(pid, "personality").Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         byte[] comm = ProcFiles.ReadBytes(ProcFiles.PathOf(pid, "comm"));
@@ -198,6 +197,15 @@ internal sealed class ProcessIdentity : IResourceKind
                 if (state.DeletedCwd is not null && Native.Rmdir(cwd) != 0)
                     session.Warn($"pid {pid}: its working directory {Encoding.UTF8.GetString(cwd)}, made again, could not be deleted again: {ErrnoNames.Name(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
             }
+        }
+        // chroot after the chdir (whose path is cryo's view) and before the credentials (it needs CAP_SYS_CHROOT).
+        if (info.Root.Length > 0 && !info.Root.AsSpan().SequenceEqual("/"u8))
+        {
+            if (info.Root.Length + 1 > scratch.Size)
+                throw new InvalidOperationException($"pid {pid}: root directory path of {info.Root.Length} bytes does not fit the {scratch.Size}-byte scratch page");
+            long result = sys.Invoke(InjectedCalls.Chroot, (long)scratch.WriteCString(0, info.Root));
+            if (result < 0)
+                throw new SysCallException("chroot (injected)", (int)-result, $"pid {pid} into {Encoding.UTF8.GetString(info.Root)}, the root directory it had");
         }
         sys.Checked("umask", InjectedCalls.Umask, info.Umask);
         foreach (int tid in process.ThreadIds)

@@ -35,8 +35,12 @@ internal static class ProcessBirth
         if (info.Pid <= 1)
             throw new InvalidOperationException($"cannot restore pid {info.Pid}: only pids above 1 can be recreated");
 
-        // An empty environment keeps the stub small (no locale files mapped).
-        int stub = PosixSpawn.Spawn(StubPath, [StubPath, "infinity"], environment: [], outputPath: "/dev/null", newSession: false);
+        // An empty environment keeps the stub small (no locale files mapped). The restored process
+        // keeps the stub's mmap base and search direction (its exec chose them): the stub is exec'd
+        // with the layout flags of the image's personality, so a process that ran without address
+        // randomization, or with the legacy bottom-up layout, places its next mmap as before.
+        int stub = PosixSpawn.Spawn(StubPath, [StubPath, "infinity"], environment: [], outputPath: "/dev/null", newSession: false,
+            layout: info.Personality & (Native.ADDR_NO_RANDOMIZE | Native.ADDR_COMPAT_LAYOUT));
         session.CreatedPids.Add(stub);
         bool stubGone = false;
         try
