@@ -46,16 +46,22 @@ public sealed record EventPollFile(int Fd, EpollWatch[] Watches) : CheckpointIte
         int previous = -1;
         for (int i = 0; i < watches.Length; i++)
         {
-            int target = r.I32("target_fd");
-            if (target < 0) throw r.Invalid("target_fd", target, "descriptor numbers are not negative");
-            if (target <= previous) throw r.Invalid("target_fd", target, $"watched descriptors ascend without repeats (the previous one is {previous})");
-            if (target == fd) throw r.Invalid("target_fd", target, "an epoll instance cannot watch itself");
-            previous = target;
+            int target = previous = ReadTarget(ref r, previous, fd);
             uint events = r.U32("events");
             if (Problem(events) is { } why) throw r.Invalid("events", $"0x{events:x}", why);
             watches[i] = new EpollWatch(target, events, r.U64("data"));
         }
         return new EventPollFile(fd, watches);
+    }
+
+    /// <summary>A watched descriptor of a list of them (EPOL's watches, EPQT's edges): ≥ 0, above the previous one, not the epoll's own <paramref name="fd"/>.</summary>
+    internal static int ReadTarget(ref PayloadReader r, int previous, int fd)
+    {
+        int target = r.I32("target_fd");
+        if (target < 0) throw r.Invalid("target_fd", target, "descriptor numbers are not negative");
+        if (target <= previous) throw r.Invalid("target_fd", target, $"watched descriptors ascend without repeats (the previous one is {previous})");
+        if (target == fd) throw r.Invalid("target_fd", target, "an epoll instance cannot watch itself");
+        return target;
     }
 
     /// <summary>Why <paramref name="events"/> cannot be a watch's event mask as Linux keeps it, or null.</summary>

@@ -30,14 +30,7 @@ public sealed record EventPollIdle(int Fd, int[] ReportedEdges) : CheckpointItem
         if (fd < 0) throw r.Invalid("fd", fd, "descriptor numbers are not negative");
         var edges = new int[r.Count("reported_edges", 4)];
         int previous = -1;
-        for (int i = 0; i < edges.Length; i++)
-        {
-            int target = r.I32("target_fd");
-            if (target < 0) throw r.Invalid("target_fd", target, "descriptor numbers are not negative");
-            if (target <= previous) throw r.Invalid("target_fd", target, $"watched descriptors ascend without repeats (the previous one is {previous})");
-            if (target == fd) throw r.Invalid("target_fd", target, "an epoll instance cannot watch itself");
-            edges[i] = previous = target;
-        }
+        for (int i = 0; i < edges.Length; i++) edges[i] = previous = EventPollFile.ReadTarget(ref r, previous, fd);
         return new EventPollIdle(fd, edges);
     }
 
