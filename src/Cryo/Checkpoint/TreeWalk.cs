@@ -69,12 +69,19 @@ internal static class TreeWalk
             (Interop.Native.KCMP_FS, "its working directory, root and umask", "clone with CLONE_FS"),
             (Interop.Native.KCMP_SIGHAND, "its signal handlers", "clone with CLONE_SIGHAND"),
         ];
-        for (int i = 0; i < pids.Count; i++)
-            for (int j = 0; j < i; j++)
-                foreach (var (type, what, how) in kinds)
-                    if (Interop.Native.ShareKernelObject(pids[i], pids[j], type, $"pid {pids[i]} and pid {pids[j]}"))
-                        throw new UnsupportedResourceException(pids[i], what,
-                            $"it shares it with pid {pids[j]} ({how}), which cryo does not restore yet: each process would come back with its own");
+        // kcmp orders the objects: sorted by it, processes that share one stand side by side.
+        foreach (var (type, what, how) in kinds)
+        {
+            var sorted = pids.ToList();
+            sorted.Sort((a, b) => a == b ? 0 : Interop.Native.CompareKernelObjects(a, b, type, $"pid {a} and pid {b}"));
+            for (int i = 1; i < sorted.Count; i++)
+                if (Interop.Native.CompareKernelObjects(sorted[i - 1], sorted[i], type, $"pid {sorted[i - 1]} and pid {sorted[i]}") == 0)
+                {
+                    var (first, second) = (Math.Min(sorted[i - 1], sorted[i]), Math.Max(sorted[i - 1], sorted[i]));
+                    throw new UnsupportedResourceException(second, what,
+                        $"it shares it with pid {first} ({how}), which cryo does not restore yet: each process would come back with its own");
+                }
+        }
     }
 
     public static int TaskCount(int pid)

@@ -191,12 +191,15 @@ internal static unsafe partial class Native
     /// <summary>kcmp types that compare what two processes may share since clone(2): memory, descriptor table, cwd/root/umask, signal handlers.</summary>
     public const int KCMP_VM = 1, KCMP_FILES = 2, KCMP_FS = 3, KCMP_SIGHAND = 4;
 
-    /// <summary>kcmp(<paramref name="type"/>): whether pid1 and pid2 share that kernel object.</summary>
-    public static bool ShareKernelObject(int pid1, int pid2, int type, string context)
+    /// <summary>
+    /// kcmp(<paramref name="type"/>) of pid1's and pid2's kernel object: 0 when they share it, else
+    /// −1 or 1 in an order that is the same for every pair, so objects can be sorted.
+    /// </summary>
+    public static int CompareKernelObjects(int pid1, int pid2, int type, string context)
     {
         long result = Syscall(Kcmp, pid1, pid2, type, 0, 0);
         if (result < 0) throw new SysCallException($"kcmp(type {type})", Marshal.GetLastPInvokeError(), context);
-        return result == 0;
+        return result switch { 0 => 0, 1 => -1, _ => 1 };
     }
 
     /// <summary>
