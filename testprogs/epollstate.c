@@ -136,10 +136,25 @@ static void check_masks(void)
     if (seen != WATCHES) tp_fail("Q has %d watches, expected %d", seen, WATCHES);
 }
 
+/* Whether fdinfo of the eventfd shows its mode. Before it did (Linux 6.x), cryo tells a semaphore
+ * eventfd by moving its count for an instant, which an edge-triggered watch sees as a new edge:
+ * a program left running (--leave-running) gets X once more (docs/engine-files.md). */
+static int eventfd_mode_shown(void)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", g_q[X].fd);
+    FILE *f = fopen(path, "r");
+    int shown = 0;
+    while (f && fgets(line, sizeof line, f)) shown |= strncmp(line, "eventfd-semaphore:", 18) == 0;
+    if (f) fclose(f);
+    return shown;
+}
+
 static void check(void)
 {
     check_masks();
     int found = ready_now(g_idle, NULL);
+    if (found == 1 << X && !eventfd_mode_shown()) found = 0;
     if (found != 0) tp_fail("Q was idle, but epoll_wait reports watches %#x at once (E=%d S=%d X=%d A=%d L=%d D=%d)",
                             found, 1 << E, 1 << S, 1 << X, 1 << A, 1 << L, 1 << D);
     close(g_q[S].writer);
