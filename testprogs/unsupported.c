@@ -1,5 +1,5 @@
 /*
- * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue|udp-shut-read|shared-vm|shared-files|shared-fs
+ * unsupported --kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue|udp-shut-read|shared-vm|shared-files|shared-fs|mempolicy|mce-kill
  *
  * Holds one resource cryo does not support yet and otherwise follows the protocol, so tests can
  * check that a checkpoint is refused with a message naming pid, fd and kind, and that the
@@ -20,6 +20,8 @@
  * shared-vm, shared-files, shared-fs: a child made by clone(CLONE_VM | SIGCHLD), (CLONE_FILES |
  * SIGCHLD) or (CLONE_FS | SIGCHLD), sharing the program's memory, descriptor table or working
  * directory, waiting in pause(); checked: kcmp says they still share it; the check ends the child.
+ * mempolicy: set_mempolicy(MPOL_PREFERRED, node 0), as `numactl --preferred=0` leaves it;
+ * mce-kill: prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY); checked: both still read back.
  * udp: a UDP socket bound to 127.0.0.1 (checked with SO_TYPE); udp-shut-read: the same, connected
  * to itself and shut down for reading (shutdown(SHUT_RD); checked: poll shows POLLRDHUP); tcp-pending: a listener on
  * 127.0.0.1 with a connection waiting to be accepted (checked by accepting it).
@@ -158,7 +160,7 @@ static int paused_child(void *unused)
 
 int main(int argc, char **argv)
 {
-    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue|udp-shut-read|shared-vm|shared-files|shared-fs");
+    tp_init(argc, argv, "--kind=socket|socketpair|eventfd|inotify|epoll-closed|thread|child|deleted|deleted-big|seccomp|flock|posix-lock|posix-timer|thread-cpu-timer|deadline|opath|memfd-hugetlb|traced|ptmx|seccomp-notify|seccomp-kill|seccomp-stack|inotify-pending|udp|tcp-pending|unix-dgram-named|unix-both-named|pidfd-outside|cwd-deleted|mqueue|udp-shut-read|shared-vm|shared-files|shared-fs|mempolicy|mce-kill");
     const char *kind = tp_arg_str("kind", "socket");
     tp_args_done();
 
@@ -253,6 +255,11 @@ int main(int argc, char **argv)
         child = fork();
         if (child < 0) tp_die_errno("fork");
         if (child == 0) { for (;;) pause(); }
+    } else if (strcmp(kind, "mempolicy") == 0) {
+        unsigned long node0 = 1;
+        if (syscall(SYS_set_mempolicy, 1 /* MPOL_PREFERRED */, &node0, 8 * sizeof node0) < 0) tp_die_errno("set_mempolicy(MPOL_PREFERRED)");
+    } else if (strcmp(kind, "mce-kill") == 0) {
+        if (prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) < 0) tp_die_errno("prctl(PR_MCE_KILL)");
     } else if (shared_kind(kind) >= 0) {
         child = clone(paused_child, g_child_stack + sizeof g_child_stack, shared_flags(kind) | SIGCHLD, NULL);
         if (child < 0) tp_die_errno("clone for --kind=%s", kind);
@@ -396,6 +403,12 @@ int main(int argc, char **argv)
     } else if (strcmp(kind, "eventfd") == 0) {
         uint64_t v = 0;
         if (read(fds[0], &v, sizeof v) != sizeof v || v != 7) tp_fail("eventfd value %llu, expected 7", (unsigned long long)v);
+    } else if (strcmp(kind, "mempolicy") == 0) {
+        int mode = -1;
+        if (syscall(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0) < 0 || mode != 1) tp_fail("the memory policy is %d, expected MPOL_PREFERRED (1)", mode);
+    } else if (strcmp(kind, "mce-kill") == 0) {
+        int policy = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
+        if (policy != PR_MCE_KILL_EARLY) tp_fail("PR_MCE_KILL_GET is %d, expected PR_MCE_KILL_EARLY (%d)", policy, PR_MCE_KILL_EARLY);
     } else if (strcmp(kind, "child") == 0 || strcmp(kind, "traced") == 0 || shared_kind(kind) >= 0) {
         if (shared_kind(kind) >= 0 && syscall(SYS_kcmp, getpid(), child, shared_kind(kind), 0, 0) != 0)
             tp_fail("pid %d and its child %d no longer share what --kind=%s shares", (int)getpid(), (int)child, kind);

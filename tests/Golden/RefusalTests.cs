@@ -15,6 +15,8 @@ public class RefusalTests
     [InlineData("shared-vm", "its memory", "(clone with CLONE_VM, or vfork before the child's exec), which cryo does not restore yet")]
     [InlineData("shared-files", "its descriptor table", "(clone with CLONE_FILES), which cryo does not restore yet")]
     [InlineData("shared-fs", "its working directory, root and umask", "(clone with CLONE_FS), which cryo does not restore yet")]
+    [InlineData("mempolicy", "it has a NUMA memory policy (set_mempolicy, mode 0x1", "which cryo does not save yet")]
+    [InlineData("mce-kill", "it has a machine-check kill policy (PR_MCE_KILL, early)", "which cryo does not save yet")]
     [InlineData("mqueue", "fd 3 (POSIX message queue /cryo-unsupported-", "POSIX message queues (mq_open) are not supported yet")]
     [InlineData("pidfd-outside", "fd 3 (pidfd)", "which is not in the checkpointed tree: after a restore that pid may name another process")]
     [InlineData("unix-dgram-named", "fd 3 (socket socket:[", "a datagram Unix socket bound to the name '@cryo-unsupported-dgram-")]

@@ -553,6 +553,8 @@ def main():
         ("memory shared with a child (CLONE_VM)", "unsupported", ["--kind=shared-vm"], ["CLONE_VM"], r"pid (\d+): its memory: it shares it with pid \d+"),
         ("descriptor table shared with a child (CLONE_FILES)", "unsupported", ["--kind=shared-files"], ["CLONE_FILES"], r"pid (\d+): its descriptor table: it shares it with pid \d+"),
         ("working directory shared with a child (CLONE_FS)", "unsupported", ["--kind=shared-fs"], ["CLONE_FS"], r"pid (\d+): its working directory, root and umask: it shares it with pid \d+"),
+        ("NUMA memory policy", "unsupported", ["--kind=mempolicy"], ["set_mempolicy"], r"pid (\d+): tid \d+: it has a NUMA memory policy"),
+        ("machine-check kill policy", "unsupported", ["--kind=mce-kill"], ["PR_MCE_KILL"], r"pid (\d+): tid \d+: it has a machine-check kill policy"),
         ("deleted file of 80 MiB", "unsupported", ["--kind=deleted-big"], ["fd 3", "deleted file", "64 MiB"]),
         ("seccomp filter handing calls to a supervisor", "unsupported", ["--kind=seccomp-notify"], ["SECCOMP_RET_USER_NOTIF"], r"pid (\d+): tid \d+: its seccomp filter"),
         ("seccomp filter killing on a call cryo makes", "unsupported", ["--kind=seccomp-kill"], ["SECCOMP_RET_KILL_PROCESS", "does not make it"], r"of pid (\d+) failed: tid \d+: its seccomp filters"),

@@ -17,6 +17,10 @@ internal static class InjectedCalls
     /// <summary>prctl(PR_TIMER_CREATE_RESTORE_IDS, ON/OFF): timer_create takes the id asked for in its third argument (Linux 6.16+).</summary>
     public const int PR_TIMER_CREATE_RESTORE_IDS = 77, PR_TIMER_CREATE_RESTORE_IDS_OFF = 0, PR_TIMER_CREATE_RESTORE_IDS_ON = 1;
 
+    /// <summary>Per-thread state Threads checks is at its default: the NUMA memory policy and the machine-check kill policy.</summary>
+    public const long GetMempolicy = 239;
+    public const int PR_MCE_KILL_GET = 34, PR_MCE_KILL_DEFAULT = 2;
+
     /// <summary>epoll watches (EventPolls), added inside the process through its own numbers, and events already reported taken off its ready list.</summary>
     public const long EpollCtl = 233, EpollWait = 232;
 

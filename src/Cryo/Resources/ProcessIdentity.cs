@@ -33,6 +33,10 @@ internal sealed class ProcessIdentity : IResourceKind
         var stat = ProcStat.Read(pid);
         var status = ProcStatus.Read(pid);
         byte[] exe = Link(pid, "exe");
+        // A deleted regular file comes back from the contents its mappings save (PathlessFiles);
+        // an executable memfd (fexecve of a memfd_create, as container runtimes do) does not yet.
+        if (EndsWithDeleted(exe) && !PathlessFiles.IsDeletedFile(Encoding.UTF8.GetString(exe)))
+            throw new UnsupportedResourceException(pid, $"executable {Encoding.UTF8.GetString(exe)}", "the program runs from a file that is not a deleted regular file (a memfd?), which cryo does not make again yet");
         byte[] cwd = Link(pid, "cwd");
         var deletedCwd = EndsWithDeleted(cwd) ? DeletedCwd(pid, cwd) : null;
         if (deletedCwd is not null) cwd = deletedCwd.Path;

@@ -35,6 +35,31 @@ internal sealed class Threads : IResourceKind
         return new DumpedItems(items);
     }
 
+    /// <summary>
+    /// Per-thread state the image has no place for yet, which a restore would silently drop:
+    /// a NUMA memory policy (set_mempolicy, as `numactl --interleave` leaves one) and a
+    /// machine-check kill policy (PR_MCE_KILL). Both are in no /proc file: asked in the thread.
+    /// </summary>
+    private static void RefuseUnsaved(int pid, int tid, RemoteSyscall calls, ScratchArea scratch)
+    {
+        // A call the thread's seccomp filters would not let run is not made, and not asked.
+        long Ask(long number, long a, long b) { try { return calls.Invoke(number, a, b, 0, 0, 0); } catch (SyscallFilteredException) { return -1; } }
+
+        scratch.Write(0, stackalloc byte[4]);
+        long policy = Ask(InjectedCalls.GetMempolicy, (long)scratch.Address, 0);
+        Span<byte> word = stackalloc byte[4];
+        scratch.Read(0, word);
+        int mode = BinaryPrimitives.ReadInt32LittleEndian(word);
+        // ENOSYS: a kernel without NUMA has no policy to lose.
+        if (policy == 0 && mode != 0)
+            throw new UnsupportedResourceException(pid, $"tid {tid}",
+                $"it has a NUMA memory policy (set_mempolicy, mode 0x{mode:x}, as numactl sets one), which cryo does not save yet");
+        long mce = Ask(SyscallNumbers.Prctl, InjectedCalls.PR_MCE_KILL_GET, 0);
+        if (mce >= 0 && mce != InjectedCalls.PR_MCE_KILL_DEFAULT)
+            throw new UnsupportedResourceException(pid, $"tid {tid}",
+                $"it has a machine-check kill policy (PR_MCE_KILL, {(mce == 1 ? "early" : mce == 0 ? "late" : $"{mce}")}), which cryo does not save yet");
+    }
+
     private static List<CheckpointItem> DumpThread(FrozenProcess process, FrozenThread thread)
     {
         int tid = thread.Tid;
@@ -60,6 +85,8 @@ internal sealed class Threads : IResourceKind
             calls.Checked("prctl(PR_GET_TID_ADDRESS)", SyscallNumbers.Prctl, MemoryCalls.PR_GET_TID_ADDRESS, (long)scratch.Address);
             scratch.Read(0, buffer[..8]);
             clearChildTid = BinaryPrimitives.ReadUInt64LittleEndian(buffer);
+
+            RefuseUnsaved(process.Pid, tid, calls, scratch);
         });
 
         var (robustHead, robustLength) = RobustList(tid);
